@@ -1,0 +1,1 @@
+//! The gateway configuration: TOML into a validated, typed `Config`.

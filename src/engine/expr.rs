@@ -1,0 +1,1 @@
+//! Branch conditions: a small expression language.

@@ -1,0 +1,1 @@
+//! Input normalisation: Arabic-Indic and Persian digits, spaces, punctuation.

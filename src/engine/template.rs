@@ -1,0 +1,1 @@
+//! Text templates: `{var}`, `{var|filter}`.

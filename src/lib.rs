@@ -1,0 +1,11 @@
+//! Bawaba: an SMS/USSD e-services gateway.
+//!
+//! Dependencies point inward: `engine` knows nothing of `smpp`, `store`,
+//! sockets or sled. `charset` is shared arithmetic about what fits on a
+//! phone screen. Only the runtime wiring knows every part.
+
+pub mod charset;
+pub mod config;
+pub mod engine;
+pub mod smpp;
+pub mod store;

@@ -1,0 +1,1 @@
+//! Encoding and decoding of PDUs, and the tokio-util framing codec.

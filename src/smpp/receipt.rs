@@ -1,0 +1,1 @@
+//! Delivery receipt text and TLVs.

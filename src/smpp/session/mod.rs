@@ -1,0 +1,1 @@
+//! One SMPP bind: one tokio task; window, enquire_link, throttling, reconnect.
