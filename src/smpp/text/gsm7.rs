@@ -85,9 +85,11 @@ pub fn unpack(octets: &[u8], fill_bits: usize) -> Vec<u8> {
 
 /// Packs septets the USSD way: when the last octet would carry seven spare
 /// bits, they hold CR rather than zero, so the receiver does not read an
-/// extra '@' (3GPP 23.038 §6.1.2.3.1).
+/// extra '@'; and a wanted final CR on an octet boundary is doubled so the
+/// receiver does not drop it as filler (3GPP 23.038 §6.1.2.3.1).
 pub fn pack_ussd(septets: &[u8]) -> Vec<u8> {
-    if septets.len() % 8 == 7 {
+    let cr_on_boundary = septets.len() % 8 == 0 && septets.last() == Some(&CR);
+    if septets.len() % 8 == 7 || cr_on_boundary {
         let mut padded = septets.to_vec();
         padded.push(CR);
         return pack(&padded, 0);
@@ -150,6 +152,10 @@ mod tests {
         assert_eq!(packed[6] >> 1, CR);
         assert_eq!(unpack_ussd(&packed), seven);
         assert_eq!(unpack(&packed, 0).len(), 8);
+        // A wanted CR ending on an octet boundary arrives (doubled), not lost.
+        let eight = encode_unpacked("1234567\r").unwrap();
+        let packed = pack_ussd(&eight);
+        assert_eq!(decode_unpacked(&unpack_ussd(&packed)), "1234567\r\r");
     }
 
     #[test]
