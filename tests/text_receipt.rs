@@ -74,6 +74,7 @@ fn vendor_formats() {
         Case { name: "full-word and numeric stats", text: "id:a1 stat:DELIVERED", id: "a1", stat: Some(Delivered), sub: None, dlvrd: None, submit: None, done: None, err: None, body: None },
         Case { name: "message_state number as stat", text: "id:a1 stat:5", id: "a1", stat: Some(Undeliverable), sub: None, dlvrd: None, submit: None, done: None, err: None, body: None },
         Case { name: "vendor stat word", text: "id:a1 stat:FAILED err:0x0B", id: "a1", stat: Some(Other("FAILED".into())), sub: None, dlvrd: None, submit: None, done: None, err: Some("0x0B"), body: None },
+        Case { name: "colon inside an id", text: "id:smsc1:000123 stat:DELIVRD", id: "smsc1:000123", stat: Some(Delivered), sub: None, dlvrd: None, submit: None, done: None, err: None, body: None },
         Case { name: "stray words", text: "DLR: id:77 garbage stat:ENROUTE", id: "77", stat: Some(Enroute), sub: None, dlvrd: None, submit: None, done: None, err: None, body: None },
         Case { name: "4-digit years", text: "id:1 submit date:202301151230 done date:20230115123159 stat:ACCEPTD", id: "1", stat: Some(Accepted), sub: None, dlvrd: None, submit: Some("202301151230"), done: Some("20230115123159"), err: None, body: None },
     ];
@@ -161,6 +162,21 @@ fn message_ids_match_across_renderings() {
     assert_eq!(normalize_message_id("12345"), ["12345", "3039", "74565"]);
     assert_eq!(normalize_message_id("000"), ["000", "0"]);
     assert!(normalize_message_id("").is_empty());
+}
+
+#[test]
+fn canonical_ids_per_operator_rendering() {
+    use bawaba::smpp::receipt::{canonical_message_id, IdBase};
+    // Operator answers submit_sm_resp in decimal and writes receipts in hex.
+    let stored = canonical_message_id("2050989089", IdBase::Decimal);
+    let receipt = parse("id:7A3F9C21 stat:DELIVRD").unwrap();
+    assert_eq!(canonical_message_id(&receipt.id, IdBase::Hex), stored);
+    // Without the configured rendering, 16 and 10 cannot be told apart.
+    assert!(ids_match("16", "10"));
+    assert_ne!(
+        canonical_message_id("16", IdBase::Decimal),
+        canonical_message_id("10", IdBase::Decimal)
+    );
 }
 
 proptest! {

@@ -11,6 +11,9 @@ use nom::character::complete::{char, space0};
 use nom::sequence::terminated;
 use nom::{IResult, Parser};
 
+mod message_id;
+pub use message_id::{canonical_message_id, ids_match, normalize_message_id, IdBase};
+
 /// Why a text is not a delivery receipt we can use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
@@ -230,10 +233,11 @@ fn key(input: &str) -> IResult<&str, Key> {
         .parse(input)
 }
 
-/// A field value: the next word, unless the next word is itself a field.
+/// A field value: the next word. After `name: ` (with a space) the next
+/// word may be the following field instead, meaning this value is empty.
 fn value(input: &str) -> (&str, &str) {
     let trimmed = input.trim_start();
-    if key(trimmed).is_ok() {
+    if trimmed.len() != input.len() && key(trimmed).is_ok() {
         return ("", input);
     }
     let parsed: IResult<&str, &str> = take_till(char::is_whitespace).parse(trimmed);
@@ -313,53 +317,4 @@ fn apply(r: &mut Receipt, k: Key, v: &str) {
         Key::Text => r.text = some(v),
         Key::Unknown => {}
     }
-}
-
-/// Canonical forms a message id may be matched under. SMSCs often answer
-/// submit_sm_resp with one rendering (say decimal `12345`) and write the
-/// receipt with another (hex `3039`, or `0x3039`, or upper case, or with
-/// leading zeros); Kannel's `msg-id-type` exists for this. Returns the id
-/// as written (trimmed), its lower-case form without `0x` and leading
-/// zeros, and, when it is all digits, its value re-rendered in the other
-/// base. Two ids may be the same message when their candidates intersect.
-pub fn normalize_message_id(id: &str) -> Vec<String> {
-    let trimmed = id.trim();
-    let (body, hex_only) = match trimmed
-        .strip_prefix("0x")
-        .or_else(|| trimmed.strip_prefix("0X"))
-    {
-        Some(hex) => (hex, true),
-        None => (trimmed, false),
-    };
-    let mut out = vec![trimmed.to_string()];
-    let lower = body.to_ascii_lowercase();
-    let stripped = match lower.trim_start_matches('0') {
-        "" if !lower.is_empty() => "0",
-        s => s,
-    };
-    out.push(stripped.to_string());
-    if !hex_only && !body.is_empty() && body.len() <= 38 && body.bytes().all(|b| b.is_ascii_digit())
-    {
-        if let Ok(n) = body.parse::<u128>() {
-            out.push(format!("{n:x}"));
-        }
-    }
-    if !body.is_empty() && body.len() <= 32 && body.bytes().all(|b| b.is_ascii_hexdigit()) {
-        if let Ok(n) = u128::from_str_radix(body, 16) {
-            out.push(n.to_string());
-        }
-    }
-    let mut unique = Vec::with_capacity(out.len());
-    for c in out {
-        if !c.is_empty() && !unique.contains(&c) {
-            unique.push(c);
-        }
-    }
-    unique
-}
-
-/// Whether two renderings of message ids may name the same message.
-pub fn ids_match(a: &str, b: &str) -> bool {
-    let b = normalize_message_id(b);
-    normalize_message_id(a).iter().any(|c| b.contains(c))
 }
