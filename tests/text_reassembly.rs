@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use bawaba::smpp::text::{Pushed, Reassembler, Segment, SegmentError};
+use bawaba::smpp::text::{inbound, Inbound, Pushed, Reassembler, Sar, Segment, SegmentError};
 use proptest::prelude::*;
 
 fn seg(reference: u16, total: u8, seq: u8, payload: &[u8]) -> Segment {
@@ -162,6 +162,51 @@ fn a_surrogate_pair_split_across_parts_still_decodes() {
         .complete()
         .unwrap();
     assert_eq!(done.text(), "م😀");
+}
+
+#[test]
+fn inbound_sorts_whole_messages_from_parts() {
+    let udh8 = [0x05, 0x00, 0x03, 0x2A, 0x02, 0x01, b'h', b'i'];
+    assert_eq!(
+        inbound(0, true, None, &udh8),
+        Inbound::Part(seg(0x2A, 2, 1, b"hi"))
+    );
+    // UDHI clear: the same octets are text, header and all.
+    assert!(
+        matches!(inbound(0, false, None, &udh8), Inbound::Whole { payload, .. } if payload == udh8)
+    );
+    // Malformed UDH: nothing is lost, the octets stay whole.
+    let bad = [0x09, 0x00, 0x03, b'x'];
+    assert_eq!(
+        inbound(0, true, None, &bad),
+        Inbound::Whole {
+            data_coding: 0,
+            payload: bad.to_vec()
+        }
+    );
+    // A port-only UDH is stripped.
+    let ports = [0x04, 0x04, 0x02, 0x10, 0x20, b'o', b'k'];
+    assert_eq!(
+        inbound(0, true, None, &ports),
+        Inbound::Whole {
+            data_coding: 0,
+            payload: b"ok".to_vec()
+        }
+    );
+    // SAR TLVs.
+    let sar = Sar {
+        ref_num: 0x1234,
+        total: 3,
+        seq: 2,
+    };
+    let want = Segment {
+        data_coding: 8,
+        ..seg(0x1234, 3, 2, &[0x06, 0x27])
+    };
+    assert_eq!(
+        inbound(8, false, Some(sar), &[0x06, 0x27]),
+        Inbound::Part(want)
+    );
 }
 
 proptest! {

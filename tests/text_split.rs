@@ -5,8 +5,8 @@
 use std::time::{Duration, Instant};
 
 use bawaba::smpp::text::{
-    decode, encode, parse_udh, split, Body, DataCodings, Encoded, Encoding, Error, Outbound,
-    Pushed, Reassembler, Segment, SplitConfig, SplitMode,
+    decode, encode, inbound, parse_udh, split, Body, DataCodings, Encoded, Encoding, Error,
+    Inbound, Outbound, Pushed, Reassembler, SplitConfig, SplitMode,
 };
 use proptest::prelude::*;
 
@@ -199,32 +199,15 @@ fn reassemble(out: &Outbound, order: &[usize]) -> Option<String> {
     let mut done = None;
     for &i in order {
         let p = &parts[i % parts.len()];
-        let seg = match (p.udhi, p.sar) {
-            (true, _) => {
-                let (udh, payload) = parse_udh(&p.short_message)?;
-                let c = udh.concat?;
-                Segment {
-                    reference: c.reference,
-                    total: c.total,
-                    seq: c.seq,
-                    data_coding: out.data_coding,
-                    payload: payload.to_vec(),
-                }
+        let seg = match inbound(out.data_coding, p.udhi, p.sar, &p.short_message) {
+            Inbound::Part(seg) => seg,
+            Inbound::Whole {
+                data_coding,
+                payload,
+            } => {
+                done = Some(decode(data_coding, &payload));
+                continue;
             }
-            (false, Some(s)) => Segment {
-                reference: s.ref_num,
-                total: s.total,
-                seq: s.seq,
-                data_coding: out.data_coding,
-                payload: p.short_message.clone(),
-            },
-            (false, None) => Segment {
-                reference: 0,
-                total: 1,
-                seq: 1,
-                data_coding: out.data_coding,
-                payload: p.short_message.clone(),
-            },
         };
         match r.push("msisdn", seg, now).ok()? {
             Pushed::Complete(c) => done = Some(c.text()),

@@ -88,13 +88,23 @@ pub fn unpack(octets: &[u8], fill_bits: usize) -> Vec<u8> {
 /// extra '@'; and a wanted final CR on an octet boundary is doubled so the
 /// receiver does not drop it as filler (3GPP 23.038 §6.1.2.3.1).
 pub fn pack_ussd(septets: &[u8]) -> Vec<u8> {
-    let cr_on_boundary = septets.len() % 8 == 0 && septets.last() == Some(&CR);
-    if septets.len() % 8 == 7 || cr_on_boundary {
+    if septets.len() % 8 == 0 && septets.last() == Some(&CR) {
+        let mut doubled = septets.to_vec();
+        doubled.push(CR);
+        return pack(&doubled, 0);
+    }
+    pack_padded(septets, 0)
+}
+
+/// Packs septets after `fill_bits`, putting CR in the last octet when it
+/// would otherwise carry seven spare bits that read as '@'.
+pub fn pack_padded(septets: &[u8], fill_bits: usize) -> Vec<u8> {
+    if (fill_bits % 7 + septets.len() * 7) % 8 == 1 {
         let mut padded = septets.to_vec();
         padded.push(CR);
-        return pack(&padded, 0);
+        return pack(&padded, fill_bits);
     }
-    pack(septets, 0)
+    pack(septets, fill_bits)
 }
 
 /// Unpacks a USSD string packed by [`pack_ussd`]: a final CR that fills

@@ -16,7 +16,9 @@ mod split;
 pub mod ucs2;
 mod udh;
 
-pub use reassembly::{Complete, Partial, Pushed, Reassembler, Segment, SegmentError};
+pub use reassembly::{
+    inbound, Complete, Inbound, Partial, Pushed, Reassembler, Segment, SegmentError,
+};
 pub use split::{split, Body, Outbound, Part, SplitConfig, SplitMode};
 pub use udh::{parse_udh, Concat, Sar, Udh};
 

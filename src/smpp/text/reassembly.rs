@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
 use std::time::{Duration, Instant};
 
-use super::decode;
+use super::{decode, parse_udh, Sar};
 
 /// One part of a concatenated message, as the PDU layer extracted it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +19,43 @@ pub struct Segment {
     pub data_coding: u8,
     /// The user data of this part, with any UDH already removed.
     pub payload: Vec<u8>,
+}
+
+/// What an inbound short_message (or message_payload) carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound {
+    /// A whole message: decode `payload` with its data_coding.
+    Whole { data_coding: u8, payload: Vec<u8> },
+    /// One part of a concatenated message: push it into a [`Reassembler`].
+    Part(Segment),
+}
+
+/// Sorts an inbound message into whole text or one part, from the UDHI bit
+/// of esm_class, the sar_* TLVs (if present) and the octets. A malformed
+/// UDH leaves the octets whole rather than losing them; a UDH without a
+/// concatenation element (ports only) is stripped. SAR TLVs win over a UDH.
+pub fn inbound(data_coding: u8, udhi: bool, sar: Option<Sar>, bytes: &[u8]) -> Inbound {
+    let (concat, payload) = match udhi.then(|| parse_udh(bytes)).flatten() {
+        Some((udh, rest)) => (udh.concat, rest),
+        None => (None, bytes),
+    };
+    let part = |reference, total, seq| {
+        Inbound::Part(Segment {
+            reference,
+            total,
+            seq,
+            data_coding,
+            payload: payload.to_vec(),
+        })
+    };
+    match (sar, concat) {
+        (Some(s), _) => part(s.ref_num, s.total, s.seq),
+        (None, Some(c)) => part(c.reference, c.total, c.seq),
+        (None, None) => Inbound::Whole {
+            data_coding,
+            payload: payload.to_vec(),
+        },
+    }
 }
 
 /// A segment that cannot belong to any message.

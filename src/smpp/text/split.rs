@@ -146,7 +146,7 @@ fn part(mode: SplitMode, concat: Concat, chunk: &[u8], packed: bool) -> Part {
     let text = if packed {
         // Septets after a UDH start on the next septet boundary.
         let fill = (7 - (header.len() * 8) % 7) % 7;
-        gsm7::pack(chunk, fill)
+        gsm7::pack_padded(chunk, fill)
     } else {
         chunk.to_vec()
     };
