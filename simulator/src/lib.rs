@@ -41,9 +41,9 @@ mod frame;
 mod mt;
 mod observe;
 mod pdu;
-// mod phone;
+mod phone;
 mod session;
-// mod sms_phone;
+mod sms_phone;
 mod smsc;
 pub mod text;
 
@@ -52,8 +52,8 @@ pub use mt::{mask, receipt_text};
 pub use observe::{
     Answer, BindId, BindInfo, BindKind, NackReceived, ProtocolError, Stats, SubmitKind, Submitted,
 };
-// pub use phone::{Screen, UssdPhone};
-// pub use sms_phone::{SmsMessage, SmsPhone};
+pub use phone::{Screen, UssdPhone};
+pub use sms_phone::{SmsMessage, SmsPhone};
 pub use smsc::{SimError, Smsc, SmscHandle, Target};
 
 /// rusmpp, re-exported so tests build PDUs with the same version the simulator decodes with.
