@@ -16,13 +16,19 @@ pub struct Account {
 
 impl Account {
     pub fn new(system_id: impl Into<String>, password: impl Into<String>) -> Self {
-        Self { system_id: system_id.into(), password: password.into() }
+        Self {
+            system_id: system_id.into(),
+            password: password.into(),
+        }
     }
 }
 
 impl fmt::Debug for Account {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Account").field("system_id", &self.system_id).field("password", &"***").finish()
+        f.debug_struct("Account")
+            .field("system_id", &self.system_id)
+            .field("password", &"***")
+            .finish()
     }
 }
 

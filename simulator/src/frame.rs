@@ -41,10 +41,15 @@ pub(crate) fn next_frame(buf: &mut BytesMut, max: u32) -> Option<Frame> {
         return None;
     }
     let word = |i: usize| -> u32 {
-        buf.get(i..i + 4).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        buf.get(i..i + 4)
+            .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     };
-    let header =
-        Header { length: word(0), command_id: word(4), status: word(8), sequence: word(12) };
+    let header = Header {
+        length: word(0),
+        command_id: word(4),
+        status: word(8),
+        sequence: word(12),
+    };
     if (header.length as usize) < HEADER_LEN || header.length > max {
         return Some(Frame::BadLength(header));
     }
@@ -91,12 +96,18 @@ mod tests {
 
     #[test]
     fn frames_and_decodes_enquire_link() {
-        let bytes = encode(&Command::new(rusmpp::CommandStatus::EsmeRok, 7, Pdu::EnquireLink));
+        let bytes = encode(&Command::new(
+            rusmpp::CommandStatus::EsmeRok,
+            7,
+            Pdu::EnquireLink,
+        ));
         let mut buf = BytesMut::from(&bytes[..10]);
         assert!(next_frame(&mut buf, 8192).is_none());
         buf.extend_from_slice(&bytes[10..]);
         buf.extend_from_slice(&[0, 0]);
-        let Some(Frame::Whole(h, frame)) = next_frame(&mut buf, 8192) else { panic!() };
+        let Some(Frame::Whole(h, frame)) = next_frame(&mut buf, 8192) else {
+            panic!()
+        };
         assert_eq!((h.command_id, h.sequence), (0x15, 7));
         assert_eq!(decode(&frame).unwrap().sequence_number(), 7);
         assert_eq!(&buf[..], &[0, 0]);
@@ -105,9 +116,14 @@ mod tests {
     #[test]
     fn bad_length_is_reported_before_allocating() {
         let mut buf = BytesMut::from(&[0xFF, 0xFF, 0xFF, 0xF0, 0, 0, 0, 4][..]);
-        assert!(matches!(next_frame(&mut buf, 8192), Some(Frame::BadLength(h)) if h.length == 0xFFFF_FFF0));
+        assert!(
+            matches!(next_frame(&mut buf, 8192), Some(Frame::BadLength(h)) if h.length == 0xFFFF_FFF0)
+        );
         let mut short = BytesMut::from(&[0, 0, 0, 8][..]);
-        assert!(matches!(next_frame(&mut short, 8192), Some(Frame::BadLength(_))));
+        assert!(matches!(
+            next_frame(&mut short, 8192),
+            Some(Frame::BadLength(_))
+        ));
     }
 
     #[test]

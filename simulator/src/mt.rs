@@ -20,10 +20,22 @@ pub fn mask(msisdn: &str) -> String {
     if n <= 5 {
         return "*".repeat(n);
     }
-    msisdn.chars().enumerate().map(|(i, c)| if i < 3 || i >= n - 2 { c } else { '*' }).collect()
+    msisdn
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if i < 3 || i >= n - 2 { c } else { '*' })
+        .collect()
 }
 
-fn base(kind: SubmitKind, service_type: &str, source: &str, dest: &str, dcs: u8, esm: u8, rd: u8) -> Submitted {
+fn base(
+    kind: SubmitKind,
+    service_type: &str,
+    source: &str,
+    dest: &str,
+    dcs: u8,
+    esm: u8,
+    rd: u8,
+) -> Submitted {
     Submitted {
         kind,
         bind: BindId(0),
@@ -81,7 +93,9 @@ fn finish(mut s: Submitted, tlvs: &[Tlv]) -> Submitted {
     for value in tlvs.iter().filter_map(Tlv::value) {
         match value {
             TlvValue::UssdServiceOp(op) => s.ussd_service_op = Some(u8::from(*op)),
-            TlvValue::ItsSessionInfo(i) => s.its_session_info = Some([i.session_number, i.sequence_number]),
+            TlvValue::ItsSessionInfo(i) => {
+                s.its_session_info = Some([i.session_number, i.sequence_number])
+            }
             TlvValue::MessagePayload(p) => s.message_payload = Some(p.value.to_vec()),
             TlvValue::SarMsgRefNum(r) => sar_ref = Some(*r),
             TlvValue::SarTotalSegments(t) => sar_total = Some(*t),
@@ -90,7 +104,11 @@ fn finish(mut s: Submitted, tlvs: &[Tlv]) -> Submitted {
         }
     }
     if let (Some(reference), Some(total), Some(seq)) = (sar_ref, sar_total, sar_seq) {
-        s.sar = Some(Concat { reference, total, seq });
+        s.sar = Some(Concat {
+            reference,
+            total,
+            seq,
+        });
     }
     let body = if s.short_message.is_empty() {
         s.message_payload.clone().unwrap_or_default()
@@ -126,11 +144,23 @@ fn receipt_date(now: SystemTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{:02}{:02}{:02}{:02}{:02}", year % 100, month, day, rem / 3600, rem % 3600 / 60)
+    format!(
+        "{:02}{:02}{:02}{:02}{:02}",
+        year % 100,
+        month,
+        day,
+        rem / 3600,
+        rem % 3600 / 60
+    )
 }
 
 /// The SMPP 3.4 Appendix B receipt text.
-pub fn receipt_text(message_id: &str, submitted_at: SystemTime, done_at: SystemTime, text: &str) -> String {
+pub fn receipt_text(
+    message_id: &str,
+    submitted_at: SystemTime,
+    done_at: SystemTime,
+    text: &str,
+) -> String {
     let head: String = text.chars().take(20).collect();
     format!(
         "id:{message_id} sub:001 dlvrd:001 submit date:{} done date:{} stat:DELIVRD err:000 text:{head}",
@@ -158,7 +188,9 @@ pub(crate) fn receipt(s: &Submitted, message_id: &str) -> Option<DeliverSm> {
         .push_tlv(MessageDeliveryRequestTlvValue::ReceiptedMessageId(
             COctetString::from_string(message_id.to_owned()).ok()?,
         ))
-        .push_tlv(MessageDeliveryRequestTlvValue::MessageState(MessageState::Delivered))
+        .push_tlv(MessageDeliveryRequestTlvValue::MessageState(
+            MessageState::Delivered,
+        ))
         .build();
     Some(pdu)
 }
@@ -173,8 +205,17 @@ impl Session {
         s.bind = self.id;
         s.system_id = self.system_id().unwrap_or_default();
         s.sequence = seq;
-        let resp_id = if s.kind == SubmitKind::SubmitSm { 0x8000_0004 } else { 0x8000_0103 };
-        let header = Header { length: 0, command_id: resp_id & 0x7FFF_FFFF, status: 0, sequence: seq };
+        let resp_id = if s.kind == SubmitKind::SubmitSm {
+            0x8000_0004
+        } else {
+            0x8000_0103
+        };
+        let header = Header {
+            length: 0,
+            command_id: resp_id & 0x7FFF_FFFF,
+            status: 0,
+            sequence: seq,
+        };
         if let Some(e) = &s.text_error {
             self.protocol_error(&header, &[], format!("undecodable text: {e}"));
         }
@@ -220,7 +261,11 @@ impl Session {
         s.message_id = Some(id.clone());
         s.answer = Answer::Resp(CommandStatus::EsmeRok);
         let rd = s.registered_delivery & 0x03;
-        let receipt = if rd == 1 || rd == 3 { receipt(&s, &id) } else { None };
+        let receipt = if rd == 1 || rd == 3 {
+            receipt(&s, &id)
+        } else {
+            None
+        };
         self.shared.route_submit(s);
         let cid = COctetString::from_string(id).unwrap_or_default();
         let pdu: Pdu = match kind {
@@ -251,11 +296,22 @@ impl Session {
             tokio::spawn(async move {
                 if !resp_now {
                     tokio::time::sleep(delay).await;
-                    let _ = control.send(Control::Raw { bytes: resp, done: None }).await;
+                    let _ = control
+                        .send(Control::Raw {
+                            bytes: resp,
+                            done: None,
+                        })
+                        .await;
                 }
                 if let Some(pdu) = later {
                     tokio::time::sleep(receipt_delay).await;
-                    let _ = control.send(Control::Deliver { pdu, receipt: true, done: None }).await;
+                    let _ = control
+                        .send(Control::Deliver {
+                            pdu,
+                            receipt: true,
+                            done: None,
+                        })
+                        .await;
                 }
             });
         }

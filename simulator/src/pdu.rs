@@ -27,7 +27,11 @@ struct BindRequest {
 impl Session {
     pub(crate) async fn on_command(&mut self, h: Header, bytes: &[u8], cmd: Command) -> Flow {
         if !h.is_response() && h.status != 0 {
-            self.protocol_error(&h, bytes, format!("request with non-zero command_status {:#x}", h.status));
+            self.protocol_error(
+                &h,
+                bytes,
+                format!("request with non-zero command_status {:#x}", h.status),
+            );
         }
         let seq = cmd.sequence_number();
         let Some(pdu) = cmd.pdu() else {
@@ -48,7 +52,11 @@ impl Session {
             Pdu::BindReceiver(b) => self.on_bind(seq, bind!(BindKind::Receiver, b)).await,
             Pdu::BindTransceiver(b) => self.on_bind(seq, bind!(BindKind::Transceiver, b)).await,
             Pdu::SubmitSm(_) | Pdu::DataSm(_) if !self.can_submit() => {
-                self.protocol_error(&h, bytes, "submit while not bound as transmitter/transceiver");
+                self.protocol_error(
+                    &h,
+                    bytes,
+                    "submit while not bound as transmitter/transceiver",
+                );
                 self.header_resp(&h, CommandStatus::EsmeRinvbndsts).await
             }
             Pdu::SubmitSm(sm) => self.on_submit(seq, crate::mt::from_submit_sm(sm)).await,
@@ -58,22 +66,36 @@ impl Session {
             }
             Pdu::EnquireLink => {
                 bump(&self.shared.counters.enquire_links_received);
-                self.send(&Command::new(CommandStatus::EsmeRok, seq, Pdu::EnquireLinkResp)).await
+                self.send(&Command::new(
+                    CommandStatus::EsmeRok,
+                    seq,
+                    Pdu::EnquireLinkResp,
+                ))
+                .await
             }
             Pdu::Unbind => {
                 bump(&self.shared.counters.unbinds_received);
-                let _ = self.send(&Command::new(CommandStatus::EsmeRok, seq, Pdu::UnbindResp)).await;
+                let _ = self
+                    .send(&Command::new(CommandStatus::EsmeRok, seq, Pdu::UnbindResp))
+                    .await;
                 Flow::Close
             }
             Pdu::GenericNack => {
-                self.shared.record_nack(NackReceived { bind: self.id, sequence: seq, status: cmd.status() });
+                self.shared.record_nack(NackReceived {
+                    bind: self.id,
+                    sequence: seq,
+                    status: cmd.status(),
+                });
                 self.complete(seq, cmd.status());
                 Flow::Continue
             }
             Pdu::QuerySm(_) | Pdu::CancelSm(_) | Pdu::ReplaceSm(_) | Pdu::SubmitMulti(_) => {
                 self.nack(seq, CommandStatus::EsmeRinvcmdid).await
             }
-            _ => self.on_unexpected(&h, bytes, "PDU an ESME must not send").await,
+            _ => {
+                self.on_unexpected(&h, bytes, "PDU an ESME must not send")
+                    .await
+            }
         }
     }
 
@@ -82,7 +104,11 @@ impl Session {
     }
 
     async fn on_unexpected(&mut self, h: &Header, bytes: &[u8], why: &str) -> Flow {
-        self.protocol_error(h, bytes, format!("command_id {:#010x}: {why}", h.command_id));
+        self.protocol_error(
+            h,
+            bytes,
+            format!("command_id {:#010x}: {why}", h.command_id),
+        );
         self.nack(h.sequence, CommandStatus::EsmeRinvcmdid).await
     }
 
@@ -95,7 +121,11 @@ impl Session {
     async fn on_response(&mut self, h: &Header, bytes: &[u8], pdu: &Pdu) -> Flow {
         let status = CommandStatus::from(h.status);
         if !self.complete(h.sequence, status) {
-            self.protocol_error(h, bytes, "response to a sequence number the SMSC never sent");
+            self.protocol_error(
+                h,
+                bytes,
+                "response to a sequence number the SMSC never sent",
+            );
             return Flow::Continue;
         }
         if matches!(pdu, Pdu::UnbindResp) {
@@ -114,7 +144,9 @@ impl Session {
         if status != CommandStatus::EsmeRok {
             bump(&self.shared.counters.binds_refused);
             tracing::info!(system_id = %req.system_id, ?status, "bind refused");
-            return self.write(&frame::header_only(resp_id, status.into(), seq)).await;
+            return self
+                .write(&frame::header_only(resp_id, status.into(), seq))
+                .await;
         }
         let info = BindInfo {
             id: self.id,
@@ -123,18 +155,30 @@ impl Session {
             interface_version: req.version,
             peer: self.peer,
         };
-        let version = if req.version == 0x50 { InterfaceVersion::Smpp5_0 } else { InterfaceVersion::Smpp3_4 };
+        let version = if req.version == 0x50 {
+            InterfaceVersion::Smpp5_0
+        } else {
+            InterfaceVersion::Smpp3_4
+        };
         let sid = COctetString::from_static_slice(b"bawaba-sim\0").unwrap_or_default();
         let pdu: Pdu = match req.kind {
             BindKind::Transmitter => BindTransmitterResp::new(sid, Some(version)).into(),
             BindKind::Receiver => BindReceiverResp::new(sid, Some(version)).into(),
             BindKind::Transceiver => BindTransceiverResp::new(sid, Some(version)).into(),
         };
-        let flow = self.send(&Command::new(CommandStatus::EsmeRok, seq, pdu)).await;
+        let flow = self
+            .send(&Command::new(CommandStatus::EsmeRok, seq, pdu))
+            .await;
         tracing::info!(system_id = %req.system_id, kind = ?req.kind, version = req.version, "bound");
         self.bound = Some(info.clone());
         bump(&self.shared.counters.binds_accepted);
-        lock(&self.shared.binds).insert(self.id, BindEntry { info, control: self.control.clone() });
+        lock(&self.shared.binds).insert(
+            self.id,
+            BindEntry {
+                info,
+                control: self.control.clone(),
+            },
+        );
         flow
     }
 
@@ -145,7 +189,13 @@ impl Session {
         if self.shared.take_bind_refusal() || !matches!(req.version, 0x34 | 0x50) {
             return CommandStatus::EsmeRbindfail;
         }
-        match self.shared.config.accounts.iter().find(|a| a.system_id == req.system_id) {
+        match self
+            .shared
+            .config
+            .accounts
+            .iter()
+            .find(|a| a.system_id == req.system_id)
+        {
             None => CommandStatus::EsmeRinvsysid,
             Some(a) if a.password != req.password => CommandStatus::EsmeRinvpaswd,
             Some(_) => CommandStatus::EsmeRok,

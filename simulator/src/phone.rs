@@ -7,7 +7,9 @@ use std::sync::Arc;
 use rusmpp::pdus::DeliverSm;
 use rusmpp::tlvs::MessageDeliveryRequestTlvValue;
 use rusmpp::types::{COctetString, OctetString};
-use rusmpp::values::{DataCoding, EsmClass, ItsSessionInfo, RegisteredDelivery, ServiceType, UssdServiceOp};
+use rusmpp::values::{
+    DataCoding, EsmClass, ItsSessionInfo, RegisteredDelivery, ServiceType, UssdServiceOp,
+};
 use rusmpp::CommandStatus;
 use tokio::sync::mpsc;
 
@@ -45,7 +47,10 @@ pub struct UssdPhone {
 
 impl std::fmt::Debug for UssdPhone {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UssdPhone").field("msisdn", &crate::mask(&self.msisdn)).field("session", &self.session).finish()
+        f.debug_struct("UssdPhone")
+            .field("msisdn", &crate::mask(&self.msisdn))
+            .field("session", &self.session)
+            .finish()
     }
 }
 
@@ -87,9 +92,14 @@ impl UssdPhone {
     /// for the first screen.
     pub async fn dial(&mut self, code: &str) -> Result<Screen, SimError> {
         self.forget_route();
-        let session = self.profile.its_session_info.then(|| self.shared.new_ussd_session());
+        let session = self
+            .profile
+            .its_session_info
+            .then(|| self.shared.new_ussd_session());
         let (tx, rx) = mpsc::channel(SCREEN_QUEUE);
-        lock(&self.shared.routes).ussd.insert((self.msisdn.clone(), session), tx);
+        lock(&self.shared.routes)
+            .ussd
+            .insert((self.msisdn.clone(), session), tx);
         self.rx = Some(rx);
         self.session = session;
         self.ended = false;
@@ -107,7 +117,12 @@ impl UssdPhone {
         if self.ended {
             return Err(SimError::SessionEnded);
         }
-        let pdu = self.mo(&self.profile.service_addr.clone(), answer, self.profile.reply_op, self.echo())?;
+        let pdu = self.mo(
+            &self.profile.service_addr.clone(),
+            answer,
+            self.profile.reply_op,
+            self.echo(),
+        )?;
         self.turn(pdu).await
     }
 
@@ -116,7 +131,12 @@ impl UssdPhone {
         if self.ended {
             return Err(SimError::SessionEnded);
         }
-        let pdu = self.mo(&self.profile.service_addr.clone(), "", self.profile.abort_op, self.echo())?;
+        let pdu = self.mo(
+            &self.profile.service_addr.clone(),
+            "",
+            self.profile.abort_op,
+            self.echo(),
+        )?;
         self.ended = true;
         self.forget_route();
         self.send(pdu).await
@@ -128,22 +148,35 @@ impl UssdPhone {
         Some(self.last_its.map_or([session, 0], |[n, s]| [n, s & 0xFE]))
     }
 
-    fn mo(&self, dest: &str, body: &str, op: u8, its: Option<[u8; 2]>) -> Result<DeliverSm, SimError> {
+    fn mo(
+        &self,
+        dest: &str,
+        body: &str,
+        op: u8,
+        its: Option<[u8; 2]>,
+    ) -> Result<DeliverSm, SimError> {
         let (dcs, bytes) = text::encode_auto(body);
         let bad = |what: &str| SimError::Text(what.to_owned());
         let mut b = DeliverSm::builder()
             .service_type(ServiceType::new(
-                COctetString::from_string(self.profile.service_type.clone()).map_err(|_| bad("service_type"))?,
+                COctetString::from_string(self.profile.service_type.clone())
+                    .map_err(|_| bad("service_type"))?,
             ))
             .source_addr(COctetString::from_string(self.msisdn.clone()).map_err(|_| bad("msisdn"))?)
-            .destination_addr(COctetString::from_string(dest.to_owned()).map_err(|_| bad("destination"))?)
+            .destination_addr(
+                COctetString::from_string(dest.to_owned()).map_err(|_| bad("destination"))?,
+            )
             .esm_class(EsmClass::from(0))
             .registered_delivery(RegisteredDelivery::from(0))
             .data_coding(DataCoding::from(dcs))
             .short_message(OctetString::from_vec(bytes).map_err(|_| bad("over 255 octets"))?)
-            .push_tlv(MessageDeliveryRequestTlvValue::UssdServiceOp(UssdServiceOp::from(op)));
+            .push_tlv(MessageDeliveryRequestTlvValue::UssdServiceOp(
+                UssdServiceOp::from(op),
+            ));
         if let Some([n, s]) = its {
-            b = b.push_tlv(MessageDeliveryRequestTlvValue::ItsSessionInfo(ItsSessionInfo::new(n, s)));
+            b = b.push_tlv(MessageDeliveryRequestTlvValue::ItsSessionInfo(
+                ItsSessionInfo::new(n, s),
+            ));
         }
         Ok(b.build())
     }
@@ -176,11 +209,19 @@ impl UssdPhone {
             self.ended = true;
             self.forget_route();
         }
-        Ok(Screen { text: submitted.text.clone(), end, op, deliver_status: status, submitted })
+        Ok(Screen {
+            text: submitted.text.clone(),
+            end,
+            op,
+            deliver_status: status,
+            submitted,
+        })
     }
 
     fn forget_route(&mut self) {
-        lock(&self.shared.routes).ussd.remove(&(self.msisdn.clone(), self.session));
+        lock(&self.shared.routes)
+            .ussd
+            .remove(&(self.msisdn.clone(), self.session));
         self.rx = None;
     }
 }

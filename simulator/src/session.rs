@@ -21,10 +21,21 @@ use crate::smsc::{lock, Shared, SimError};
 
 /// Requests to a session from outside its task.
 pub(crate) enum Control {
-    Deliver { pdu: DeliverSm, receipt: bool, done: Option<oneshot::Sender<CommandStatus>> },
-    Raw { bytes: BytesMut, done: Option<oneshot::Sender<()>> },
-    Unbind { done: oneshot::Sender<()> },
-    Drop { done: oneshot::Sender<()> },
+    Deliver {
+        pdu: DeliverSm,
+        receipt: bool,
+        done: Option<oneshot::Sender<CommandStatus>>,
+    },
+    Raw {
+        bytes: BytesMut,
+        done: Option<oneshot::Sender<()>>,
+    },
+    Unbind {
+        done: oneshot::Sender<()>,
+    },
+    Drop {
+        done: oneshot::Sender<()>,
+    },
 }
 
 /// What the SMSC waits to hear back about, by sequence number.
@@ -61,7 +72,11 @@ pub(crate) async fn deliver(
     wait: Duration,
 ) -> Result<CommandStatus, SimError> {
     let (tx, rx) = oneshot::channel();
-    let msg = Control::Deliver { pdu, receipt: false, done: Some(tx) };
+    let msg = Control::Deliver {
+        pdu,
+        receipt: false,
+        done: Some(tx),
+    };
     control.send(msg).await.map_err(|_| SimError::BindClosed)?;
     match tokio::time::timeout(wait, rx).await {
         Ok(Ok(status)) => Ok(status),
@@ -88,7 +103,10 @@ pub(crate) async fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>
         next_seq: 0,
         pending: HashMap::new(),
     };
-    let period = shared.config.enquire_link_interval.unwrap_or(Duration::from_secs(3600));
+    let period = shared
+        .config
+        .enquire_link_interval
+        .unwrap_or(Duration::from_secs(3600));
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     let mut buf = BytesMut::with_capacity(4096);
     loop {
@@ -120,7 +138,11 @@ impl Session {
     }
 
     pub fn next_sequence(&mut self) -> u32 {
-        self.next_seq = if self.next_seq >= 0x7FFF_FFFF { 1 } else { self.next_seq + 1 };
+        self.next_seq = if self.next_seq >= 0x7FFF_FFFF {
+            1
+        } else {
+            self.next_seq + 1
+        };
         self.next_seq
     }
 
@@ -155,9 +177,16 @@ impl Session {
     }
 
     async fn on_bad_length(&mut self, h: Header) -> Flow {
-        let reason = format!("command_length {} outside 16..={}", h.length, self.shared.config.max_command_length);
+        let reason = format!(
+            "command_length {} outside 16..={}",
+            h.length, self.shared.config.max_command_length
+        );
         self.protocol_error(&h, &[], reason);
-        let nack = frame::header_only(0x8000_0000, CommandStatus::EsmeRinvcmdlen.into(), h.sequence);
+        let nack = frame::header_only(
+            0x8000_0000,
+            CommandStatus::EsmeRinvcmdlen.into(),
+            h.sequence,
+        );
         bump(&self.shared.counters.generic_nacks_sent);
         let _ = self.write(&nack).await;
         Flow::Close
@@ -171,7 +200,11 @@ impl Session {
             return self.nack(h.sequence, CommandStatus::EsmeRinvmsglen).await;
         }
         if crate::pdu::is_known_request(h.command_id) {
-            let resp = frame::header_only(h.command_id | 0x8000_0000, CommandStatus::EsmeRinvmsglen.into(), h.sequence);
+            let resp = frame::header_only(
+                h.command_id | 0x8000_0000,
+                CommandStatus::EsmeRinvmsglen.into(),
+                h.sequence,
+            );
             return self.write(&resp).await;
         }
         self.nack(h.sequence, CommandStatus::EsmeRinvcmdid).await
@@ -179,7 +212,8 @@ impl Session {
 
     pub async fn nack(&mut self, sequence: u32, status: CommandStatus) -> Flow {
         bump(&self.shared.counters.generic_nacks_sent);
-        self.send(&Command::new(status, sequence, Pdu::GenericNack)).await
+        self.send(&Command::new(status, sequence, Pdu::GenericNack))
+            .await
     }
 
     /// Resolves whatever waited for the response with this sequence number.
@@ -221,7 +255,8 @@ impl Session {
         }
         let seq = self.next_sequence();
         self.pending.insert(seq, pending);
-        self.send(&Command::new(CommandStatus::EsmeRok, seq, pdu)).await
+        self.send(&Command::new(CommandStatus::EsmeRok, seq, pdu))
+            .await
     }
 
     async fn send_enquire_link(&mut self) -> Flow {
@@ -253,7 +288,12 @@ impl Session {
         }
     }
 
-    pub(crate) async fn send_deliver(&mut self, pdu: DeliverSm, receipt: bool, done: Option<oneshot::Sender<CommandStatus>>) -> Flow {
+    pub(crate) async fn send_deliver(
+        &mut self,
+        pdu: DeliverSm,
+        receipt: bool,
+        done: Option<oneshot::Sender<CommandStatus>>,
+    ) -> Flow {
         if self.bound.as_ref().is_none_or(|b| !b.kind.can_receive()) {
             return Flow::Continue; // dropping `done` tells the caller the bind is gone
         }

@@ -39,7 +39,9 @@ pub struct SmsPhone {
 
 impl std::fmt::Debug for SmsPhone {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmsPhone").field("msisdn", &crate::mask(&self.msisdn)).finish()
+        f.debug_struct("SmsPhone")
+            .field("msisdn", &crate::mask(&self.msisdn))
+            .finish()
     }
 }
 
@@ -66,15 +68,24 @@ impl SmsPhone {
     }
 
     /// Sends `text` to `short_code`; returns the deliver_sm_resp status of each part.
-    pub async fn send(&mut self, short_code: &str, text: &str) -> Result<Vec<CommandStatus>, SimError> {
+    pub async fn send(
+        &mut self,
+        short_code: &str,
+        text: &str,
+    ) -> Result<Vec<CommandStatus>, SimError> {
         let (dcs, bytes) = text::encode_auto(text);
-        let (single, part) = if dcs == DCS_UCS2 { (140, 134) } else { (160, 153) };
+        let (single, part) = if dcs == DCS_UCS2 {
+            (140, 134)
+        } else {
+            (160, 153)
+        };
         let bodies = if bytes.len() <= single {
             vec![bytes]
         } else {
             self.next_ref = self.next_ref.wrapping_add(1);
             let chunks = text::split_parts(dcs, &bytes, part);
-            let total = u8::try_from(chunks.len()).map_err(|_| SimError::Text("over 255 parts".into()))?;
+            let total =
+                u8::try_from(chunks.len()).map_err(|_| SimError::Text("over 255 parts".into()))?;
             (1..=total)
                 .zip(chunks)
                 .map(|(seq, chunk)| [vec![5, 0, 3, self.next_ref, total, seq], chunk].concat())
@@ -85,16 +96,26 @@ impl SmsPhone {
         let mut statuses = Vec::with_capacity(bodies.len());
         for body in bodies {
             let pdu = self.mo(short_code, dcs, udhi, body)?;
-            statuses.push(crate::session::deliver(&control, pdu, self.shared.config.observe_timeout).await?);
+            statuses.push(
+                crate::session::deliver(&control, pdu, self.shared.config.observe_timeout).await?,
+            );
         }
         Ok(statuses)
     }
 
-    fn mo(&self, short_code: &str, dcs: u8, udhi: bool, body: Vec<u8>) -> Result<DeliverSm, SimError> {
+    fn mo(
+        &self,
+        short_code: &str,
+        dcs: u8,
+        udhi: bool,
+        body: Vec<u8>,
+    ) -> Result<DeliverSm, SimError> {
         let bad = |what: &str| SimError::Text(what.to_owned());
         Ok(DeliverSm::builder()
             .source_addr(COctetString::from_string(self.msisdn.clone()).map_err(|_| bad("msisdn"))?)
-            .destination_addr(COctetString::from_string(short_code.to_owned()).map_err(|_| bad("short code"))?)
+            .destination_addr(
+                COctetString::from_string(short_code.to_owned()).map_err(|_| bad("short code"))?,
+            )
             .esm_class(EsmClass::from(if udhi { 0x40 } else { 0x00 }))
             .registered_delivery(RegisteredDelivery::from(0))
             .data_coding(DataCoding::from(dcs))
@@ -114,18 +135,30 @@ impl SmsPhone {
                 Ok(Some(s)) => s,
             };
             let Some(c) = s.udh.or(s.sar).filter(|c| c.total > 1) else {
-                return Ok(SmsMessage { source: s.source.clone(), text: s.text.clone(), parts: vec![s] });
+                return Ok(SmsMessage {
+                    source: s.source.clone(),
+                    text: s.text.clone(),
+                    parts: vec![s],
+                });
             };
             let key = (s.source.clone(), c.reference);
             let parts = self.partial.entry(key.clone()).or_default();
-            if parts.len() < MAX_PARTS && !parts.iter().any(|p| p.udh.or(p.sar).map(|x| x.seq) == Some(c.seq)) {
+            if parts.len() < MAX_PARTS
+                && !parts
+                    .iter()
+                    .any(|p| p.udh.or(p.sar).map(|x| x.seq) == Some(c.seq))
+            {
                 parts.push(s);
             }
             if parts.len() == usize::from(c.total) {
                 let mut parts = self.partial.remove(&key).unwrap_or_default();
                 parts.sort_by_key(|p| p.udh.or(p.sar).map_or(0, |x| x.seq));
                 let text = parts.iter().map(|p| p.text.as_str()).collect();
-                return Ok(SmsMessage { source: key.0, text, parts });
+                return Ok(SmsMessage {
+                    source: key.0,
+                    text,
+                    parts,
+                });
             }
         }
     }

@@ -256,7 +256,9 @@ pub struct SmscHandle {
 
 impl std::fmt::Debug for SmscHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmscHandle").field("local_addr", &self.local_addr).finish()
+        f.debug_struct("SmscHandle")
+            .field("local_addr", &self.local_addr)
+            .finish()
     }
 }
 
@@ -269,7 +271,10 @@ impl SmscHandle {
     }
     /// The binds that are up now.
     pub fn binds(&self) -> Vec<BindInfo> {
-        lock(&self.shared.binds).values().map(|e| e.info.clone()).collect()
+        lock(&self.shared.binds)
+            .values()
+            .map(|e| e.info.clone())
+            .collect()
     }
     pub fn stats(&self) -> Stats {
         self.shared.counters.snapshot()
@@ -301,7 +306,9 @@ impl SmscHandle {
                 }
             }
         };
-        tokio::time::timeout(t, wait).await.map_err(|_| SimError::Timeout(t, what))
+        tokio::time::timeout(t, wait)
+            .await
+            .map_err(|_| SimError::Timeout(t, what))
     }
     /// Waits until at least `n` binds are up and returns them.
     pub async fn wait_bound(&self, n: usize) -> Result<Vec<BindInfo>, SimError> {
@@ -310,7 +317,8 @@ impl SmscHandle {
     }
     /// Waits until at most `n` binds are up (e.g. after `drop_link`).
     pub async fn wait_bound_at_most(&self, n: usize) -> Result<(), SimError> {
-        self.wait_until("binds to go down", |b, _| b.len() <= n).await
+        self.wait_until("binds to go down", |b, _| b.len() <= n)
+            .await
     }
     /// Waits until `stats` satisfies `ready`, returning the snapshot that did.
     pub async fn wait_stats(&self, ready: impl Fn(&Stats) -> bool) -> Result<Stats, SimError> {
@@ -368,13 +376,19 @@ impl SmscHandle {
     }
     /// Writes `bytes` as they are onto the selected links; resolves once written.
     pub async fn send_raw(&self, target: Target, bytes: &[u8]) -> usize {
-        let n = self.each(&target, |done| Control::Raw { bytes: BytesMut::from(bytes), done: Some(done) }).await;
+        let n = self
+            .each(&target, |done| Control::Raw {
+                bytes: BytesMut::from(bytes),
+                done: Some(done),
+            })
+            .await;
         (0..n).for_each(|_| crate::observe::bump(&self.shared.counters.garbage_sent));
         n
     }
     /// Writes bytes that are not SMPP (no valid header).
     pub async fn send_garbage(&self, target: Target) -> usize {
-        self.send_raw(target, b"\x00\x00\x00\x01GARBAGE\xff\xfe\x00not smpp").await
+        self.send_raw(target, b"\x00\x00\x00\x01GARBAGE\xff\xfe\x00not smpp")
+            .await
     }
     /// Writes a 16-byte header claiming `command_length` (e.g. 0xFFFF_FFF0) for a deliver_sm.
     pub async fn send_oversized(&self, target: Target, command_length: u32) -> usize {

@@ -103,7 +103,9 @@ pub fn decode_ucs2(bytes: &[u8]) -> Result<String, TextError> {
     if bytes.len() % 2 != 0 {
         return Err(TextError::OddUcs2Length(bytes.len()));
     }
-    let units = bytes.chunks_exact(2).map(|p| u16::from_be_bytes([p[0], p[1]]));
+    let units = bytes
+        .chunks_exact(2)
+        .map(|p| u16::from_be_bytes([p[0], p[1]]));
     char::decode_utf16(units)
         .collect::<Result<String, _>>()
         .map_err(|_| TextError::LoneSurrogate)
@@ -158,10 +160,16 @@ pub fn split_udh(sm: &[u8]) -> Result<(Option<Concat>, &[u8]), TextError> {
         let (iei, len) = (ies[0], usize::from(ies[1]));
         let data = ies.get(2..2 + len).ok_or(TextError::BadUdh)?;
         concat = match (iei, data) {
-            (0x00, [r, t, s]) => Some(Concat { reference: u16::from(*r), total: *t, seq: *s }),
-            (0x08, [r1, r2, t, s]) => {
-                Some(Concat { reference: u16::from_be_bytes([*r1, *r2]), total: *t, seq: *s })
-            }
+            (0x00, [r, t, s]) => Some(Concat {
+                reference: u16::from(*r),
+                total: *t,
+                seq: *s,
+            }),
+            (0x08, [r1, r2, t, s]) => Some(Concat {
+                reference: u16::from_be_bytes([*r1, *r2]),
+                total: *t,
+                seq: *s,
+            }),
             _ => concat,
         };
         ies = &ies[2 + len..];
@@ -233,12 +241,22 @@ mod tests {
     fn udh_and_split() {
         let sm = [0x05, 0x00, 0x03, 0x2A, 0x02, 0x01, b'h', b'i'];
         let (c, body) = split_udh(&sm).unwrap();
-        assert_eq!(c, Some(Concat { reference: 0x2A, total: 2, seq: 1 }));
+        assert_eq!(
+            c,
+            Some(Concat {
+                reference: 0x2A,
+                total: 2,
+                seq: 1
+            })
+        );
         assert_eq!(body, b"hi");
         assert_eq!(split_udh(&[0x05, 0x00]), Err(TextError::BadUdh));
         let emoji = encode_ucs2("a😀");
         let parts = split_parts(DCS_UCS2, &emoji, 4);
         assert_eq!(parts, vec![emoji[..2].to_vec(), emoji[2..].to_vec()]);
-        assert_eq!(split_parts(DCS_GSM7, &[1, 0x1B, 0x65], 2), vec![vec![1], vec![0x1B, 0x65]]);
+        assert_eq!(
+            split_parts(DCS_GSM7, &[1, 0x1B, 0x65], 2),
+            vec![vec![1], vec![0x1B, 0x65]]
+        );
     }
 }

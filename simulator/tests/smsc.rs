@@ -14,21 +14,46 @@ async fn binds_are_checked_against_accounts() {
     let smsc = smsc(|c| c.accounts.push(bawaba_sim::Account::new("other", "pw2"))).await;
     let addr = smsc.local_addr();
     let mut e = Esme::connect(addr).await;
-    assert_eq!(e.bind(Kind::Trx, "bawaba", "wrong", 0x34).await.status(), CommandStatus::EsmeRinvpaswd);
-    assert_eq!(e.bind(Kind::Trx, "nobody", "secret", 0x34).await.status(), CommandStatus::EsmeRinvsysid);
+    assert_eq!(
+        e.bind(Kind::Trx, "bawaba", "wrong", 0x34).await.status(),
+        CommandStatus::EsmeRinvpaswd
+    );
+    assert_eq!(
+        e.bind(Kind::Trx, "nobody", "secret", 0x34).await.status(),
+        CommandStatus::EsmeRinvsysid
+    );
     let ok = e.bind(Kind::Trx, "bawaba", "secret", 0x34).await;
     assert_eq!(ok.status(), CommandStatus::EsmeRok);
     assert!(matches!(ok.pdu(), Some(Pdu::BindTransceiverResp(_))));
-    assert_eq!(e.bind(Kind::Trx, "bawaba", "secret", 0x34).await.status(), CommandStatus::EsmeRalybnd);
+    assert_eq!(
+        e.bind(Kind::Trx, "bawaba", "secret", 0x34).await.status(),
+        CommandStatus::EsmeRalybnd
+    );
 
     let mut tx = Esme::connect(addr).await;
-    assert_eq!(tx.bind(Kind::Tx, "other", "pw2", 0x50).await.status(), CommandStatus::EsmeRok);
+    assert_eq!(
+        tx.bind(Kind::Tx, "other", "pw2", 0x50).await.status(),
+        CommandStatus::EsmeRok
+    );
     let mut rx = Esme::connect(addr).await;
-    assert_eq!(rx.bind(Kind::Rx, "bawaba", "secret", 0x50).await.status(), CommandStatus::EsmeRok);
+    assert_eq!(
+        rx.bind(Kind::Rx, "bawaba", "secret", 0x50).await.status(),
+        CommandStatus::EsmeRok
+    );
 
     let binds = smsc.wait_bound(3).await.unwrap();
-    let kinds: Vec<_> = binds.iter().map(|b| (b.kind, b.interface_version)).collect();
-    assert_eq!(kinds, vec![(BindKind::Transceiver, 0x34), (BindKind::Transmitter, 0x50), (BindKind::Receiver, 0x50)]);
+    let kinds: Vec<_> = binds
+        .iter()
+        .map(|b| (b.kind, b.interface_version))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (BindKind::Transceiver, 0x34),
+            (BindKind::Transmitter, 0x50),
+            (BindKind::Receiver, 0x50)
+        ]
+    );
     let s = smsc.stats();
     assert_eq!((s.binds_accepted, s.binds_refused), (3, 3));
     assert!(smsc.protocol_errors().is_empty());
@@ -43,28 +68,55 @@ async fn submit_gets_a_message_id_and_a_receipt() {
 
     let resp = e.recv().await;
     assert_eq!(resp.sequence_number(), seq);
-    let Some(Pdu::SubmitSmResp(r)) = resp.pdu() else { panic!("{resp:?}") };
+    let Some(Pdu::SubmitSmResp(r)) = resp.pdu() else {
+        panic!("{resp:?}")
+    };
     let id = r.message_id().as_str().to_owned();
     assert!(!id.is_empty());
 
     let got = smsc.next_submit().await.unwrap();
-    assert_eq!((got.kind, got.dest.as_str(), got.source.as_str()), (SubmitKind::SubmitSm, "9647701234567", "4455"));
-    assert_eq!((got.data_coding, got.esm_class, got.text.as_str()), (8, 0, "مرحبا 😀"));
-    assert_eq!((got.short_message, got.message_id.clone(), got.sequence), (body, Some(id.clone()), seq));
-    assert_eq!((got.system_id.as_str(), got.answer), ("bawaba", Answer::Resp(CommandStatus::EsmeRok)));
+    assert_eq!(
+        (got.kind, got.dest.as_str(), got.source.as_str()),
+        (SubmitKind::SubmitSm, "9647701234567", "4455")
+    );
+    assert_eq!(
+        (got.data_coding, got.esm_class, got.text.as_str()),
+        (8, 0, "مرحبا 😀")
+    );
+    assert_eq!(
+        (got.short_message, got.message_id.clone(), got.sequence),
+        (body, Some(id.clone()), seq)
+    );
+    assert_eq!(
+        (got.system_id.as_str(), got.answer),
+        ("bawaba", Answer::Resp(CommandStatus::EsmeRok))
+    );
 
     let receipt = e.recv().await;
     let d = deliver_of(&receipt);
     assert_eq!(u8::from(d.esm_class), 0x04);
-    assert_eq!((d.source_addr.as_str(), d.destination_addr.as_str()), ("9647701234567", "4455"));
+    assert_eq!(
+        (d.source_addr.as_str(), d.destination_addr.as_str()),
+        ("9647701234567", "4455")
+    );
     let text = text::decode_gsm7(d.short_message()).unwrap();
-    assert!(text.starts_with(&format!("id:{id} sub:001 dlvrd:001 submit date:")), "{text}");
+    assert!(
+        text.starts_with(&format!("id:{id} sub:001 dlvrd:001 submit date:")),
+        "{text}"
+    );
     assert!(text.contains(" stat:DELIVRD err:000 text:"), "{text}");
     let tlvs: Vec<_> = d.tlvs().iter().filter_map(|t| t.value()).collect();
-    assert!(tlvs.iter().any(|v| matches!(v, TlvValue::ReceiptedMessageId(m) if m.as_str() == id)));
-    assert!(tlvs.iter().any(|v| matches!(v, TlvValue::MessageState(MessageState::Delivered))));
+    assert!(tlvs
+        .iter()
+        .any(|v| matches!(v, TlvValue::ReceiptedMessageId(m) if m.as_str() == id)));
+    assert!(tlvs
+        .iter()
+        .any(|v| matches!(v, TlvValue::MessageState(MessageState::Delivered))));
     e.ack_deliver(&receipt, CommandStatus::EsmeRok).await;
-    let s = smsc.wait_stats(|s| s.deliver_sm_resps_received == 1).await.unwrap();
+    let s = smsc
+        .wait_stats(|s| s.deliver_sm_resps_received == 1)
+        .await
+        .unwrap();
     assert_eq!((s.submits, s.receipts_sent), (1, 1));
 }
 
@@ -72,7 +124,13 @@ async fn submit_gets_a_message_id_and_a_receipt() {
 async fn no_receipt_unless_asked_and_data_sm_is_answered() {
     let smsc = smsc(|_| {}).await;
     let mut e = Esme::bound(&smsc).await;
-    e.request(submit("9647700000001", 0, text::encode_gsm7("hi").unwrap(), 0)).await;
+    e.request(submit(
+        "9647700000001",
+        0,
+        text::encode_gsm7("hi").unwrap(),
+        0,
+    ))
+    .await;
     assert!(matches!(e.recv().await.pdu(), Some(Pdu::SubmitSmResp(_))));
 
     let mut dsm = DataSm::builder()
@@ -84,14 +142,22 @@ async fn no_receipt_unless_asked_and_data_sm_is_answered() {
         .build();
     let payload = text::encode_gsm7("payload text").unwrap();
     dsm.push_tlv(MessageSubmissionRequestTlvValue::MessagePayload(
-        bawaba_sim::rusmpp::values::MessagePayload::new(bawaba_sim::rusmpp::types::AnyOctetString::from_slice(&payload)),
+        bawaba_sim::rusmpp::values::MessagePayload::new(
+            bawaba_sim::rusmpp::types::AnyOctetString::from_slice(&payload),
+        ),
     ));
     let seq = e.request(dsm).await;
     let resp = e.recv().await; // a receipt here would fail this match: none was asked for
-    assert!(matches!(resp.pdu(), Some(Pdu::DataSmResp(_))) && resp.sequence_number() == seq, "{resp:?}");
+    assert!(
+        matches!(resp.pdu(), Some(Pdu::DataSmResp(_))) && resp.sequence_number() == seq,
+        "{resp:?}"
+    );
     assert_eq!(smsc.next_submit().await.unwrap().text, "hi");
     let d = smsc.next_submit().await.unwrap();
-    assert_eq!((d.kind, d.text.as_str(), d.message_payload), (SubmitKind::DataSm, "payload text", Some(payload)));
+    assert_eq!(
+        (d.kind, d.text.as_str(), d.message_payload),
+        (SubmitKind::DataSm, "payload text", Some(payload))
+    );
     assert_eq!(smsc.stats().receipts_sent, 0);
 }
 
@@ -101,14 +167,24 @@ async fn enquire_link_both_ways_and_unbind() {
     let mut e = Esme::bound(&smsc).await;
     let from_smsc = e.recv().await;
     assert!(matches!(from_smsc.pdu(), Some(Pdu::EnquireLink)));
-    e.send(bawaba_sim::rusmpp::Command::new(CommandStatus::EsmeRok, from_smsc.sequence_number(), Pdu::EnquireLinkResp)).await;
-    smsc.wait_stats(|s| s.enquire_link_resps_received >= 1).await.unwrap();
+    e.send(bawaba_sim::rusmpp::Command::new(
+        CommandStatus::EsmeRok,
+        from_smsc.sequence_number(),
+        Pdu::EnquireLinkResp,
+    ))
+    .await;
+    smsc.wait_stats(|s| s.enquire_link_resps_received >= 1)
+        .await
+        .unwrap();
 
     let seq = e.request(Pdu::EnquireLink).await;
     let resp = e.recv_skip_enquire().await;
     assert!(matches!(resp.pdu(), Some(Pdu::EnquireLinkResp)) && resp.sequence_number() == seq);
     e.request(Pdu::Unbind).await;
-    assert!(matches!(e.recv_skip_enquire().await.pdu(), Some(Pdu::UnbindResp)));
+    assert!(matches!(
+        e.recv_skip_enquire().await.pdu(),
+        Some(Pdu::UnbindResp)
+    ));
     e.expect_eof().await;
     smsc.wait_bound_at_most(0).await.unwrap();
     assert!(smsc.protocol_errors().is_empty());
@@ -121,31 +197,66 @@ async fn malformed_pdus_are_answered_recorded_and_the_link_survives() {
     // A USSD submit_sm whose its_session_info TLV has length 1: rusmpp refuses the whole PDU.
     let mut frame = bawaba_sim::rusmpp::tokio_codec::CommandCodec::new();
     let mut bytes = bytes::BytesMut::new();
-    tokio_util::codec::Encoder::encode(&mut frame, bawaba_sim::rusmpp::Command::new(CommandStatus::EsmeRok, 77, submit("9647700000003", 0, vec![0x41], 0)), &mut bytes).unwrap();
+    tokio_util::codec::Encoder::encode(
+        &mut frame,
+        bawaba_sim::rusmpp::Command::new(
+            CommandStatus::EsmeRok,
+            77,
+            submit("9647700000003", 0, vec![0x41], 0),
+        ),
+        &mut bytes,
+    )
+    .unwrap();
     bytes.extend_from_slice(&[0x13, 0x83, 0x00, 0x01, 0x05]);
     let len = bytes.len() as u32;
     bytes[..4].copy_from_slice(&len.to_be_bytes());
     e.send_raw(&bytes).await;
     let resp = e.recv().await;
-    assert_eq!((resp.id(), resp.status(), resp.sequence_number()), (bawaba_sim::rusmpp::CommandId::SubmitSmResp, CommandStatus::EsmeRinvmsglen, 77));
+    assert_eq!(
+        (resp.id(), resp.status(), resp.sequence_number()),
+        (
+            bawaba_sim::rusmpp::CommandId::SubmitSmResp,
+            CommandStatus::EsmeRinvmsglen,
+            77
+        )
+    );
 
     // An unknown command_id: generic_nack ESME_RINVCMDID.
-    e.send_raw(&[0, 0, 0, 16, 0, 0, 0x0F, 0xFF, 0, 0, 0, 0, 0, 0, 0, 78]).await;
+    e.send_raw(&[0, 0, 0, 16, 0, 0, 0x0F, 0xFF, 0, 0, 0, 0, 0, 0, 0, 78])
+        .await;
     let nack = e.recv().await;
-    assert_eq!((nack.id(), nack.status(), nack.sequence_number()), (bawaba_sim::rusmpp::CommandId::GenericNack, CommandStatus::EsmeRinvcmdid, 78));
+    assert_eq!(
+        (nack.id(), nack.status(), nack.sequence_number()),
+        (
+            bawaba_sim::rusmpp::CommandId::GenericNack,
+            CommandStatus::EsmeRinvcmdid,
+            78
+        )
+    );
 
     // The link is still up and working.
     let seq = e.request(Pdu::EnquireLink).await;
     assert_eq!(e.recv().await.sequence_number(), seq);
     let errors = smsc.protocol_errors();
     assert_eq!(errors.len(), 2, "{errors:?}");
-    assert_eq!((errors[0].command_id, errors[0].sequence, errors[0].frame.len()), (4, 77, bytes.len()));
+    assert_eq!(
+        (
+            errors[0].command_id,
+            errors[0].sequence,
+            errors[0].frame.len()
+        ),
+        (4, 77, bytes.len())
+    );
     assert_eq!(smsc.stats().protocol_errors, 2);
 
     // An oversized command_length: generic_nack RINVCMDLEN, then the SMSC closes.
-    e.send_raw(&[0xFF, 0xFF, 0xFF, 0xF0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 79]).await;
+    e.send_raw(&[0xFF, 0xFF, 0xFF, 0xF0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 79])
+        .await;
     let nack = e.recv().await;
-    assert_eq!((nack.status(), nack.sequence_number()), (CommandStatus::EsmeRinvcmdlen, 79));
+    assert_eq!(
+        (nack.status(), nack.sequence_number()),
+        (CommandStatus::EsmeRinvcmdlen, 79)
+    );
     e.expect_eof().await;
     assert_eq!(smsc.stats().protocol_errors, 3);
 }
@@ -157,7 +268,10 @@ async fn submit_before_bind_is_refused_and_recorded() {
     e.request(submit("9647700000004", 0, vec![0x41], 0)).await;
     assert_eq!(e.recv().await.status(), CommandStatus::EsmeRinvbndsts);
     let mut rx = Esme::connect(smsc.local_addr()).await;
-    assert_eq!(rx.bind(Kind::Rx, "bawaba", "secret", 0x34).await.status(), CommandStatus::EsmeRok);
+    assert_eq!(
+        rx.bind(Kind::Rx, "bawaba", "secret", 0x34).await.status(),
+        CommandStatus::EsmeRok
+    );
     rx.request(submit("9647700000004", 0, vec![0x41], 0)).await;
     assert_eq!(rx.recv().await.status(), CommandStatus::EsmeRinvbndsts);
     assert_eq!(smsc.protocol_errors().len(), 2);

@@ -4,12 +4,13 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bawaba_sim::rusmpp::pdus::{BindTransceiver, BindTransmitter, BindReceiver, SubmitSm};
+use bawaba_sim::rusmpp::pdus::{BindReceiver, BindTransceiver, BindTransmitter, SubmitSm};
 use bawaba_sim::rusmpp::tlvs::{MessageSubmissionRequestTlvValue, TlvValue};
 use bawaba_sim::rusmpp::tokio_codec::CommandCodec;
 use bawaba_sim::rusmpp::types::{COctetString, OctetString};
 use bawaba_sim::rusmpp::values::{
-    DataCoding, EsmClass, InterfaceVersion, ItsSessionInfo, RegisteredDelivery, ServiceType, UssdServiceOp,
+    DataCoding, EsmClass, InterfaceVersion, ItsSessionInfo, RegisteredDelivery, ServiceType,
+    UssdServiceOp,
 };
 use bawaba_sim::rusmpp::{Command, CommandStatus, Pdu};
 use bawaba_sim::{Smsc, SmscConfig, SmscHandle};
@@ -47,7 +48,12 @@ pub struct Esme {
 impl Esme {
     pub async fn connect(addr: SocketAddr) -> Self {
         let stream = TcpStream::connect(addr).await.unwrap();
-        Self { stream, buf: BytesMut::new(), codec: CommandCodec::new(), seq: 0 }
+        Self {
+            stream,
+            buf: BytesMut::new(),
+            codec: CommandCodec::new(),
+            seq: 0,
+        }
     }
 
     /// Connects and binds as a transceiver, asserting success.
@@ -76,14 +82,19 @@ impl Esme {
     /// Sends a request with a fresh sequence number and returns it.
     pub async fn request(&mut self, pdu: impl Into<Pdu>) -> u32 {
         let seq = self.next_seq();
-        self.send(Command::new(CommandStatus::EsmeRok, seq, pdu)).await;
+        self.send(Command::new(CommandStatus::EsmeRok, seq, pdu))
+            .await;
         seq
     }
 
     pub async fn recv(&mut self) -> Command {
         tokio::time::timeout(WAIT, async {
             loop {
-                if let Some(cmd) = self.codec.decode(&mut self.buf).expect("SMSC sent a PDU rusmpp cannot decode") {
+                if let Some(cmd) = self
+                    .codec
+                    .decode(&mut self.buf)
+                    .expect("SMSC sent a PDU rusmpp cannot decode")
+                {
                     return cmd;
                 }
                 let n = self.stream.read_buf(&mut self.buf).await.unwrap();
@@ -99,7 +110,12 @@ impl Esme {
         loop {
             let cmd = self.recv().await;
             if matches!(cmd.pdu(), Some(Pdu::EnquireLink)) {
-                self.send(Command::new(CommandStatus::EsmeRok, cmd.sequence_number(), Pdu::EnquireLinkResp)).await;
+                self.send(Command::new(
+                    CommandStatus::EsmeRok,
+                    cmd.sequence_number(),
+                    Pdu::EnquireLinkResp,
+                ))
+                .await;
                 continue;
             }
             return cmd;
@@ -132,12 +148,33 @@ impl Esme {
         .expect("SMSC did not close the link");
     }
 
-    pub async fn bind(&mut self, kind: Kind, system_id: &str, password: &str, version: u8) -> Command {
+    pub async fn bind(
+        &mut self,
+        kind: Kind,
+        system_id: &str,
+        password: &str,
+        version: u8,
+    ) -> Command {
         let v = InterfaceVersion::from(version);
         let pdu: Pdu = match kind {
-            Kind::Tx => BindTransmitter::builder().system_id(cstr(system_id)).password(cstr(password)).interface_version(v).build().into(),
-            Kind::Rx => BindReceiver::builder().system_id(cstr(system_id)).password(cstr(password)).interface_version(v).build().into(),
-            Kind::Trx => BindTransceiver::builder().system_id(cstr(system_id)).password(cstr(password)).interface_version(v).build().into(),
+            Kind::Tx => BindTransmitter::builder()
+                .system_id(cstr(system_id))
+                .password(cstr(password))
+                .interface_version(v)
+                .build()
+                .into(),
+            Kind::Rx => BindReceiver::builder()
+                .system_id(cstr(system_id))
+                .password(cstr(password))
+                .interface_version(v)
+                .build()
+                .into(),
+            Kind::Trx => BindTransceiver::builder()
+                .system_id(cstr(system_id))
+                .password(cstr(password))
+                .interface_version(v)
+                .build()
+                .into(),
         };
         let seq = self.request(pdu).await;
         let resp = self.recv().await;
@@ -147,7 +184,8 @@ impl Esme {
 
     pub async fn ack_deliver(&mut self, cmd: &Command, status: CommandStatus) {
         let resp = bawaba_sim::rusmpp::pdus::DeliverSmResp::new(COctetString::empty(), vec![]);
-        self.send(Command::new(status, cmd.sequence_number(), resp)).await;
+        self.send(Command::new(status, cmd.sequence_number(), resp))
+            .await;
     }
 }
 
@@ -168,8 +206,12 @@ pub fn ussd_screen(dest: &str, text: &str, op: u8, its: [u8; 2]) -> SubmitSm {
     let body = bawaba_sim::text::encode_ucs2(text);
     let mut sm = submit(dest, 8, body, 0);
     sm.service_type = ServiceType::new(cstr("USSD"));
-    sm.push_tlv(MessageSubmissionRequestTlvValue::UssdServiceOp(UssdServiceOp::from(op)));
-    sm.push_tlv(MessageSubmissionRequestTlvValue::ItsSessionInfo(ItsSessionInfo::new(its[0], its[1])));
+    sm.push_tlv(MessageSubmissionRequestTlvValue::UssdServiceOp(
+        UssdServiceOp::from(op),
+    ));
+    sm.push_tlv(MessageSubmissionRequestTlvValue::ItsSessionInfo(
+        ItsSessionInfo::new(its[0], its[1]),
+    ));
     sm
 }
 
