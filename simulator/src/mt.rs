@@ -307,7 +307,7 @@ impl Session {
                     tokio::time::sleep(receipt_delay).await;
                     let _ = control
                         .send(Control::Deliver {
-                            pdu,
+                            pdu: Box::new(pdu),
                             receipt: true,
                             done: None,
                         })

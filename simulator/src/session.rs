@@ -22,7 +22,7 @@ use crate::smsc::{lock, Shared, SimError};
 /// Requests to a session from outside its task.
 pub(crate) enum Control {
     Deliver {
-        pdu: DeliverSm,
+        pdu: Box<DeliverSm>,
         receipt: bool,
         done: Option<oneshot::Sender<CommandStatus>>,
     },
@@ -73,7 +73,7 @@ pub(crate) async fn deliver(
 ) -> Result<CommandStatus, SimError> {
     let (tx, rx) = oneshot::channel();
     let msg = Control::Deliver {
-        pdu,
+        pdu: Box::new(pdu),
         receipt: false,
         done: Some(tx),
     };
@@ -266,7 +266,7 @@ impl Session {
 
     async fn on_control(&mut self, c: Control) -> Flow {
         match c {
-            Control::Deliver { pdu, receipt, done } => self.send_deliver(pdu, receipt, done).await,
+            Control::Deliver { pdu, receipt, done } => self.send_deliver(*pdu, receipt, done).await,
             Control::Raw { bytes, done } => {
                 let flow = self.write(&bytes).await;
                 if let Some(done) = done {
