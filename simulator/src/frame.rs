@@ -134,4 +134,22 @@ mod tests {
         frame.extend_from_slice(b"US");
         assert!(decode(&frame).is_err());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn framing_and_decoding_never_panic(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 12..400)) {
+            let mut bytes = ((body.len() + 4) as u32).to_be_bytes().to_vec();
+            bytes.extend_from_slice(&body);
+            let mut buf = BytesMut::from(&bytes[..]);
+            match next_frame(&mut buf, 8192) {
+                Some(Frame::Whole(h, frame)) => {
+                    proptest::prop_assert_eq!(h.length as usize, frame.len());
+                    let _ = decode(&frame);
+                }
+                other => proptest::prop_assert!(false, "{other:?}"),
+            }
+        }
+    }
 }

@@ -60,7 +60,7 @@ fn base(
     }
 }
 
-pub(crate) fn from_submit_sm(sm: &SubmitSm) -> Submitted {
+pub(crate) fn from_submit_sm(sm: &SubmitSm) -> (Submitted, Vec<String>) {
     let mut s = base(
         SubmitKind::SubmitSm,
         sm.service_type.value().as_str(),
@@ -74,7 +74,7 @@ pub(crate) fn from_submit_sm(sm: &SubmitSm) -> Submitted {
     finish(s, sm.tlvs())
 }
 
-pub(crate) fn from_data_sm(sm: &DataSm) -> Submitted {
+pub(crate) fn from_data_sm(sm: &DataSm) -> (Submitted, Vec<String>) {
     let s = base(
         SubmitKind::DataSm,
         sm.service_type.value().as_str(),
@@ -87,8 +87,9 @@ pub(crate) fn from_data_sm(sm: &DataSm) -> Submitted {
     finish(s, sm.tlvs())
 }
 
-/// Reads the TLVs we care about and decodes the text.
-fn finish(mut s: Submitted, tlvs: &[Tlv]) -> Submitted {
+/// Reads the TLVs we care about, decodes the text, and lists what the ESME got wrong.
+fn finish(mut s: Submitted, tlvs: &[Tlv]) -> (Submitted, Vec<String>) {
+    let mut problems = Vec::new();
     let (mut sar_ref, mut sar_total, mut sar_seq) = (None, None, None);
     for value in tlvs.iter().filter_map(Tlv::value) {
         match value {
@@ -103,12 +104,19 @@ fn finish(mut s: Submitted, tlvs: &[Tlv]) -> Submitted {
             _ => {}
         }
     }
-    if let (Some(reference), Some(total), Some(seq)) = (sar_ref, sar_total, sar_seq) {
-        s.sar = Some(Concat {
-            reference,
-            total,
-            seq,
-        });
+    match (sar_ref, sar_total, sar_seq) {
+        (Some(reference), Some(total), Some(seq)) => {
+            s.sar = Some(Concat {
+                reference,
+                total,
+                seq,
+            })
+        }
+        (None, None, None) => {}
+        _ => problems.push("sar_* TLVs must come as a set of three".to_owned()),
+    }
+    if !s.short_message.is_empty() && s.message_payload.is_some() {
+        problems.push("both short_message and message_payload are set".to_owned());
     }
     let body = if s.short_message.is_empty() {
         s.message_payload.clone().unwrap_or_default()
@@ -125,9 +133,12 @@ fn finish(mut s: Submitted, tlvs: &[Tlv]) -> Submitted {
     };
     match decoded {
         Ok(t) => s.text = t,
-        Err(e) => s.text_error = Some(e.to_string()),
+        Err(e) => {
+            problems.push(format!("undecodable text: {e}"));
+            s.text_error = Some(e.to_string());
+        }
     }
-    s
+    (s, problems)
 }
 
 /// Receipt date format: YYMMDDhhmm (UTC).
@@ -196,7 +207,12 @@ pub(crate) fn receipt(s: &Submitted, message_id: &str) -> Option<DeliverSm> {
 }
 
 impl Session {
-    pub(crate) async fn on_submit(&mut self, seq: u32, mut s: Submitted) -> Flow {
+    pub(crate) async fn on_submit(
+        &mut self,
+        seq: u32,
+        bytes: &[u8],
+        (mut s, problems): (Submitted, Vec<String>),
+    ) -> Flow {
         let counters = &self.shared.counters;
         bump(match s.kind {
             SubmitKind::SubmitSm => &counters.submits,
@@ -216,8 +232,8 @@ impl Session {
             status: 0,
             sequence: seq,
         };
-        if let Some(e) = &s.text_error {
-            self.protocol_error(&header, &[], format!("undecodable text: {e}"));
+        for problem in problems {
+            self.protocol_error(&header, bytes, problem);
         }
         tracing::info!(dest = %mask(&s.dest), dcs = s.data_coding, op = ?s.ussd_service_op, "MT received");
         let b = self.shared.behaviour();

@@ -59,8 +59,14 @@ impl Session {
                 );
                 self.header_resp(&h, CommandStatus::EsmeRinvbndsts).await
             }
-            Pdu::SubmitSm(sm) => self.on_submit(seq, crate::mt::from_submit_sm(sm)).await,
-            Pdu::DataSm(sm) => self.on_submit(seq, crate::mt::from_data_sm(sm)).await,
+            Pdu::SubmitSm(sm) => {
+                self.on_submit(seq, bytes, crate::mt::from_submit_sm(sm))
+                    .await
+            }
+            Pdu::DataSm(sm) => {
+                self.on_submit(seq, bytes, crate::mt::from_data_sm(sm))
+                    .await
+            }
             Pdu::DeliverSmResp(_) | Pdu::DataSmResp(_) | Pdu::EnquireLinkResp | Pdu::UnbindResp => {
                 self.on_response(&h, bytes, pdu).await
             }
@@ -120,6 +126,25 @@ impl Session {
 
     async fn on_response(&mut self, h: &Header, bytes: &[u8], pdu: &Pdu) -> Flow {
         let status = CommandStatus::from(h.status);
+        match self.expected_response(h.sequence) {
+            Some(want) if want != h.command_id => {
+                let why = format!(
+                    "answered with command_id {:#010x}, expected {want:#010x}",
+                    h.command_id
+                );
+                self.protocol_error(h, bytes, why);
+            }
+            _ => {}
+        }
+        if let Pdu::DeliverSmResp(r) = pdu {
+            if !r.message_id().is_empty() {
+                self.protocol_error(
+                    h,
+                    bytes,
+                    "deliver_sm_resp message_id must be NULL (SMPP 3.4 4.6.2)",
+                );
+            }
+        }
         if !self.complete(h.sequence, status) {
             self.protocol_error(
                 h,

@@ -108,6 +108,7 @@ pub(crate) async fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>
         .enquire_link_interval
         .unwrap_or(Duration::from_secs(3600));
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut buf = BytesMut::with_capacity(4096);
     loop {
         let flow = tokio::select! {
@@ -214,6 +215,15 @@ impl Session {
         bump(&self.shared.counters.generic_nacks_sent);
         self.send(&Command::new(status, sequence, Pdu::GenericNack))
             .await
+    }
+
+    /// The response command_id the request with this sequence number calls for.
+    pub fn expected_response(&self, sequence: u32) -> Option<u32> {
+        self.pending.get(&sequence).map(|p| match p {
+            Pending::Deliver(_) => 0x8000_0005,
+            Pending::EnquireLink => 0x8000_0015,
+            Pending::Unbind => 0x8000_0006,
+        })
     }
 
     /// Resolves whatever waited for the response with this sequence number.

@@ -259,4 +259,23 @@ mod tests {
             vec![vec![1], vec![0x1B, 0x65]]
         );
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn decoders_never_panic(dcs in proptest::prelude::any::<u8>(), bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            let _ = decode(dcs, &bytes);
+            let _ = split_udh(&bytes);
+        }
+
+        #[test]
+        fn encode_decode_round_trips(s in "\\PC{0,80}") {
+            let (dcs, bytes) = encode_auto(&s);
+            proptest::prop_assert_eq!(decode(dcs, &bytes).unwrap(), s.clone());
+            let parts = split_parts(dcs, &bytes, 67);
+            let joined: String = parts.iter().map(|p| decode(dcs, p).unwrap()).collect();
+            proptest::prop_assert_eq!(joined, s);
+        }
+    }
 }

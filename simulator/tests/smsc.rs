@@ -276,3 +276,94 @@ async fn submit_before_bind_is_refused_and_recorded() {
     assert_eq!(rx.recv().await.status(), CommandStatus::EsmeRinvbndsts);
     assert_eq!(smsc.protocol_errors().len(), 2);
 }
+
+#[tokio::test]
+async fn spec_slips_in_well_formed_pdus_are_recorded() {
+    let smsc = smsc(|_| {}).await;
+    let mut e = Esme::bound(&smsc).await;
+    // short_message and message_payload together; UCS-2 with an odd length.
+    let mut both = submit("9647700000005", 0, vec![0x41], 0);
+    both.push_tlv(MessageSubmissionRequestTlvValue::MessagePayload(
+        bawaba_sim::rusmpp::values::MessagePayload::new(
+            bawaba_sim::rusmpp::types::AnyOctetString::from_slice(b"B"),
+        ),
+    ));
+    e.request(both).await;
+    assert_eq!(e.recv().await.status(), CommandStatus::EsmeRok);
+    e.request(submit("9647700000005", 8, vec![0x06, 0x27, 0x06], 0))
+        .await;
+    assert_eq!(e.recv().await.status(), CommandStatus::EsmeRok);
+    let odd = smsc.next_submit().await.unwrap();
+    let odd = if odd.data_coding == 8 {
+        odd
+    } else {
+        smsc.next_submit().await.unwrap()
+    };
+    assert!(odd.text_error.as_deref().unwrap().contains("odd length"));
+
+    // A deliver_sm answered with the wrong response, and one with a non-NULL message_id.
+    let mut phone = smsc.sms("9647700000006");
+    let t = tokio::spawn(async move {
+        let a = phone.send("4455", "one").await;
+        let b = phone.send("4455", "two").await;
+        (a.is_ok(), b.is_ok())
+    });
+    let d = e.recv().await;
+    let wrong = bawaba_sim::rusmpp::pdus::DataSmResp::new(cstr(""), vec![]);
+    e.send(bawaba_sim::rusmpp::Command::new(
+        CommandStatus::EsmeRok,
+        d.sequence_number(),
+        wrong,
+    ))
+    .await;
+    let d = e.recv().await;
+    let named = bawaba_sim::rusmpp::pdus::DeliverSmResp::new(cstr("abc"), vec![]);
+    e.send(bawaba_sim::rusmpp::Command::new(
+        CommandStatus::EsmeRok,
+        d.sequence_number(),
+        named,
+    ))
+    .await;
+    assert_eq!(t.await.unwrap(), (true, true));
+    let reasons: Vec<_> = smsc
+        .protocol_errors()
+        .into_iter()
+        .map(|p| p.reason)
+        .collect();
+    assert_eq!(reasons.len(), 4, "{reasons:?}");
+    assert!(reasons[0].contains("both short_message and message_payload"));
+    assert!(reasons[1].contains("undecodable text"));
+    assert!(reasons[2].contains("expected 0x80000005"));
+    assert!(reasons[3].contains("must be NULL"));
+}
+
+#[tokio::test]
+async fn random_bytes_from_the_esme_never_take_the_smsc_down() {
+    let smsc = smsc(|_| {}).await;
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for round in 0..20 {
+        let mut e = Esme::bound(&smsc).await;
+        // A plausible header with a random body: length 16..=200, random command_id.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let len = 16 + (seed % 185) as usize;
+        let mut frame = vec![0u8; len];
+        frame[..4].copy_from_slice(&(len as u32).to_be_bytes());
+        for (i, b) in frame.iter_mut().enumerate().skip(4) {
+            *b = (seed.rotate_left(i as u32 % 64) >> 3) as u8;
+        }
+        frame[4..8].copy_from_slice(&[4u32, 0x15, 0x103, 0x8000_0005][round % 4].to_be_bytes());
+        e.send_raw(&frame).await;
+        let seq = e.request(Pdu::EnquireLink).await;
+        loop {
+            let c = e.recv_skip_enquire().await;
+            if c.sequence_number() == seq
+                && c.id() == bawaba_sim::rusmpp::CommandId::EnquireLinkResp
+            {
+                break;
+            }
+        }
+    }
+    assert_eq!(smsc.stats().binds_accepted, 20);
+}
