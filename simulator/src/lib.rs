@@ -38,6 +38,7 @@
 
 mod config;
 mod frame;
+mod handle;
 mod mt;
 mod observe;
 mod pdu;
@@ -48,13 +49,14 @@ mod smsc;
 pub mod text;
 
 pub use config::{Account, Behaviour, DialField, SmscConfig, UssdProfile};
+pub use handle::SmscHandle;
 pub use mt::{mask, receipt_text};
 pub use observe::{
     Answer, BindId, BindInfo, BindKind, NackReceived, ProtocolError, Stats, SubmitKind, Submitted,
 };
 pub use phone::{Screen, UssdPhone};
 pub use sms_phone::{SmsMessage, SmsPhone};
-pub use smsc::{SimError, Smsc, SmscHandle, Target};
+pub use smsc::{SimError, Smsc, Target};
 
 /// rusmpp, re-exported so tests build PDUs with the same version the simulator decodes with.
 pub use rusmpp;

@@ -12,6 +12,7 @@ use rusmpp::{Command, CommandStatus, Pdu};
 use crate::frame::{self, Header};
 use crate::observe::{bump, Answer, BindId, SubmitKind, Submitted};
 use crate::session::{Control, Flow, Session};
+use crate::smsc::Target;
 use crate::text::{self, Concat};
 
 /// Keeps the first 3 and last 2 digits of an MSISDN for logs.
@@ -290,10 +291,24 @@ impl Session {
         };
         let resp = frame::encode(&Command::new(CommandStatus::EsmeRok, seq, pdu));
         bump(&self.shared.counters.submit_resps_sent);
-        let mut later = receipt;
+        // Receipts go back on this bind if it can receive, else on a receiver of the same account.
+        let here = self.bound.as_ref().is_some_and(|b| b.kind.can_receive());
+        let receipt_to = if here {
+            Some(self.control.clone())
+        } else {
+            self.shared
+                .receiver(&Target::SystemId(self.system_id().unwrap_or_default()))
+        };
+        let mut later = receipt.zip(receipt_to);
         if b.receipt_before_resp {
-            if let Some(r) = later.take() {
-                if let Flow::Close = self.on_receipt_now(r).await {
+            if let Some((r, to)) = later.take() {
+                let flow = if here {
+                    self.send_deliver(r, true, None).await
+                } else {
+                    let _ = to.send(receipt_control(r)).await;
+                    Flow::Continue
+                };
+                if let Flow::Close = flow {
                     return Flow::Close;
                 }
             }
@@ -301,16 +316,15 @@ impl Session {
         let delay = b.submit_resp_delay;
         let receipt_delay = self.shared.config.receipt_delay;
         let control = self.control.clone();
-        let resp_now = delay.is_zero();
-        if resp_now {
+        if delay.is_zero() {
             tracing::debug!(seq, "sending submit resp");
             if let Flow::Close = self.write(&resp).await {
                 return Flow::Close;
             }
         }
-        if !resp_now || later.is_some() {
+        if !delay.is_zero() || later.is_some() {
             tokio::spawn(async move {
-                if !resp_now {
+                if !delay.is_zero() {
                     tokio::time::sleep(delay).await;
                     let _ = control
                         .send(Control::Raw {
@@ -319,23 +333,21 @@ impl Session {
                         })
                         .await;
                 }
-                if let Some(pdu) = later {
+                if let Some((pdu, to)) = later {
                     tokio::time::sleep(receipt_delay).await;
-                    let _ = control
-                        .send(Control::Deliver {
-                            pdu: Box::new(pdu),
-                            receipt: true,
-                            done: None,
-                        })
-                        .await;
+                    let _ = to.send(receipt_control(pdu)).await;
                 }
             });
         }
         Flow::Continue
     }
+}
 
-    async fn on_receipt_now(&mut self, pdu: DeliverSm) -> Flow {
-        self.send_deliver(pdu, true, None).await
+fn receipt_control(pdu: DeliverSm) -> Control {
+    Control::Deliver {
+        pdu: Box::new(pdu),
+        receipt: true,
+        done: None,
     }
 }
 

@@ -14,8 +14,9 @@ use rusmpp::CommandStatus;
 use tokio::sync::mpsc;
 
 use crate::config::{DialField, UssdProfile};
+use crate::handle::SmscHandle;
 use crate::observe::Submitted;
-use crate::smsc::{lock, Shared, SimError, SmscHandle, Target};
+use crate::smsc::{lock, Shared, SimError, Target};
 use crate::text;
 
 /// One gateway screen as the phone shows it.

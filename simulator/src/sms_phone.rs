@@ -10,8 +10,9 @@ use rusmpp::values::{DataCoding, EsmClass, RegisteredDelivery};
 use rusmpp::CommandStatus;
 use tokio::sync::mpsc;
 
+use crate::handle::SmscHandle;
 use crate::observe::Submitted;
-use crate::smsc::{lock, Shared, SimError, SmscHandle, Target};
+use crate::smsc::{lock, Shared, SimError, Target};
 use crate::text::{self, DCS_UCS2};
 
 /// One whole SMS the gateway sent to this phone.

@@ -367,3 +367,38 @@ async fn random_bytes_from_the_esme_never_take_the_smsc_down() {
     }
     assert_eq!(smsc.stats().binds_accepted, 20);
 }
+
+#[tokio::test]
+async fn receipts_for_a_transmitter_go_to_the_receiver_bind() {
+    let smsc = smsc(|_| {}).await;
+    let mut tx = Esme::connect(smsc.local_addr()).await;
+    assert_eq!(
+        tx.bind(Kind::Tx, "bawaba", "secret", 0x34).await.status(),
+        CommandStatus::EsmeRok
+    );
+    let mut rx = Esme::connect(smsc.local_addr()).await;
+    assert_eq!(
+        rx.bind(Kind::Rx, "bawaba", "secret", 0x34).await.status(),
+        CommandStatus::EsmeRok
+    );
+    tx.request(submit(
+        "9647700000007",
+        0,
+        text::encode_gsm7("hi").unwrap(),
+        1,
+    ))
+    .await;
+    let Some(Pdu::SubmitSmResp(r)) = tx.recv().await.pdu().cloned() else {
+        panic!()
+    };
+    let receipt = rx.recv().await;
+    let d = deliver_of(&receipt);
+    assert_eq!(u8::from(d.esm_class), 0x04);
+    assert!(text::decode_gsm7(d.short_message())
+        .unwrap()
+        .starts_with(&format!("id:{} ", r.message_id().as_str())));
+    rx.ack_deliver(&receipt, CommandStatus::EsmeRok).await;
+    smsc.wait_stats(|s| s.deliver_sm_resps_received == 1)
+        .await
+        .unwrap();
+}
