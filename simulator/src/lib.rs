@@ -10,7 +10,29 @@
 //! ESME_RINVMSGLEN), recorded as a [`ProtocolError`], and the link stays up.
 //!
 //! Tests wait on readiness, never on sleeps: every `wait_*`, `next_*` and phone call returns
-//! [`SimError::Timeout`] after [`SmscConfig::observe_timeout`].
+//! [`SimError::Timeout`] after [`SmscConfig::observe_timeout`] (default 10 s, tokio's clock).
+//!
+//! ## Misbehaviour
+//! Standing knobs live in [`Behaviour`] (set in [`SmscConfig::behaviour`] or at runtime with
+//! [`SmscHandle::set_behaviour`] / [`SmscHandle::update_behaviour`]): `submit_resp_delay`,
+//! `throttle_every` (ESME_RTHROTTLED on every Nth submit, counted SMSC-wide), `queue_full_every`
+//! (ESME_RMSGQFUL), `never_respond`, `nack_instead_of_resp`, `duplicate_deliver` (same body,
+//! fresh sequence number), `receipt_before_resp`, `refuse_binds` (next N binds get
+//! ESME_RBINDFAIL). One-off actions are methods on [`SmscHandle`]: `drop_link`, `send_unbind`,
+//! `send_garbage`, `send_oversized`, `send_raw`, `refuse_binds_for`, `deliver`; each resolves once
+//! its bytes are written and returns how many binds it touched.
+//!
+//! ## Routing of MTs
+//! A submit_sm/data_sm goes to the [`UssdPhone`] waiting on (destination MSISDN, its_session_info
+//! session number), else to the [`SmsPhone`] of that MSISDN, else to the bounded queue behind
+//! [`SmscHandle::next_submit`]. A gateway that does not echo its_session_info therefore leaves
+//! the phone waiting (a timeout) and the MT in `next_submit`.
+//!
+//! ## Modules
+//! `frame` (our length-prefixed framing, rusmpp decode/encode), `session` (one task per
+//! connection), `pdu` (binds, enquire_link, unbind, responses), `mt` (submits, receipts),
+//! `smsc`/`handle` (shared state and the test-facing handle), `phone`/`sms_phone`, [`text`]
+//! (GSM 03.38, Latin-1, UCS-2, UDH), `observe` (what tests read).
 //!
 //! ```no_run
 //! use bawaba_sim::{Behaviour, Smsc, SmscConfig, Target};
