@@ -194,7 +194,7 @@ impl Session {
         let flow = self
             .send(&Command::new(CommandStatus::EsmeRok, seq, pdu))
             .await;
-        tracing::info!(system_id = %req.system_id, kind = ?req.kind, version = req.version, "bound");
+        tracing::info!(system_id = %req.system_id, kind = ?req.kind, version = %format_args!("{:#04x}", req.version), "bound");
         self.bound = Some(info.clone());
         bump(&self.shared.counters.binds_accepted);
         lock(&self.shared.binds).insert(
