@@ -135,7 +135,7 @@ async fn ussd_end_bit_abort_and_rejection() {
 
 #[tokio::test]
 async fn ussd_timeout_and_dial_in_destination_profile() {
-    let smsc = smsc(|c| c.observe_timeout = Duration::from_millis(200)).await;
+    let smsc = smsc(|c| c.observe_timeout = Duration::from_millis(1000)).await;
     let mut gw = Esme::bound(&smsc).await;
     let profile = UssdProfile {
         dial_in: DialField::DestinationAddr,

@@ -402,3 +402,15 @@ async fn receipts_for_a_transmitter_go_to_the_receiver_bind() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn shutdown_closes_every_link() {
+    let smsc = smsc(|_| {}).await;
+    let mut a = Esme::bound(&smsc).await;
+    let mut b = Esme::bound(&smsc).await;
+    smsc.wait_bound(2).await.unwrap();
+    smsc.shutdown().await;
+    a.expect_eof().await;
+    b.expect_eof().await;
+    assert!(smsc.binds().is_empty());
+}
