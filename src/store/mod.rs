@@ -221,3 +221,6 @@ pub trait Store: Send + Sync + 'static {
     /// needs a normally unflushed write on disk).
     fn sync(&self) -> impl Future<Output = Result<()>> + Send;
 }
+
+#[cfg(test)]
+mod tests;

@@ -151,6 +151,9 @@ fn open_error(path: PathBuf, e: sled::Error) -> Error {
         sled::Error::Corruption { .. } => {
             "the database is corrupt: move the directory aside, start empty and page an operator"
         }
+        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+            "another process (or another SledStore in this one) has it open"
+        }
         sled::Error::Io(io) => match io.kind() {
             io::ErrorKind::WouldBlock => {
                 "another process has it open (sled holds an exclusive lock)"
