@@ -10,27 +10,64 @@ use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
 enum Op {
-    PutSession { k: u8, expected: Option<u8>, data: u8, exp: u16 },
+    PutSession {
+        k: u8,
+        expected: Option<u8>,
+        data: u8,
+        exp: u16,
+    },
     GetSession(u8),
     DeleteSession(u8),
-    SweepSessions { now: u16, max: u8 },
+    SweepSessions {
+        now: u16,
+        max: u8,
+    },
     PutProfile(u8, u8),
     GetProfile(u8),
     AppendInbound(u8),
     MarkInbound(u8),
-    Unprocessed { after: Option<u8>, max: u8 },
-    Enqueue { prio: u8, due: u16, body: u8 },
-    Claim { n: u8, now: u16, lease: u16 },
+    Unprocessed {
+        after: Option<u8>,
+        max: u8,
+    },
+    Enqueue {
+        prio: u8,
+        due: u16,
+        body: u8,
+    },
+    Claim {
+        n: u8,
+        now: u16,
+        lease: u16,
+    },
     Complete(usize),
     Fail(usize, u16),
     Reschedule(usize, u16),
     GetOutbound(u8),
-    Dedupe { k: u8, now: u16, ttl: u16 },
-    SweepDedupe { now: u16, max: u8 },
-    Record { id: u8, status: u8, exp: u16 },
-    Link { id: u8, out: u8, exp: u16 },
+    Dedupe {
+        k: u8,
+        now: u16,
+        ttl: u16,
+    },
+    SweepDedupe {
+        now: u16,
+        max: u8,
+    },
+    Record {
+        id: u8,
+        status: u8,
+        exp: u16,
+    },
+    Link {
+        id: u8,
+        out: u8,
+        exp: u16,
+    },
     ReceiptStatus(u8),
-    SweepReceipts { now: u16, max: u8 },
+    SweepReceipts {
+        now: u16,
+        max: u8,
+    },
     Reopen,
 }
 
@@ -81,24 +118,47 @@ fn ms(t: u16) -> Duration {
 async fn run<S: Store>(s: &S, op: &Op, leases: &mut Vec<Lease>) -> String {
     let pick = |i: usize, leases: &Vec<Lease>| leases.get(i % leases.len().max(1)).copied();
     match *op {
-        Op::PutSession { k, expected, data, exp } => {
+        Op::PutSession {
+            k,
+            expected,
+            data,
+            exp,
+        } => {
             let expected = expected.map(|v| Version(u64::from(v)));
-            format!("{:?}", s.put_session(&skey(k), expected, vec![data], ts(exp)).await)
+            format!(
+                "{:?}",
+                s.put_session(&skey(k), expected, vec![data], ts(exp)).await
+            )
         }
         Op::GetSession(k) => format!("{:?}", s.get_session(&skey(k)).await),
         Op::DeleteSession(k) => format!("{:?}", s.delete_session(&skey(k)).await),
-        Op::SweepSessions { now, max } => format!("{:?}", s.sweep_expired(ts(now), max.into()).await),
-        Op::PutProfile(k, d) => format!("{:?}", s.put_profile(&SubscriberKey(format!("96477{k}")), vec![d]).await),
-        Op::GetProfile(k) => format!("{:?}", s.get_profile(&SubscriberKey(format!("96477{k}"))).await),
+        Op::SweepSessions { now, max } => {
+            format!("{:?}", s.sweep_expired(ts(now), max.into()).await)
+        }
+        Op::PutProfile(k, d) => format!(
+            "{:?}",
+            s.put_profile(&SubscriberKey(format!("96477{k}")), vec![d])
+                .await
+        ),
+        Op::GetProfile(k) => format!(
+            "{:?}",
+            s.get_profile(&SubscriberKey(format!("96477{k}"))).await
+        ),
         Op::AppendInbound(b) => format!("{:?}", s.append_inbound(vec![b], Timestamp(7)).await),
-        Op::MarkInbound(id) => format!("{:?}", s.mark_inbound_processed(InboundId(id.into())).await),
+        Op::MarkInbound(id) => {
+            format!("{:?}", s.mark_inbound_processed(InboundId(id.into())).await)
+        }
         Op::Unprocessed { after, max } => {
             let after = after.map(|a| InboundId(a.into()));
             format!("{:?}", s.unprocessed_inbound(after, max.into()).await)
         }
         Op::Enqueue { prio, due, body } => {
             let priority = Priority::from_u8(prio).unwrap_or(Priority::Bulk);
-            let msg = NewOutbound { priority, due_at: ts(due), payload: vec![body] };
+            let msg = NewOutbound {
+                priority,
+                due_at: ts(due),
+                payload: vec![body],
+            };
             format!("{:?}", s.enqueue_outbound(msg).await)
         }
         Op::Claim { n, now, lease } => {
@@ -122,18 +182,34 @@ async fn run<S: Store>(s: &S, op: &Op, leases: &mut Vec<Lease>) -> String {
         },
         Op::GetOutbound(id) => format!("{:?}", s.get_outbound(OutboundId(id.into())).await),
         Op::Dedupe { k, now, ttl } => {
-            format!("{:?}", s.check_and_insert(&DedupeKey(vec![k]), ts(now), ms(ttl)).await)
+            format!(
+                "{:?}",
+                s.check_and_insert(&DedupeKey(vec![k]), ts(now), ms(ttl))
+                    .await
+            )
         }
         Op::SweepDedupe { now, max } => format!("{:?}", s.sweep_dedupe(ts(now), max.into()).await),
         Op::Record { id, status, exp } => {
-            format!("{:?}", s.record_receipt(&MessageId(format!("m{id}")), vec![status], ts(exp)).await)
+            format!(
+                "{:?}",
+                s.record_receipt(&MessageId(format!("m{id}")), vec![status], ts(exp))
+                    .await
+            )
         }
         Op::Link { id, out, exp } => {
             let out = OutboundId(out.into());
-            format!("{:?}", s.link_receipt(&MessageId(format!("m{id}")), out, ts(exp)).await)
+            format!(
+                "{:?}",
+                s.link_receipt(&MessageId(format!("m{id}")), out, ts(exp))
+                    .await
+            )
         }
-        Op::ReceiptStatus(id) => format!("{:?}", s.receipt_status(&MessageId(format!("m{id}"))).await),
-        Op::SweepReceipts { now, max } => format!("{:?}", s.sweep_receipts(ts(now), max.into()).await),
+        Op::ReceiptStatus(id) => {
+            format!("{:?}", s.receipt_status(&MessageId(format!("m{id}"))).await)
+        }
+        Op::SweepReceipts { now, max } => {
+            format!("{:?}", s.sweep_receipts(ts(now), max.into()).await)
+        }
         Op::Reopen => unreachable!("handled by the driver"),
     }
 }
@@ -141,25 +217,36 @@ async fn run<S: Store>(s: &S, op: &Op, leases: &mut Vec<Lease>) -> String {
 async fn check(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
     let open = || SledStore::open(SledConfig::new(dir.path()));
-    let mut sled = open().await.map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let mut sled = open()
+        .await
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let model = MemoryStore::new();
     let (mut sled_leases, mut model_leases) = (Vec::new(), Vec::new());
     for (step, op) in ops.iter().enumerate() {
         if let Op::Reopen = op {
-            sled.close().await.map_err(|e| TestCaseError::fail(e.to_string()))?;
-            sled = open().await.map_err(|e| TestCaseError::fail(e.to_string()))?;
+            sled.close()
+                .await
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            sled = open()
+                .await
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
             continue;
         }
         let got = run(&sled, op, &mut sled_leases).await;
         let want = run(&model, op, &mut model_leases).await;
         prop_assert_eq!(got, want, "step {} {:?}", step, op);
     }
-    sled.close().await.map_err(|e| TestCaseError::fail(e.to_string()))?;
+    sled.close()
+        .await
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
     Ok(())
 }
 
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256)
 }
 
 proptest! {
