@@ -5,6 +5,7 @@
 //! they are acknowledged. Must not: open a tree per session, do I/O inside a
 //! transaction closure, or acknowledge a durable write before its flush.
 
+mod batch;
 mod codec;
 mod queue;
 mod trees;
@@ -19,8 +20,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use self::batch::{Done, Write};
 use self::trees::Trees;
-use self::writer::Op;
+use self::writer::Job;
 pub use self::writer::{CommitStats, GroupCommit};
 use super::error::{Error, Result};
 use super::types::*;
@@ -61,7 +63,7 @@ impl SledConfig {
 pub struct SledStore {
     trees: Trees,
     db_file: Arc<File>,
-    writer: mpsc::Sender<Op>,
+    writer: mpsc::Sender<Job>,
     task: JoinHandle<()>,
     stats: Arc<CommitStats>,
 }
@@ -136,14 +138,20 @@ impl SledStore {
         self.trees.db.size_on_disk().map_err(trees::sled_err)
     }
 
-    async fn durable<T>(&self, make: impl FnOnce(oneshot::Sender<Result<T>>) -> Op) -> Result<T> {
+    async fn durable(&self, write: Write) -> Result<Done> {
         let (reply, rx) = oneshot::channel();
-        self.writer.try_send(make(reply)).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => Error::Busy,
-            mpsc::error::TrySendError::Closed(_) => Error::Closed,
-        })?;
+        self.writer
+            .try_send(Job { write, reply })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => Error::Busy,
+                mpsc::error::TrySendError::Closed(_) => Error::Closed,
+            })?;
         rx.await.map_err(|_| Error::Closed)?
     }
+}
+
+fn mismatch(d: Done) -> Error {
+    Error::Internal(format!("writer answered {d:?} to the wrong request"))
 }
 
 fn open_error(path: PathBuf, e: sled::Error) -> Error {
@@ -204,12 +212,16 @@ impl Store for SledStore {
     }
 
     async fn append_inbound(&self, payload: Vec<u8>, received_at: Timestamp) -> Result<InboundId> {
-        self.durable(|reply| Op::AppendInbound {
-            payload,
-            received_at,
-            reply,
-        })
-        .await
+        match self
+            .durable(Write::AppendInbound {
+                payload,
+                received_at,
+            })
+            .await?
+        {
+            Done::Inbound(id) => Ok(id),
+            other => Err(mismatch(other)),
+        }
     }
 
     async fn mark_inbound_processed(&self, id: InboundId) -> Result<bool> {
@@ -225,8 +237,10 @@ impl Store for SledStore {
     }
 
     async fn enqueue_outbound(&self, msg: NewOutbound) -> Result<OutboundId> {
-        self.durable(|reply| Op::EnqueueOutbound { msg, reply })
-            .await
+        match self.durable(Write::EnqueueOutbound(msg)).await? {
+            Done::Outbound(id) => Ok(id),
+            other => Err(mismatch(other)),
+        }
     }
 
     async fn claim(&self, n: usize, now: Timestamp, lease: Duration) -> Result<Vec<Claimed>> {
@@ -268,14 +282,17 @@ impl Store for SledStore {
         outbound: OutboundId,
         expires_at: Timestamp,
     ) -> Result<Receipt> {
-        let id = id.clone();
-        self.durable(|reply| Op::LinkReceipt {
-            id,
-            outbound,
-            expires_at,
-            reply,
-        })
-        .await
+        match self
+            .durable(Write::LinkReceipt {
+                id: id.clone(),
+                outbound,
+                expires_at,
+            })
+            .await?
+        {
+            Done::Receipt(r) => Ok(r),
+            other => Err(mismatch(other)),
+        }
     }
 
     async fn record_receipt(
@@ -284,14 +301,17 @@ impl Store for SledStore {
         status: Vec<u8>,
         expires_at: Timestamp,
     ) -> Result<Receipt> {
-        let id = id.clone();
-        self.durable(|reply| Op::RecordReceipt {
-            id,
-            status,
-            expires_at,
-            reply,
-        })
-        .await
+        match self
+            .durable(Write::RecordReceipt {
+                id: id.clone(),
+                status,
+                expires_at,
+            })
+            .await?
+        {
+            Done::Receipt(r) => Ok(r),
+            other => Err(mismatch(other)),
+        }
     }
 
     async fn receipt_status(&self, id: &MessageId) -> Result<Option<Receipt>> {
@@ -303,6 +323,9 @@ impl Store for SledStore {
     }
 
     async fn sync(&self) -> Result<()> {
-        self.durable(|reply| Op::Sync { reply }).await
+        match self.durable(Write::Sync).await? {
+            Done::Synced => Ok(()),
+            other => Err(mismatch(other)),
+        }
     }
 }

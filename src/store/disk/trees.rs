@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 
 use super::codec::*;
@@ -16,7 +16,7 @@ use crate::store::types::*;
 #[derive(Clone)]
 pub(crate) struct Trees {
     pub(super) db: sled::Db,
-    meta: sled::Tree,
+    pub(super) meta: sled::Tree,
     sessions: sled::Tree,
     session_exp: sled::Tree,
     profiles: sled::Tree,
@@ -26,8 +26,8 @@ pub(crate) struct Trees {
     pub(super) mt_inflight: sled::Tree,
     dedupe: sled::Tree,
     dedupe_exp: sled::Tree,
-    receipts: sled::Tree,
-    receipts_exp: sled::Tree,
+    pub(super) receipts: sled::Tree,
+    pub(super) receipts_exp: sled::Tree,
 }
 
 pub(super) type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
@@ -52,19 +52,6 @@ pub(super) fn tx_err(e: TransactionError<Error>) -> Error {
         TransactionError::Abort(e) => e,
         TransactionError::Storage(e) => sled_err(e),
     }
-}
-
-/// Next value of a persistent sequence in `meta`, inside a transaction.
-fn next_seq(meta: &TransactionalTree, name: &[u8]) -> TxResult<u64> {
-    let cur = match meta.get(name)? {
-        Some(v) => match Reader::new("meta", &v).u64() {
-            Ok(n) => n,
-            Err(e) => return abort(e),
-        },
-        None => 0,
-    };
-    meta.insert(name, &be(cur + 1))?;
-    Ok(cur + 1)
 }
 
 impl Trees {
@@ -166,44 +153,6 @@ impl Trees {
         Ok(())
     }
 
-    pub(super) fn append_inbound(
-        &self,
-        payload: &[u8],
-        received_at: Timestamp,
-    ) -> Result<InboundId> {
-        (&self.meta, &self.inbox)
-            .transaction(|(meta, inbox)| {
-                let id = InboundId(next_seq(meta, b"inbound_seq")?);
-                let m = InboundMessage {
-                    id,
-                    received_at,
-                    payload: payload.to_vec(),
-                };
-                inbox.insert(&be(id.0), encode_inbound(&m))?;
-                Ok(id)
-            })
-            .map_err(tx_err)
-    }
-
-    pub(super) fn enqueue_outbound(&self, msg: &NewOutbound) -> Result<OutboundId> {
-        (&self.meta, &self.mt_msgs, &self.mt_queue)
-            .transaction(|(meta, msgs, queue)| {
-                let id = OutboundId(next_seq(meta, b"outbound_seq")?);
-                let m = OutboundMessage {
-                    id,
-                    priority: msg.priority,
-                    due_at: msg.due_at,
-                    attempts: 0,
-                    state: OutboundState::Queued,
-                    payload: msg.payload.clone(),
-                };
-                msgs.insert(&be(id.0), encode_outbound(&m))?;
-                queue.insert(queue_key(m.priority, m.due_at, id), &[])?;
-                Ok(id)
-            })
-            .map_err(tx_err)
-    }
-
     pub(super) fn check_and_insert(
         &self,
         key: &DedupeKey,
@@ -240,37 +189,6 @@ impl Trees {
             |v| decode_dedupe(v).map(|(_, e)| e),
         )?;
         Ok(keys.len())
-    }
-
-    /// Merge one half of a receipt (`apply` edits the record) into `dlr_map`.
-    pub(super) fn merge_receipt(
-        &self,
-        id: &MessageId,
-        expires_at: Timestamp,
-        apply: impl Fn(&mut Receipt),
-    ) -> Result<Receipt> {
-        let key = id.0.as_bytes();
-        (&self.receipts, &self.receipts_exp)
-            .transaction(|(r, e)| {
-                let old = match r.get(key)?.map(|v| decode_receipt(&v)).transpose() {
-                    Ok(old) => old,
-                    Err(err) => return abort(err),
-                };
-                let mut rec = old.clone().unwrap_or(Receipt {
-                    outbound: None,
-                    status: None,
-                    expires_at,
-                });
-                apply(&mut rec);
-                rec.expires_at = rec.expires_at.max(expires_at);
-                if let Some(o) = &old {
-                    e.remove(timed_key(o.expires_at, key))?;
-                }
-                r.insert(key, encode_receipt(&rec))?;
-                e.insert(timed_key(rec.expires_at, key), &[])?;
-                Ok(rec)
-            })
-            .map_err(tx_err)
     }
 
     pub(super) fn receipt_status(&self, id: &MessageId) -> Result<Option<Receipt>> {

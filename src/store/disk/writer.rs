@@ -1,8 +1,8 @@
 //! Group commit: the one task that performs every durable write.
 //!
-//! Requests arrive on a bounded channel. The writer applies each at once
-//! (so reads see it), and closes the batch at `max_ops` operations or
-//! `max_wait` after the batch's first operation. It then runs sled's
+//! Requests arrive on a bounded channel. The writer closes a batch at
+//! `max_ops` operations or `max_wait` after the batch's first operation,
+//! applies it in one transaction (`batch.rs`), then runs sled's
 //! `flush_async` and `fdatasync` on `<dir>/db` (sled 0.34.7 keeps its log
 //! there, `Config::db_path`; its flush uses `sync_file_range` on Linux, which
 //! does not flush the drive cache), and only then answers every waiter of the
@@ -18,9 +18,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use super::batch::{Done, Write};
 use super::trees::{sled_err, Trees};
 use crate::store::error::{Error, Result};
-use crate::store::types::*;
 
 /// When the writer closes a batch and flushes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,72 +67,78 @@ impl CommitStats {
     }
 }
 
-type Reply<T> = oneshot::Sender<Result<T>>;
-
-/// A durable write request.
-pub(super) enum Op {
-    AppendInbound {
-        payload: Vec<u8>,
-        received_at: Timestamp,
-        reply: Reply<InboundId>,
-    },
-    EnqueueOutbound {
-        msg: NewOutbound,
-        reply: Reply<OutboundId>,
-    },
-    LinkReceipt {
-        id: MessageId,
-        outbound: OutboundId,
-        expires_at: Timestamp,
-        reply: Reply<Receipt>,
-    },
-    RecordReceipt {
-        id: MessageId,
-        status: Vec<u8>,
-        expires_at: Timestamp,
-        reply: Reply<Receipt>,
-    },
-    Sync {
-        reply: Reply<()>,
-    },
+/// A durable write and where to send its outcome.
+pub(super) struct Job {
+    pub(super) write: Write,
+    pub(super) reply: oneshot::Sender<Result<Done>>,
 }
-
-/// Answers one waiter once the batch's flush result is known.
-type Release = Box<dyn FnOnce(&Result<()>) + Send>;
 
 pub(super) async fn run(
     trees: Trees,
     db_file: Arc<File>,
-    mut rx: mpsc::Receiver<Op>,
+    mut rx: mpsc::Receiver<Job>,
     gc: GroupCommit,
     stats: Arc<CommitStats>,
 ) {
-    let mut batch: Vec<Release> = Vec::with_capacity(gc.max_ops);
+    let mut writes = Vec::with_capacity(gc.max_ops);
+    let mut replies = Vec::with_capacity(gc.max_ops);
     while let Some(first) = rx.recv().await {
         let deadline = Instant::now() + gc.max_wait;
-        batch.extend(apply(&trees, first));
-        let mut ops = 1;
-        while ops < gc.max_ops {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(op)) => {
-                    ops += 1;
-                    batch.extend(apply(&trees, op));
-                }
-                Ok(None) | Err(_) => break,
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            writes.push(job.write);
+            replies.push(job.reply);
+            if writes.len() >= gc.max_ops {
+                break;
             }
+            next = tokio::time::timeout_at(deadline, rx.recv())
+                .await
+                .ok()
+                .flatten();
         }
-        if batch.is_empty() {
-            continue; // every op failed and was answered already
+        commit(
+            &trees,
+            &db_file,
+            &stats,
+            writes.drain(..).collect(),
+            replies.drain(..).collect(),
+        )
+        .await;
+    }
+}
+
+/// Apply one batch, make it durable, then answer every waiter.
+async fn commit(
+    trees: &Trees,
+    db_file: &Arc<File>,
+    stats: &CommitStats,
+    writes: Vec<Write>,
+    replies: Vec<oneshot::Sender<Result<Done>>>,
+) {
+    let results = match trees.apply_batch(&writes) {
+        Ok(results) => results,
+        Err(e) => {
+            tracing::error!(error = %e, writes = writes.len(), "store batch failed; writes not acknowledged");
+            writes.iter().map(|_| Err(copy_err(&e))).collect()
         }
-        let flushed = flush(&trees, &db_file).await;
-        if let Err(e) = &flushed {
-            tracing::error!(error = %e, waiters = batch.len(), "store flush failed; writes not acknowledged");
-        }
-        stats.batches.fetch_add(1, Ordering::Relaxed);
-        stats.ops.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        for release in batch.drain(..) {
-            release(&flushed);
-        }
+    };
+    let flushed = if results.iter().any(|r| r.is_ok()) {
+        flush(trees, db_file).await
+    } else {
+        Ok(())
+    };
+    if let Err(e) = &flushed {
+        tracing::error!(error = %e, writes = writes.len(), "store flush failed; writes not acknowledged");
+    }
+    stats.batches.fetch_add(1, Ordering::Relaxed);
+    stats.ops.fetch_add(writes.len() as u64, Ordering::Relaxed);
+    for (reply, result) in replies.into_iter().zip(results) {
+        let answer = match (&flushed, result) {
+            (Ok(()), r) => r,
+            (Err(_), Err(e)) => Err(e),
+            (Err(e), Ok(_)) => Err(copy_err(e)),
+        };
+        let _ = reply.send(answer); // a caller that gave up needs no answer
     }
 }
 
@@ -144,52 +150,6 @@ pub(super) async fn flush(trees: &Trees, db_file: &Arc<File>) -> Result<()> {
         .await
         .map_err(|e| Error::Internal(format!("fdatasync task: {e}")))?
         .map_err(Error::from_io)
-}
-
-fn apply(trees: &Trees, op: Op) -> Option<Release> {
-    match op {
-        Op::AppendInbound {
-            payload,
-            received_at,
-            reply,
-        } => hold(reply, trees.append_inbound(&payload, received_at)),
-        Op::EnqueueOutbound { msg, reply } => hold(reply, trees.enqueue_outbound(&msg)),
-        Op::LinkReceipt {
-            id,
-            outbound,
-            expires_at,
-            reply,
-        } => {
-            let merged = trees.merge_receipt(&id, expires_at, |r| r.outbound = Some(outbound));
-            hold(reply, merged)
-        }
-        Op::RecordReceipt {
-            id,
-            status,
-            expires_at,
-            reply,
-        } => {
-            let merged = trees.merge_receipt(&id, expires_at, |r| r.status = Some(status.clone()));
-            hold(reply, merged)
-        }
-        Op::Sync { reply } => hold(reply, Ok(())),
-    }
-}
-
-fn hold<T: Send + 'static>(reply: Reply<T>, applied: Result<T>) -> Option<Release> {
-    match applied {
-        Err(e) => {
-            let _ = reply.send(Err(e)); // caller gone: nothing to tell
-            None
-        }
-        Ok(v) => Some(Box::new(move |flushed: &Result<()>| {
-            let answer = match flushed {
-                Ok(()) => Ok(v),
-                Err(e) => Err(copy_err(e)),
-            };
-            let _ = reply.send(answer);
-        })),
-    }
 }
 
 /// `Error` is not `Clone` (it holds `io::Error`); give each waiter its own.
