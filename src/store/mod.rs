@@ -16,11 +16,15 @@
 //!   [`Store::link_receipt`], [`Store::record_receipt`] and [`Store::sync`]
 //!   resolve only once the write is on disk. The sled store does this by
 //!   **group commit**: one writer task takes requests from a bounded queue,
-//!   applies them, closes the batch at 64 operations or 2 ms after its first
-//!   one, runs `flush_async` and `fdatasync(<dir>/db)`, then releases every
-//!   waiter of the batch. So: journal the MO, await, then `deliver_sm_resp`;
-//!   enqueue the MT, await, then HTTP 202. A full queue is [`Error::Busy`]:
-//!   answer ESME_RX_T_APPN / HTTP 503 and let the peer retry.
+//!   closes the batch at 64 operations or 2 ms after its first one, applies
+//!   the batch in one sled transaction, runs `flush_async` and
+//!   `fdatasync(<dir>/db)`, then releases every waiter of the batch. So:
+//!   journal the MO, await, then `deliver_sm_resp`; enqueue the MT, await,
+//!   then HTTP 202. A full queue is [`Error::Busy`]: answer ESME_RX_T_APPN /
+//!   HTTP 503 and let the peer retry. A durable write becomes visible to
+//!   reads when its batch is applied, just before its flush. If the caller
+//!   stops waiting after the request was queued, the write may still land
+//!   (at-least-once; dedupe absorbs the peer's retry).
 //! * Everything else (sessions, profiles, dedupe, claim/complete/fail/
 //!   reschedule, mark processed) is written at once but not forced to disk;
 //!   sled's background flusher persists it within `flush_every_ms`. A crash
