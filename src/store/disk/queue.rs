@@ -57,6 +57,9 @@ impl Trees {
                     Ok(m) => m,
                     Err(e) => return abort(e),
                 };
+                if m.state != OutboundState::Queued {
+                    return Ok(None); // stale queue entry (dropped above)
+                }
                 m.attempts = m.attempts.saturating_add(1);
                 m.state = OutboundState::Leased { until };
                 msgs.insert(&be(id.0), encode_outbound(&m))?;
