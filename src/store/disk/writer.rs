@@ -80,9 +80,9 @@ pub(super) async fn run(
     gc: GroupCommit,
     stats: Arc<CommitStats>,
 ) {
-    let mut writes = Vec::with_capacity(gc.max_ops);
-    let mut replies = Vec::with_capacity(gc.max_ops);
     while let Some(first) = rx.recv().await {
+        let mut writes = Vec::with_capacity(gc.max_ops);
+        let mut replies = Vec::with_capacity(gc.max_ops);
         let deadline = Instant::now() + gc.max_wait;
         let mut next = Some(first);
         while let Some(job) = next.take() {
@@ -96,14 +96,7 @@ pub(super) async fn run(
                 .ok()
                 .flatten();
         }
-        commit(
-            &trees,
-            &db_file,
-            &stats,
-            writes.drain(..).collect(),
-            replies.drain(..).collect(),
-        )
-        .await;
+        commit(&trees, &db_file, &stats, writes, replies).await;
     }
 }
 
