@@ -2,13 +2,16 @@
 //! reliability-security.md §2). A fixed, small set of trees (`codec.rs` has
 //! the layout), multi-tree transactions for state changes, and one group
 //! commit writer (`writer.rs`) for the writes that must be durable before
-//! they are acknowledged. Must not: open a tree per session, do I/O inside a
+//! they are acknowledged, plus a watermark file outside sled that makes an
+//! open refuse a store which silently lost acknowledged records
+//! (`watermark.rs`). Must not: open a tree per session, do I/O inside a
 //! transaction closure, or acknowledge a durable write before its flush.
 
 mod batch;
 mod codec;
 mod queue;
 mod trees;
+mod watermark;
 mod writer;
 
 use std::fs::File;
@@ -66,6 +69,7 @@ pub struct SledStore {
     writer: mpsc::Sender<Job>,
     task: JoinHandle<()>,
     stats: Arc<CommitStats>,
+    dir: PathBuf,
 }
 
 impl SledStore {
@@ -88,7 +92,8 @@ impl SledStore {
         })
         .await
         .map_err(|e| Error::Internal(format!("open task: {e}")))?;
-        let (trees, db_file) = opened.map_err(|e| open_error(path, e))?;
+        let (trees, db_file) = opened.map_err(|e| open_error(path.clone(), e))?;
+        watermark::check(&path, &trees)?;
         let db_file = Arc::new(db_file);
         let (tx, rx) = mpsc::channel(cfg.queue_capacity.max(1));
         let stats = Arc::new(CommitStats::default());
@@ -99,6 +104,7 @@ impl SledStore {
         let task = tokio::spawn(writer::run(
             trees.clone(),
             Arc::clone(&db_file),
+            path.clone(),
             rx,
             gc,
             Arc::clone(&stats),
@@ -109,6 +115,7 @@ impl SledStore {
             writer: tx,
             task,
             stats,
+            dir: path,
         })
     }
 
@@ -121,11 +128,14 @@ impl SledStore {
             writer,
             task,
             stats: _,
+            dir,
         } = self;
         drop(writer);
         task.await
             .map_err(|e| Error::Internal(format!("writer task: {e}")))?;
-        writer::flush(&trees, &db_file).await
+        writer::flush(&trees, &db_file).await?;
+        writer::update_watermark(&trees, dir).await;
+        Ok(())
     }
 
     /// Group commit counters (batches, operations).

@@ -11,6 +11,7 @@
 
 use std::fs::File;
 use std::io;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +21,7 @@ use tokio::time::Instant;
 
 use super::batch::{Done, Write};
 use super::trees::{sled_err, Trees};
+use super::watermark;
 use crate::store::error::{Error, Result};
 
 /// When the writer closes a batch and flushes.
@@ -76,10 +78,12 @@ pub(super) struct Job {
 pub(super) async fn run(
     trees: Trees,
     db_file: Arc<File>,
+    dir: PathBuf,
     mut rx: mpsc::Receiver<Job>,
     gc: GroupCommit,
     stats: Arc<CommitStats>,
 ) {
+    let mut last_mark = Instant::now();
     while let Some(first) = rx.recv().await {
         let mut writes = Vec::with_capacity(gc.max_ops);
         let mut replies = Vec::with_capacity(gc.max_ops);
@@ -96,18 +100,39 @@ pub(super) async fn run(
                 .ok()
                 .flatten();
         }
-        commit(&trees, &db_file, &stats, writes, replies).await;
+        let durable = commit(&trees, &db_file, &stats, writes, replies).await;
+        if durable && last_mark.elapsed() >= WATERMARK_EVERY {
+            update_watermark(&trees, dir.clone()).await;
+            last_mark = Instant::now();
+        }
     }
 }
 
-/// Apply one batch, make it durable, then answer every waiter.
+/// How often the writer refreshes `<dir>/bawaba-watermark` (`watermark.rs`).
+const WATERMARK_EVERY: Duration = Duration::from_secs(1);
+
+/// Record the (durable) sequences outside sled. Call only right after a
+/// successful flush with no write in between.
+pub(super) async fn update_watermark(trees: &Trees, dir: PathBuf) {
+    let mark = match watermark::current(trees) {
+        Ok(m) => m,
+        Err(e) => return tracing::warn!(error = %e, "cannot read store sequences"),
+    };
+    let wrote = tokio::task::spawn_blocking(move || watermark::write(&dir, mark)).await;
+    if let Ok(Err(e)) = wrote {
+        tracing::warn!(error = %e, "cannot write store watermark");
+    }
+}
+
+/// Apply one batch, make it durable, then answer every waiter. True if
+/// something was written and flushed.
 async fn commit(
     trees: &Trees,
     db_file: &Arc<File>,
     stats: &CommitStats,
     writes: Vec<Write>,
     replies: Vec<oneshot::Sender<Result<Done>>>,
-) {
+) -> bool {
     let results = match trees.apply_batch(&writes) {
         Ok(results) => results,
         Err(e) => {
@@ -115,7 +140,8 @@ async fn commit(
             writes.iter().map(|_| Err(copy_err(&e))).collect()
         }
     };
-    let flushed = if results.iter().any(|r| r.is_ok()) {
+    let wrote = results.iter().any(|r| r.is_ok());
+    let flushed = if wrote {
         flush(trees, db_file).await
     } else {
         Ok(())
@@ -133,6 +159,7 @@ async fn commit(
         };
         let _ = reply.send(answer); // a caller that gave up needs no answer
     }
+    wrote && flushed.is_ok()
 }
 
 /// Make everything written so far durable.
