@@ -1,2 +1,230 @@
-//! Durable state behind a trait: sessions, queues, journals. sled 0.34.7 in
-//! production, an in-memory model for tests.
+//! Durable state of the gateway behind one trait, [`Store`]: sessions (with
+//! an expiry index), subscriber profiles, the inbound (MO) journal, the
+//! outbound (MT) queue with leases, dedupe entries and delivery receipts.
+//!
+//! Owns: key/record layout, durability, atomicity of state changes.
+//! Must not: know SMPP, flows or HTTP. Values kept for other modules are
+//! opaque bytes; keys are the newtypes in [`types`]. No clock: every time is
+//! a `now`/`expires_at` parameter (wall-clock ms, [`Timestamp`]).
+//!
+//! Implementations: [`SledStore`] (sled 0.34.7 on disk, production) and
+//! [`MemoryStore`] (BTreeMaps behind a mutex: engine/runtime tests and the
+//! model the sled store is property-tested against, `tests/store_model.rs`).
+//!
+//! # Durability contract
+//! * [`Store::append_inbound`], [`Store::enqueue_outbound`],
+//!   [`Store::link_receipt`], [`Store::record_receipt`] and [`Store::sync`]
+//!   resolve only once the write is on disk. The sled store does this by
+//!   **group commit**: one writer task takes requests from a bounded queue,
+//!   closes the batch at 64 operations or 2 ms after its first one, applies
+//!   the batch in one sled transaction, runs `flush_async` and
+//!   `fdatasync(<dir>/db)`, then releases every waiter of the batch. So:
+//!   journal the MO, await, then `deliver_sm_resp`; enqueue the MT, await,
+//!   then HTTP 202. A full queue is [`Error::Busy`]: answer ESME_RX_T_APPN /
+//!   HTTP 503 and let the peer retry. A durable write becomes visible to
+//!   reads when its batch is applied, just before its flush. If the caller
+//!   stops waiting after the request was queued, the write may still land
+//!   (at-least-once; dedupe absorbs the peer's retry).
+//! * Everything else (sessions, profiles, dedupe, claim/complete/fail/
+//!   reschedule, mark processed) is written at once but not forced to disk;
+//!   sled's background flusher persists it within `flush_every_ms`. A crash
+//!   can lose that window: a USSD session is lost (the citizen redials), an
+//!   MT completed just before the crash is sent again (at-least-once), an MO
+//!   marked processed is processed again (dedupe catches repeats). Call
+//!   [`Store::sync`] where that is not acceptable (e.g. at shutdown).
+//!
+//! # Why async, generic, not `dyn`
+//! Methods return `impl Future + Send`: a PostgreSQL store needs real async
+//! I/O, and durable writes here await the group commit. The runtime is
+//! generic over `S: Store` (no boxing per call). In the sled store the
+//! non-durable operations call sled directly inside the future: they touch
+//! only sled's in-memory page cache and log buffers (microseconds, like a
+//! mutex), while the slow part, flushing, runs on sled's thread pool and
+//! `spawn_blocking`, never on a runtime worker.
+//!
+//! # A PostgreSQL implementation can follow (design notes, not code)
+//! Each operation maps onto one statement or one short transaction:
+//! * sessions: `(key PRIMARY KEY, version, expires_at, data)`; CAS is
+//!   `UPDATE .. SET version = version + 1 WHERE key = $1 AND version = $2`
+//!   (0 rows -> select the current version -> `Conflict`); create is
+//!   `INSERT .. ON CONFLICT DO NOTHING`. Sweep: `DELETE .. WHERE expires_at
+//!   <= now RETURNING key` on an index over `expires_at` (that index is what
+//!   `session_exp` emulates in sled).
+//! * outbound queue: `(id bigserial, priority, due_at, attempts, state,
+//!   lease_until, payload)`; `claim` is `UPDATE .. SET state = leased,
+//!   lease_until = now + lease, attempts = attempts + 1 WHERE id IN (SELECT id
+//!   .. WHERE (state = queued AND due_at <= now) OR (state = leased AND
+//!   lease_until <= now) ORDER BY priority, due_at, id LIMIT n FOR UPDATE
+//!   SKIP LOCKED) RETURNING ..`, safe for many nodes. [`Lease::attempt`] is
+//!   the fencing token: complete/fail/reschedule add `AND attempts = $n`.
+//! * inbound journal: `bigserial` id, `processed_at` column, partial index on
+//!   unprocessed rows. Dedupe and receipts: primary keys plus `expires_at`;
+//!   `check_and_insert` is `INSERT .. ON CONFLICT DO UPDATE .. WHERE
+//!   expires_at <= now RETURNING ..`; receipts merge with `ON CONFLICT DO
+//!   UPDATE SET status = COALESCE(..)`.
+//! * durability: `synchronous_commit = on` (plus a synchronous standby) makes
+//!   every commit durable; group commit is PostgreSQL's own. sled then stays
+//!   as the node's local spool for PostgreSQL outages.
+
+pub mod disk;
+pub mod error;
+pub mod memory;
+pub mod types;
+
+use std::future::Future;
+use std::time::Duration;
+
+pub use self::disk::{GroupCommit, SledConfig, SledStore};
+pub use self::error::{Error, Result};
+pub use self::memory::MemoryStore;
+pub use self::types::*;
+
+/// The gateway's durable state. See the module docs for which calls are
+/// durable on return.
+pub trait Store: Send + Sync + 'static {
+    // --- sessions (not force-flushed) ---
+
+    /// The stored session, expired or not (the sweep removes expired ones).
+    fn get_session(&self, key: &SessionKey)
+        -> impl Future<Output = Result<Option<Session>>> + Send;
+
+    /// Create (`expected = None`: must not exist) or update (`Some(v)`: must
+    /// be at `v`) a session. Returns the new version; `Conflict` otherwise.
+    fn put_session(
+        &self,
+        key: &SessionKey,
+        expected: Option<Version>,
+        data: Vec<u8>,
+        expires_at: Timestamp,
+    ) -> impl Future<Output = Result<Version>> + Send;
+
+    /// Remove a session and its expiry entry. True if it existed.
+    fn delete_session(&self, key: &SessionKey) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Remove up to `max` sessions with `expires_at <= now`, oldest first.
+    fn sweep_expired(
+        &self,
+        now: Timestamp,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<SessionKey>>> + Send;
+
+    // --- subscriber profiles (not force-flushed) ---
+
+    fn get_profile(
+        &self,
+        who: &SubscriberKey,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>>> + Send;
+    fn put_profile(
+        &self,
+        who: &SubscriberKey,
+        data: Vec<u8>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    // --- inbound journal ---
+
+    /// Journal an MO message. Durable when it resolves.
+    fn append_inbound(
+        &self,
+        payload: Vec<u8>,
+        received_at: Timestamp,
+    ) -> impl Future<Output = Result<InboundId>> + Send;
+
+    /// Done with an MO message (removes it from the journal). True if present.
+    fn mark_inbound_processed(&self, id: InboundId) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Unprocessed MO messages with id > `after`, in id order, at most `max`.
+    fn unprocessed_inbound(
+        &self,
+        after: Option<InboundId>,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<InboundMessage>>> + Send;
+
+    // --- outbound queue ---
+
+    /// Queue an MT message. Durable when it resolves.
+    fn enqueue_outbound(&self, msg: NewOutbound)
+        -> impl Future<Output = Result<OutboundId>> + Send;
+
+    /// First requeue expired leases, then lease up to `n` due messages in
+    /// (priority, due_at, id) order until `now + lease`.
+    fn claim(
+        &self,
+        n: usize,
+        now: Timestamp,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Vec<Claimed>>> + Send;
+
+    /// Sent: remove the message.
+    fn complete(&self, lease: Lease) -> impl Future<Output = Result<()>> + Send;
+
+    /// Give up: keep the message as `Failed { at: now }`, not claimable.
+    fn fail(&self, lease: Lease, now: Timestamp) -> impl Future<Output = Result<()>> + Send;
+
+    /// Try again at `due_at` (throttled, transient error).
+    fn reschedule(
+        &self,
+        lease: Lease,
+        due_at: Timestamp,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    fn get_outbound(
+        &self,
+        id: OutboundId,
+    ) -> impl Future<Output = Result<Option<OutboundMessage>>> + Send;
+
+    // --- dedupe (not force-flushed) ---
+
+    /// Atomically: `First` (and record `now`) unless `key` was seen within
+    /// `ttl`, else `Duplicate`.
+    fn check_and_insert(
+        &self,
+        key: &DedupeKey,
+        now: Timestamp,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<Dedupe>> + Send;
+
+    /// Remove up to `max` dedupe entries expired at `now`; returns the count.
+    fn sweep_dedupe(
+        &self,
+        now: Timestamp,
+        max: usize,
+    ) -> impl Future<Output = Result<usize>> + Send;
+
+    // --- delivery receipts (durable) ---
+
+    /// submit_sm_resp arrived: `id` is our `outbound`. Returns the merged
+    /// record (its `status` is set if the DLR came first).
+    fn link_receipt(
+        &self,
+        id: &MessageId,
+        outbound: OutboundId,
+        expires_at: Timestamp,
+    ) -> impl Future<Output = Result<Receipt>> + Send;
+
+    /// A DLR arrived. Kept even when unmatched. Returns the merged record.
+    fn record_receipt(
+        &self,
+        id: &MessageId,
+        status: Vec<u8>,
+        expires_at: Timestamp,
+    ) -> impl Future<Output = Result<Receipt>> + Send;
+
+    fn receipt_status(
+        &self,
+        id: &MessageId,
+    ) -> impl Future<Output = Result<Option<Receipt>>> + Send;
+
+    /// Remove up to `max` receipts expired at `now`; returns the count.
+    fn sweep_receipts(
+        &self,
+        now: Timestamp,
+        max: usize,
+    ) -> impl Future<Output = Result<usize>> + Send;
+
+    /// Make every write issued so far durable (shutdown, or when a caller
+    /// needs a normally unflushed write on disk).
+    fn sync(&self) -> impl Future<Output = Result<()>> + Send;
+}
+
+#[cfg(test)]
+mod tests;

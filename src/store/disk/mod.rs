@@ -1,0 +1,341 @@
+//! `SledStore`: the [`Store`] on sled 0.34.7 (pinned; see
+//! reliability-security.md §2). A fixed, small set of trees (`codec.rs` has
+//! the layout), multi-tree transactions for state changes, and one group
+//! commit writer (`writer.rs`) for the writes that must be durable before
+//! they are acknowledged, plus a watermark file outside sled that makes an
+//! open refuse a store which silently lost acknowledged records
+//! (`watermark.rs`). Must not: open a tree per session, do I/O inside a
+//! transaction closure, or acknowledge a durable write before its flush.
+
+mod batch;
+mod codec;
+mod queue;
+mod trees;
+mod watermark;
+mod writer;
+
+use std::fs::File;
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use self::batch::{Done, Write};
+use self::trees::Trees;
+use self::writer::Job;
+pub use self::writer::{CommitStats, GroupCommit};
+use super::error::{Error, Result};
+use super::types::*;
+use super::Store;
+
+/// How to open the sled store.
+#[derive(Debug, Clone)]
+pub struct SledConfig {
+    /// Directory of the database (sled creates `db`, `conf`, `blobs/`).
+    pub path: PathBuf,
+    /// sled page cache in bytes. RSS runs well above this (sled#1309), so
+    /// set it explicitly. Default 128 MiB.
+    pub cache_capacity: u64,
+    /// sled's background flush period for writes not force-flushed
+    /// (sessions etc.): the most a crash can lose of them. Default 500 ms.
+    pub flush_every_ms: Option<u64>,
+    pub group_commit: GroupCommit,
+    /// Bound of the durable-write queue; beyond it, `Error::Busy`.
+    pub queue_capacity: usize,
+}
+
+impl SledConfig {
+    pub const DEFAULT_CACHE_CAPACITY: u64 = 128 * 1024 * 1024;
+
+    pub fn new(path: impl Into<PathBuf>) -> SledConfig {
+        SledConfig {
+            path: path.into(),
+            cache_capacity: Self::DEFAULT_CACHE_CAPACITY,
+            flush_every_ms: Some(500),
+            group_commit: GroupCommit::DEFAULT,
+            queue_capacity: 4096,
+        }
+    }
+}
+
+/// The sled-backed store. Share it with `Arc`; call [`SledStore::close`] on
+/// shutdown so the last writes are flushed and the directory lock released.
+pub struct SledStore {
+    trees: Trees,
+    db_file: Arc<File>,
+    writer: mpsc::Sender<Job>,
+    task: JoinHandle<()>,
+    stats: Arc<CommitStats>,
+    dir: PathBuf,
+}
+
+impl SledStore {
+    /// Open (or create) the store and start its writer. Needs a tokio
+    /// runtime; sled's own open (recovery can take a while) runs on a
+    /// blocking thread.
+    pub async fn open(cfg: SledConfig) -> Result<SledStore> {
+        let path = cfg.path.clone();
+        let sled_cfg = sled::Config::new()
+            .path(&cfg.path)
+            .cache_capacity(cfg.cache_capacity)
+            .flush_every_ms(cfg.flush_every_ms)
+            .mode(sled::Mode::HighThroughput);
+        let opened = tokio::task::spawn_blocking(move || -> std::result::Result<_, sled::Error> {
+            let db = sled_cfg.open()?;
+            let trees = Trees::open(db)?;
+            // The file sled 0.34.7 writes its log to (Config::db_path).
+            let db_file = File::open(sled_cfg.get_path().join("db"))?;
+            Ok((trees, db_file))
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("open task: {e}")))?;
+        let (trees, db_file) = opened.map_err(|e| open_error(path.clone(), e))?;
+        watermark::check(&path, &trees)?;
+        let db_file = Arc::new(db_file);
+        let (tx, rx) = mpsc::channel(cfg.queue_capacity.max(1));
+        let stats = Arc::new(CommitStats::default());
+        let gc = GroupCommit {
+            max_ops: cfg.group_commit.max_ops.max(1),
+            ..cfg.group_commit
+        };
+        let task = tokio::spawn(writer::run(
+            trees.clone(),
+            Arc::clone(&db_file),
+            path.clone(),
+            rx,
+            gc,
+            Arc::clone(&stats),
+        ));
+        Ok(SledStore {
+            trees,
+            db_file,
+            writer: tx,
+            task,
+            stats,
+            dir: path,
+        })
+    }
+
+    /// Stop the writer (after it answers everything queued), flush, and
+    /// release the database.
+    pub async fn close(self) -> Result<()> {
+        let SledStore {
+            trees,
+            db_file,
+            writer,
+            task,
+            stats: _,
+            dir,
+        } = self;
+        drop(writer);
+        task.await
+            .map_err(|e| Error::Internal(format!("writer task: {e}")))?;
+        writer::flush(&trees, &db_file).await?;
+        writer::update_watermark(&trees, dir).await;
+        Ok(())
+    }
+
+    /// Group commit counters (batches, operations).
+    pub fn commit_stats(&self) -> &CommitStats {
+        &self.stats
+    }
+
+    /// Bytes sled uses on disk (alert at 2x the expected size).
+    pub fn size_on_disk(&self) -> Result<u64> {
+        self.trees.db.size_on_disk().map_err(trees::sled_err)
+    }
+
+    async fn durable(&self, write: Write) -> Result<Done> {
+        let (reply, rx) = oneshot::channel();
+        self.writer
+            .try_send(Job { write, reply })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => Error::Busy,
+                mpsc::error::TrySendError::Closed(_) => Error::Closed,
+            })?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+}
+
+fn mismatch(d: Done) -> Error {
+    Error::Internal(format!("writer answered {d:?} to the wrong request"))
+}
+
+fn open_error(path: PathBuf, e: sled::Error) -> Error {
+    let hint = match &e {
+        sled::Error::Corruption { .. } => {
+            "the database is corrupt: move the directory aside, start empty and page an operator"
+        }
+        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+            "another process (or another SledStore in this one) has it open"
+        }
+        sled::Error::Io(io) => match io.kind() {
+            io::ErrorKind::WouldBlock => {
+                "another process has it open (sled holds an exclusive lock)"
+            }
+            io::ErrorKind::PermissionDenied => "check the directory's owner and permissions",
+            io::ErrorKind::StorageFull => "the disk is full: free space first",
+            io::ErrorKind::NotFound => "the parent directory does not exist",
+            _ => "check the path, the disk and the file system (ext4/xfs, not btrfs)",
+        },
+        _ => "sled refused the configuration or hit a bug; see the cause",
+    };
+    Error::Open {
+        path,
+        hint,
+        source: Box::new(e),
+    }
+}
+
+impl Store for SledStore {
+    async fn get_session(&self, key: &SessionKey) -> Result<Option<Session>> {
+        self.trees.get_session(key)
+    }
+
+    async fn put_session(
+        &self,
+        key: &SessionKey,
+        expected: Option<Version>,
+        data: Vec<u8>,
+        expires_at: Timestamp,
+    ) -> Result<Version> {
+        self.trees.put_session(key, expected, &data, expires_at)
+    }
+
+    async fn delete_session(&self, key: &SessionKey) -> Result<bool> {
+        self.trees.delete_session(key)
+    }
+
+    async fn sweep_expired(&self, now: Timestamp, max: usize) -> Result<Vec<SessionKey>> {
+        self.trees.sweep_sessions(now, max)
+    }
+
+    async fn get_profile(&self, who: &SubscriberKey) -> Result<Option<Vec<u8>>> {
+        self.trees.get_profile(who)
+    }
+
+    async fn put_profile(&self, who: &SubscriberKey, data: Vec<u8>) -> Result<()> {
+        self.trees.put_profile(who, &data)
+    }
+
+    async fn append_inbound(&self, payload: Vec<u8>, received_at: Timestamp) -> Result<InboundId> {
+        match self
+            .durable(Write::AppendInbound {
+                payload,
+                received_at,
+            })
+            .await?
+        {
+            Done::Inbound(id) => Ok(id),
+            other => Err(mismatch(other)),
+        }
+    }
+
+    async fn mark_inbound_processed(&self, id: InboundId) -> Result<bool> {
+        self.trees.mark_inbound_processed(id)
+    }
+
+    async fn unprocessed_inbound(
+        &self,
+        after: Option<InboundId>,
+        max: usize,
+    ) -> Result<Vec<InboundMessage>> {
+        self.trees.unprocessed_inbound(after, max)
+    }
+
+    async fn enqueue_outbound(&self, msg: NewOutbound) -> Result<OutboundId> {
+        match self.durable(Write::EnqueueOutbound(msg)).await? {
+            Done::Outbound(id) => Ok(id),
+            other => Err(mismatch(other)),
+        }
+    }
+
+    async fn claim(&self, n: usize, now: Timestamp, lease: Duration) -> Result<Vec<Claimed>> {
+        self.trees.claim(n, now, lease)
+    }
+
+    async fn complete(&self, lease: Lease) -> Result<()> {
+        self.trees.complete(lease)
+    }
+
+    async fn fail(&self, lease: Lease, now: Timestamp) -> Result<()> {
+        self.trees.fail(lease, now)
+    }
+
+    async fn reschedule(&self, lease: Lease, due_at: Timestamp) -> Result<()> {
+        self.trees.reschedule(lease, due_at)
+    }
+
+    async fn get_outbound(&self, id: OutboundId) -> Result<Option<OutboundMessage>> {
+        self.trees.get_outbound(id)
+    }
+
+    async fn check_and_insert(
+        &self,
+        key: &DedupeKey,
+        now: Timestamp,
+        ttl: Duration,
+    ) -> Result<Dedupe> {
+        self.trees.check_and_insert(key, now, ttl)
+    }
+
+    async fn sweep_dedupe(&self, now: Timestamp, max: usize) -> Result<usize> {
+        self.trees.sweep_dedupe(now, max)
+    }
+
+    async fn link_receipt(
+        &self,
+        id: &MessageId,
+        outbound: OutboundId,
+        expires_at: Timestamp,
+    ) -> Result<Receipt> {
+        match self
+            .durable(Write::LinkReceipt {
+                id: id.clone(),
+                outbound,
+                expires_at,
+            })
+            .await?
+        {
+            Done::Receipt(r) => Ok(r),
+            other => Err(mismatch(other)),
+        }
+    }
+
+    async fn record_receipt(
+        &self,
+        id: &MessageId,
+        status: Vec<u8>,
+        expires_at: Timestamp,
+    ) -> Result<Receipt> {
+        match self
+            .durable(Write::RecordReceipt {
+                id: id.clone(),
+                status,
+                expires_at,
+            })
+            .await?
+        {
+            Done::Receipt(r) => Ok(r),
+            other => Err(mismatch(other)),
+        }
+    }
+
+    async fn receipt_status(&self, id: &MessageId) -> Result<Option<Receipt>> {
+        self.trees.receipt_status(id)
+    }
+
+    async fn sweep_receipts(&self, now: Timestamp, max: usize) -> Result<usize> {
+        self.trees.sweep_receipts(now, max)
+    }
+
+    async fn sync(&self) -> Result<()> {
+        match self.durable(Write::Sync).await? {
+            Done::Synced => Ok(()),
+            other => Err(mismatch(other)),
+        }
+    }
+}

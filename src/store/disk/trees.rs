@@ -1,0 +1,254 @@
+//! The fixed set of sled trees and the synchronous operations on them.
+//! Every state change touching two trees is one sled transaction (sled 0.34
+//! serialises transactions, so a read-check-write inside one is atomic).
+//! No flushing here: durability is the writer's job (`writer.rs`).
+
+use std::time::Duration;
+
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::Transactional;
+
+use super::codec::*;
+use crate::store::error::{Error, Result};
+use crate::store::types::*;
+
+/// Handles to every tree; cheap to clone (all `Arc`s inside).
+#[derive(Clone)]
+pub(crate) struct Trees {
+    pub(super) db: sled::Db,
+    pub(super) meta: sled::Tree,
+    sessions: sled::Tree,
+    session_exp: sled::Tree,
+    profiles: sled::Tree,
+    pub(super) inbox: sled::Tree,
+    pub(super) mt_msgs: sled::Tree,
+    pub(super) mt_queue: sled::Tree,
+    pub(super) mt_inflight: sled::Tree,
+    dedupe: sled::Tree,
+    dedupe_exp: sled::Tree,
+    pub(super) receipts: sled::Tree,
+    pub(super) receipts_exp: sled::Tree,
+}
+
+pub(super) type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
+
+pub(super) fn abort<T>(e: Error) -> TxResult<T> {
+    Err(ConflictableTransactionError::Abort(e))
+}
+
+/// Map a sled error to ours (full disk and corruption are their own variants).
+pub(crate) fn sled_err(e: sled::Error) -> Error {
+    match e {
+        sled::Error::Io(io) => Error::from_io(io),
+        sled::Error::Corruption { at, .. } => Error::Corrupt {
+            detail: format!("at {at:?}"),
+        },
+        other => Error::Internal(other.to_string()),
+    }
+}
+
+pub(super) fn tx_err(e: TransactionError<Error>) -> Error {
+    match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => sled_err(e),
+    }
+}
+
+impl Trees {
+    pub(super) fn open(db: sled::Db) -> sled::Result<Trees> {
+        Ok(Trees {
+            meta: db.open_tree("meta")?,
+            sessions: db.open_tree("sessions")?,
+            session_exp: db.open_tree("session_exp")?,
+            profiles: db.open_tree("profiles")?,
+            inbox: db.open_tree("mo_inbox")?,
+            mt_msgs: db.open_tree("mt_msgs")?,
+            mt_queue: db.open_tree("mt_queue")?,
+            mt_inflight: db.open_tree("mt_inflight")?,
+            dedupe: db.open_tree("dedupe")?,
+            dedupe_exp: db.open_tree("dedupe_exp")?,
+            receipts: db.open_tree("dlr_map")?,
+            receipts_exp: db.open_tree("dlr_exp")?,
+            db,
+        })
+    }
+
+    pub(super) fn get_session(&self, key: &SessionKey) -> Result<Option<Session>> {
+        let v = self.sessions.get(&key.0).map_err(sled_err)?;
+        v.map(|v| decode_session(&v)).transpose()
+    }
+
+    pub(super) fn put_session(
+        &self,
+        key: &SessionKey,
+        expected: Option<Version>,
+        data: &[u8],
+        expires_at: Timestamp,
+    ) -> Result<Version> {
+        (&self.sessions, &self.session_exp)
+            .transaction(|(s, e)| {
+                let old = match s.get(&key.0)?.map(|v| decode_session(&v)).transpose() {
+                    Ok(old) => old,
+                    Err(err) => return abort(err),
+                };
+                let current = old.as_ref().map(|o| o.version);
+                if current != expected {
+                    return abort(Error::Conflict { current });
+                }
+                if let Some(o) = &old {
+                    e.remove(timed_key(o.expires_at, &key.0))?;
+                }
+                let version = Version(current.map_or(1, |v| v.0 + 1));
+                let new = Session {
+                    version,
+                    expires_at,
+                    data: data.to_vec(),
+                };
+                s.insert(key.0.as_slice(), encode_session(&new))?;
+                e.insert(timed_key(expires_at, &key.0), &[])?;
+                Ok(version)
+            })
+            .map_err(tx_err)
+    }
+
+    pub(super) fn delete_session(&self, key: &SessionKey) -> Result<bool> {
+        (&self.sessions, &self.session_exp)
+            .transaction(|(s, e)| match s.remove(key.0.as_slice())? {
+                None => Ok(false),
+                Some(v) => match decode_session(&v) {
+                    Ok(old) => {
+                        e.remove(timed_key(old.expires_at, &key.0))?;
+                        Ok(true)
+                    }
+                    Err(err) => abort(err),
+                },
+            })
+            .map_err(tx_err)
+    }
+
+    pub(super) fn sweep_sessions(&self, now: Timestamp, max: usize) -> Result<Vec<SessionKey>> {
+        let keys = sweep_index(
+            &self.sessions,
+            &self.session_exp,
+            "session_exp",
+            now,
+            max,
+            |v| decode_session(v).map(|s| s.expires_at),
+        )?;
+        Ok(keys.into_iter().map(SessionKey).collect())
+    }
+
+    pub(super) fn get_profile(&self, who: &SubscriberKey) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .profiles
+            .get(who.0.as_bytes())
+            .map_err(sled_err)?
+            .map(|v| v.to_vec()))
+    }
+
+    pub(super) fn put_profile(&self, who: &SubscriberKey, data: &[u8]) -> Result<()> {
+        self.profiles
+            .insert(who.0.as_bytes(), data)
+            .map_err(sled_err)?;
+        Ok(())
+    }
+
+    pub(super) fn check_and_insert(
+        &self,
+        key: &DedupeKey,
+        now: Timestamp,
+        ttl: Duration,
+    ) -> Result<Dedupe> {
+        (&self.dedupe, &self.dedupe_exp)
+            .transaction(|(d, e)| {
+                if let Some(v) = d.get(&key.0)? {
+                    let (first_seen, expires_at) = match decode_dedupe(&v) {
+                        Ok(x) => x,
+                        Err(err) => return abort(err),
+                    };
+                    if expires_at > now {
+                        return Ok(Dedupe::Duplicate { first_seen });
+                    }
+                    e.remove(timed_key(expires_at, &key.0))?;
+                }
+                let expires_at = now.after(ttl);
+                d.insert(key.0.as_slice(), &encode_dedupe(now, expires_at))?;
+                e.insert(timed_key(expires_at, &key.0), &[])?;
+                Ok(Dedupe::First)
+            })
+            .map_err(tx_err)
+    }
+
+    pub(super) fn sweep_dedupe(&self, now: Timestamp, max: usize) -> Result<usize> {
+        let keys = sweep_index(
+            &self.dedupe,
+            &self.dedupe_exp,
+            "dedupe_exp",
+            now,
+            max,
+            |v| decode_dedupe(v).map(|(_, e)| e),
+        )?;
+        Ok(keys.len())
+    }
+
+    pub(super) fn receipt_status(&self, id: &MessageId) -> Result<Option<Receipt>> {
+        let v = self.receipts.get(id.0.as_bytes()).map_err(sled_err)?;
+        v.map(|v| decode_receipt(&v)).transpose()
+    }
+
+    pub(super) fn sweep_receipts(&self, now: Timestamp, max: usize) -> Result<usize> {
+        let keys = sweep_index(
+            &self.receipts,
+            &self.receipts_exp,
+            "dlr_exp",
+            now,
+            max,
+            |v| decode_receipt(v).map(|r| r.expires_at),
+        )?;
+        Ok(keys.len())
+    }
+}
+
+/// Remove up to `max` entries whose expiry-index key is `<= now`, in index
+/// order, from both the primary tree and the index; returns their keys. An
+/// index entry whose record has a different expiry (stale) is dropped alone.
+fn sweep_index(
+    primary: &sled::Tree,
+    index: &sled::Tree,
+    index_name: &'static str,
+    now: Timestamp,
+    max: usize,
+    expiry_of: impl Fn(&[u8]) -> Result<Timestamp>,
+) -> Result<Vec<Vec<u8>>> {
+    let mut removed = Vec::new();
+    let mut candidates = Vec::new();
+    for item in index.iter() {
+        let (k, _) = item.map_err(sled_err)?;
+        if candidates.len() >= max || split_timed_key(index_name, &k)?.0 > now {
+            break;
+        }
+        candidates.push(k);
+    }
+    for idx_key in candidates {
+        let (at, key) = split_timed_key(index_name, &idx_key)?;
+        let gone = (primary, index)
+            .transaction(|(p, i)| {
+                if i.remove(idx_key.as_ref())?.is_none() {
+                    return Ok(false);
+                }
+                let live = match p.get(key)?.map(|v| expiry_of(&v)).transpose() {
+                    Ok(exp) => exp == Some(at),
+                    Err(err) => return abort(err),
+                };
+                if live {
+                    p.remove(key)?;
+                }
+                Ok(live)
+            })
+            .map_err(tx_err)?;
+        if gone {
+            removed.push(key.to_vec());
+        }
+    }
+    Ok(removed)
+}

@@ -1,0 +1,185 @@
+//! Group commit: the one task that performs every durable write.
+//!
+//! Requests arrive on a bounded channel. The writer closes a batch at
+//! `max_ops` operations or `max_wait` after the batch's first operation,
+//! applies it in one transaction (`batch.rs`), then runs sled's
+//! `flush_async` and `fdatasync` on `<dir>/db` (sled 0.34.7 keeps its log
+//! there, `Config::db_path`; its flush uses `sync_file_range` on Linux, which
+//! does not flush the drive cache), and only then answers every waiter of the
+//! batch. A failed flush answers all of them with the error: nothing is
+//! acknowledged that is not on disk.
+
+use std::fs::File;
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::batch::{Done, Write};
+use super::trees::{sled_err, Trees};
+use super::watermark;
+use crate::store::error::{Error, Result};
+
+/// When the writer closes a batch and flushes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupCommit {
+    /// Close the batch after this many operations (>= 1).
+    pub max_ops: usize,
+    /// ... or this long after its first operation.
+    pub max_wait: Duration,
+}
+
+impl GroupCommit {
+    /// 64 operations or 2 ms (see reliability-security.md §2).
+    pub const DEFAULT: GroupCommit = GroupCommit {
+        max_ops: 64,
+        max_wait: Duration::from_millis(2),
+    };
+    /// Flush after every operation: only for comparison benchmarks.
+    pub const PER_OP: GroupCommit = GroupCommit {
+        max_ops: 1,
+        max_wait: Duration::ZERO,
+    };
+}
+
+impl Default for GroupCommit {
+    fn default() -> Self {
+        GroupCommit::DEFAULT
+    }
+}
+
+/// Counters of the writer, for metrics and benchmarks.
+#[derive(Debug, Default)]
+pub struct CommitStats {
+    pub batches: AtomicU64,
+    pub ops: AtomicU64,
+}
+
+impl CommitStats {
+    /// (batches flushed, operations acknowledged)
+    pub fn snapshot(&self) -> (u64, u64) {
+        (
+            self.batches.load(Ordering::Relaxed),
+            self.ops.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// A durable write and where to send its outcome.
+pub(super) struct Job {
+    pub(super) write: Write,
+    pub(super) reply: oneshot::Sender<Result<Done>>,
+}
+
+pub(super) async fn run(
+    trees: Trees,
+    db_file: Arc<File>,
+    dir: PathBuf,
+    mut rx: mpsc::Receiver<Job>,
+    gc: GroupCommit,
+    stats: Arc<CommitStats>,
+) {
+    let mut last_mark = Instant::now();
+    while let Some(first) = rx.recv().await {
+        let mut writes = Vec::with_capacity(gc.max_ops);
+        let mut replies = Vec::with_capacity(gc.max_ops);
+        let deadline = Instant::now() + gc.max_wait;
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            writes.push(job.write);
+            replies.push(job.reply);
+            if writes.len() >= gc.max_ops {
+                break;
+            }
+            next = tokio::time::timeout_at(deadline, rx.recv())
+                .await
+                .ok()
+                .flatten();
+        }
+        let durable = commit(&trees, &db_file, &stats, writes, replies).await;
+        if durable && last_mark.elapsed() >= WATERMARK_EVERY {
+            update_watermark(&trees, dir.clone()).await;
+            last_mark = Instant::now();
+        }
+    }
+}
+
+/// How often the writer refreshes `<dir>/bawaba-watermark` (`watermark.rs`).
+const WATERMARK_EVERY: Duration = Duration::from_secs(1);
+
+/// Record the (durable) sequences outside sled. Call only right after a
+/// successful flush with no write in between.
+pub(super) async fn update_watermark(trees: &Trees, dir: PathBuf) {
+    let mark = match watermark::current(trees) {
+        Ok(m) => m,
+        Err(e) => return tracing::warn!(error = %e, "cannot read store sequences"),
+    };
+    let wrote = tokio::task::spawn_blocking(move || watermark::write(&dir, mark)).await;
+    if let Ok(Err(e)) = wrote {
+        tracing::warn!(error = %e, "cannot write store watermark");
+    }
+}
+
+/// Apply one batch, make it durable, then answer every waiter. True if
+/// something was written and flushed.
+async fn commit(
+    trees: &Trees,
+    db_file: &Arc<File>,
+    stats: &CommitStats,
+    writes: Vec<Write>,
+    replies: Vec<oneshot::Sender<Result<Done>>>,
+) -> bool {
+    let results = match trees.apply_batch(&writes) {
+        Ok(results) => results,
+        Err(e) => {
+            tracing::error!(error = %e, writes = writes.len(), "store batch failed; writes not acknowledged");
+            writes.iter().map(|_| Err(copy_err(&e))).collect()
+        }
+    };
+    let wrote = results.iter().any(|r| r.is_ok());
+    let flushed = if wrote {
+        flush(trees, db_file).await
+    } else {
+        Ok(())
+    };
+    if let Err(e) = &flushed {
+        tracing::error!(error = %e, writes = writes.len(), "store flush failed; writes not acknowledged");
+    }
+    stats.batches.fetch_add(1, Ordering::Relaxed);
+    stats.ops.fetch_add(writes.len() as u64, Ordering::Relaxed);
+    for (reply, result) in replies.into_iter().zip(results) {
+        let answer = match (&flushed, result) {
+            (Ok(()), r) => r,
+            (Err(_), Err(e)) => Err(e),
+            (Err(e), Ok(_)) => Err(copy_err(e)),
+        };
+        let _ = reply.send(answer); // a caller that gave up needs no answer
+    }
+    wrote && flushed.is_ok()
+}
+
+/// Make everything written so far durable.
+pub(super) async fn flush(trees: &Trees, db_file: &Arc<File>) -> Result<()> {
+    trees.db.flush_async().await.map_err(sled_err)?;
+    let f = Arc::clone(db_file);
+    tokio::task::spawn_blocking(move || f.sync_data())
+        .await
+        .map_err(|e| Error::Internal(format!("fdatasync task: {e}")))?
+        .map_err(Error::from_io)
+}
+
+/// `Error` is not `Clone` (it holds `io::Error`); give each waiter its own.
+fn copy_err(e: &Error) -> Error {
+    match e {
+        Error::DiskFull => Error::DiskFull,
+        Error::Io(io) => Error::Io(io::Error::new(io.kind(), io.to_string())),
+        Error::Corrupt { detail } => Error::Corrupt {
+            detail: detail.clone(),
+        },
+        other => Error::Internal(other.to_string()),
+    }
+}

@@ -1,0 +1,332 @@
+//! `MemoryStore`: the whole store as plain BTreeMaps behind one mutex.
+//! Used by engine/runtime tests and as the reference model the sled store is
+//! checked against, so it is written for obviousness, not speed (claims and
+//! sweeps scan everything). Nothing here is durable.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use super::error::{Error, Result};
+use super::types::*;
+use super::Store;
+
+#[derive(Debug, Default)]
+struct State {
+    sessions: BTreeMap<SessionKey, Session>,
+    profiles: BTreeMap<SubscriberKey, Vec<u8>>,
+    inbound: BTreeMap<InboundId, InboundMessage>,
+    inbound_seq: u64,
+    outbound: BTreeMap<OutboundId, OutboundMessage>,
+    outbound_seq: u64,
+    /// key -> (first_seen, expires_at)
+    dedupe: BTreeMap<DedupeKey, (Timestamp, Timestamp)>,
+    receipts: BTreeMap<MessageId, Receipt>,
+}
+
+/// In-memory [`Store`]. Cheap to create; each instance is independent.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // No code path panics while holding the lock; if one ever did, the
+        // maps are still consistent per operation, so keep going.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn with_lease(&self, lease: Lease, f: impl FnOnce(&mut OutboundMessage) -> bool) -> Result<()> {
+        let mut st = self.lock();
+        let msg = match st.outbound.get_mut(&lease.id) {
+            Some(m)
+                if matches!(m.state, OutboundState::Leased { .. })
+                    && m.attempts == lease.attempt =>
+            {
+                m
+            }
+            _ => return Err(Error::LeaseLost { id: lease.id }),
+        };
+        if !f(msg) {
+            st.outbound.remove(&lease.id);
+        }
+        Ok(())
+    }
+}
+
+/// Keys of entries expired at `now`, ordered by (expiry, key), at most `max`.
+fn expired<K: Ord + Clone>(
+    items: impl Iterator<Item = (Timestamp, K)>,
+    now: Timestamp,
+    max: usize,
+) -> Vec<K> {
+    let mut due: Vec<(Timestamp, K)> = items.filter(|(t, _)| *t <= now).collect();
+    due.sort();
+    due.into_iter().take(max).map(|(_, k)| k).collect()
+}
+
+impl Store for MemoryStore {
+    async fn get_session(&self, key: &SessionKey) -> Result<Option<Session>> {
+        Ok(self.lock().sessions.get(key).cloned())
+    }
+
+    async fn put_session(
+        &self,
+        key: &SessionKey,
+        expected: Option<Version>,
+        data: Vec<u8>,
+        expires_at: Timestamp,
+    ) -> Result<Version> {
+        let mut st = self.lock();
+        let current = st.sessions.get(key).map(|s| s.version);
+        if current != expected {
+            return Err(Error::Conflict { current });
+        }
+        let version = Version(current.map_or(1, |v| v.0 + 1));
+        st.sessions.insert(
+            key.clone(),
+            Session {
+                version,
+                expires_at,
+                data,
+            },
+        );
+        Ok(version)
+    }
+
+    async fn delete_session(&self, key: &SessionKey) -> Result<bool> {
+        Ok(self.lock().sessions.remove(key).is_some())
+    }
+
+    async fn sweep_expired(&self, now: Timestamp, max: usize) -> Result<Vec<SessionKey>> {
+        let mut st = self.lock();
+        let keys = expired(
+            st.sessions.iter().map(|(k, s)| (s.expires_at, k.clone())),
+            now,
+            max,
+        );
+        for k in &keys {
+            st.sessions.remove(k);
+        }
+        Ok(keys)
+    }
+
+    async fn get_profile(&self, who: &SubscriberKey) -> Result<Option<Vec<u8>>> {
+        Ok(self.lock().profiles.get(who).cloned())
+    }
+
+    async fn put_profile(&self, who: &SubscriberKey, data: Vec<u8>) -> Result<()> {
+        self.lock().profiles.insert(who.clone(), data);
+        Ok(())
+    }
+
+    async fn append_inbound(&self, payload: Vec<u8>, received_at: Timestamp) -> Result<InboundId> {
+        let mut st = self.lock();
+        st.inbound_seq += 1;
+        let id = InboundId(st.inbound_seq);
+        st.inbound.insert(
+            id,
+            InboundMessage {
+                id,
+                received_at,
+                payload,
+            },
+        );
+        Ok(id)
+    }
+
+    async fn mark_inbound_processed(&self, id: InboundId) -> Result<bool> {
+        Ok(self.lock().inbound.remove(&id).is_some())
+    }
+
+    async fn unprocessed_inbound(
+        &self,
+        after: Option<InboundId>,
+        max: usize,
+    ) -> Result<Vec<InboundMessage>> {
+        let st = self.lock();
+        let from = after.map_or(0, |a| a.0.saturating_add(1));
+        if after.is_some_and(|a| a.0 == u64::MAX) {
+            return Ok(Vec::new());
+        }
+        Ok(st
+            .inbound
+            .range(InboundId(from)..)
+            .take(max)
+            .map(|(_, m)| m.clone())
+            .collect())
+    }
+
+    async fn enqueue_outbound(&self, msg: NewOutbound) -> Result<OutboundId> {
+        let mut st = self.lock();
+        st.outbound_seq += 1;
+        let id = OutboundId(st.outbound_seq);
+        let NewOutbound {
+            priority,
+            due_at,
+            payload,
+        } = msg;
+        st.outbound.insert(
+            id,
+            OutboundMessage {
+                id,
+                priority,
+                due_at,
+                attempts: 0,
+                state: OutboundState::Queued,
+                payload,
+            },
+        );
+        Ok(id)
+    }
+
+    async fn claim(&self, n: usize, now: Timestamp, lease: Duration) -> Result<Vec<Claimed>> {
+        let mut st = self.lock();
+        let leased = st.outbound.values().filter_map(|m| match m.state {
+            OutboundState::Leased { until } => Some((until, m.id)),
+            _ => None,
+        });
+        for id in expired(leased, now, MAX_REQUEUE_PER_CLAIM) {
+            if let Some(m) = st.outbound.get_mut(&id) {
+                m.state = OutboundState::Queued;
+            }
+        }
+        let mut due: Vec<(Priority, Timestamp, OutboundId)> = st
+            .outbound
+            .values()
+            .filter(|m| m.state == OutboundState::Queued && m.due_at <= now)
+            .map(|m| (m.priority, m.due_at, m.id))
+            .collect();
+        due.sort();
+        let until = now.after(lease);
+        let mut out = Vec::new();
+        for (_, _, id) in due.into_iter().take(n) {
+            if let Some(m) = st.outbound.get_mut(&id) {
+                m.attempts = m.attempts.saturating_add(1);
+                m.state = OutboundState::Leased { until };
+                let lease = Lease {
+                    id,
+                    attempt: m.attempts,
+                };
+                out.push(Claimed {
+                    lease,
+                    priority: m.priority,
+                    payload: m.payload.clone(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn complete(&self, lease: Lease) -> Result<()> {
+        self.with_lease(lease, |_| false)
+    }
+
+    async fn fail(&self, lease: Lease, now: Timestamp) -> Result<()> {
+        self.with_lease(lease, |m| {
+            m.state = OutboundState::Failed { at: now };
+            true
+        })
+    }
+
+    async fn reschedule(&self, lease: Lease, due_at: Timestamp) -> Result<()> {
+        self.with_lease(lease, |m| {
+            m.state = OutboundState::Queued;
+            m.due_at = due_at;
+            true
+        })
+    }
+
+    async fn get_outbound(&self, id: OutboundId) -> Result<Option<OutboundMessage>> {
+        Ok(self.lock().outbound.get(&id).cloned())
+    }
+
+    async fn check_and_insert(
+        &self,
+        key: &DedupeKey,
+        now: Timestamp,
+        ttl: Duration,
+    ) -> Result<Dedupe> {
+        let mut st = self.lock();
+        if let Some(&(first_seen, expires_at)) = st.dedupe.get(key) {
+            if expires_at > now {
+                return Ok(Dedupe::Duplicate { first_seen });
+            }
+        }
+        st.dedupe.insert(key.clone(), (now, now.after(ttl)));
+        Ok(Dedupe::First)
+    }
+
+    async fn sweep_dedupe(&self, now: Timestamp, max: usize) -> Result<usize> {
+        let mut st = self.lock();
+        let keys = expired(
+            st.dedupe.iter().map(|(k, (_, e))| (*e, k.clone())),
+            now,
+            max,
+        );
+        for k in &keys {
+            st.dedupe.remove(k);
+        }
+        Ok(keys.len())
+    }
+
+    async fn link_receipt(
+        &self,
+        id: &MessageId,
+        outbound: OutboundId,
+        expires_at: Timestamp,
+    ) -> Result<Receipt> {
+        let mut st = self.lock();
+        let r = st.receipts.entry(id.clone()).or_insert(Receipt {
+            outbound: None,
+            status: None,
+            expires_at,
+        });
+        r.outbound = Some(outbound);
+        r.expires_at = r.expires_at.max(expires_at);
+        Ok(r.clone())
+    }
+
+    async fn record_receipt(
+        &self,
+        id: &MessageId,
+        status: Vec<u8>,
+        expires_at: Timestamp,
+    ) -> Result<Receipt> {
+        let mut st = self.lock();
+        let r = st.receipts.entry(id.clone()).or_insert(Receipt {
+            outbound: None,
+            status: None,
+            expires_at,
+        });
+        r.status = Some(status);
+        r.expires_at = r.expires_at.max(expires_at);
+        Ok(r.clone())
+    }
+
+    async fn receipt_status(&self, id: &MessageId) -> Result<Option<Receipt>> {
+        Ok(self.lock().receipts.get(id).cloned())
+    }
+
+    async fn sweep_receipts(&self, now: Timestamp, max: usize) -> Result<usize> {
+        let mut st = self.lock();
+        let keys = expired(
+            st.receipts.iter().map(|(k, r)| (r.expires_at, k.clone())),
+            now,
+            max,
+        );
+        for k in &keys {
+            st.receipts.remove(k);
+        }
+        Ok(keys.len())
+    }
+
+    async fn sync(&self) -> Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,186 @@
+//! Keys and records the store hands out. Values owned by other modules
+//! (engine sessions, SMPP payloads) are opaque bytes here; the store never
+//! looks inside them.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Wall-clock time in milliseconds since the Unix epoch. Always injected by
+/// the caller (`now` parameters) so tests control time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub u64);
+
+impl Timestamp {
+    /// `self + d`, saturating; milliseconds beyond u64 are clamped.
+    pub fn after(self, d: Duration) -> Timestamp {
+        let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        Timestamp(self.0.saturating_add(ms))
+    }
+}
+
+/// Identifies one USSD/SMS conversation (e.g. operator + MSISDN + session
+/// info, encoded by the runtime). Opaque bytes; `Debug` shows only its length
+/// because it usually contains an MSISDN.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SessionKey(pub Vec<u8>);
+
+/// A subscriber (MSISDN) as the store keys it. `Debug` masks all but the
+/// last two bytes so profiles never leak numbers into logs.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SubscriberKey(pub String);
+
+/// Key of a deduplication entry (e.g. operator + SMSC message id).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DedupeKey(pub Vec<u8>);
+
+/// The SMSC's message id (from submit_sm_resp or a delivery receipt).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MessageId(pub String);
+
+/// Id of an inbound (MO) journal entry; increases monotonically, never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InboundId(pub u64);
+
+/// Id of an outbound (MT) message; increases monotonically, never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OutboundId(pub u64);
+
+/// Version of a stored session, for compare-and-swap. The first write is 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version(pub u64);
+
+impl fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionKey(<{} bytes>)", self.0.len())
+    }
+}
+
+impl fmt::Debug for SubscriberKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SubscriberKey({self})")
+    }
+}
+
+impl fmt::Display for SubscriberKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.chars().count();
+        for (i, c) in self.0.chars().enumerate() {
+            let shown = if i + 2 >= n { c } else { '*' };
+            write!(f, "{shown}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for OutboundId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "mt#{}", self.0)
+    }
+}
+
+/// A stored session: opaque engine state plus what the store needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub version: Version,
+    pub expires_at: Timestamp,
+    pub data: Vec<u8>,
+}
+
+/// One MO message as journaled before it is acknowledged to the SMSC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundMessage {
+    pub id: InboundId,
+    pub received_at: Timestamp,
+    pub payload: Vec<u8>,
+}
+
+/// Sending order of the outbound queue: lower goes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Priority {
+    /// USSD follow-ups and replies a citizen is waiting for.
+    Interactive = 0,
+    /// Notifications triggered by one citizen's request.
+    Normal = 1,
+    /// Campaigns; sent only when nothing else is due.
+    Bulk = 2,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 3] = [Priority::Interactive, Priority::Normal, Priority::Bulk];
+
+    pub fn from_u8(v: u8) -> Option<Priority> {
+        Priority::ALL.get(usize::from(v)).copied()
+    }
+}
+
+/// An MT message to enqueue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOutbound {
+    pub priority: Priority,
+    pub due_at: Timestamp,
+    pub payload: Vec<u8>,
+}
+
+/// Where an outbound message is in its life. Completed messages are removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboundState {
+    /// Waiting for `due_at`.
+    Queued,
+    /// Claimed by a worker until `until`; afterwards the next claim requeues it.
+    Leased { until: Timestamp },
+    /// Given up on (kept for inspection; not claimable).
+    Failed { at: Timestamp },
+}
+
+/// An outbound message as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundMessage {
+    pub id: OutboundId,
+    pub priority: Priority,
+    pub due_at: Timestamp,
+    /// Number of times it has been claimed.
+    pub attempts: u32,
+    pub state: OutboundState,
+    pub payload: Vec<u8>,
+}
+
+/// Proof of a claim. Only the holder of the current lease may complete,
+/// fail or reschedule; a stale lease gets `Error::LeaseLost`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Lease {
+    pub id: OutboundId,
+    /// The claim number (equals `attempts` right after the claim).
+    pub attempt: u32,
+}
+
+/// A message handed to a worker by `claim`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    pub lease: Lease,
+    pub priority: Priority,
+    pub payload: Vec<u8>,
+}
+
+/// Result of `check_and_insert`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dedupe {
+    /// Not seen within the TTL; now recorded.
+    First,
+    /// Seen before, at `first_seen`.
+    Duplicate { first_seen: Timestamp },
+}
+
+/// What is known about one SMSC message id. Either half may arrive first: a
+/// DLR can beat submit_sm_resp, so a receipt with no `outbound` is kept
+/// ("unmatched") until it is linked or expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub outbound: Option<OutboundId>,
+    /// Opaque delivery status (the bearer decides the encoding).
+    pub status: Option<Vec<u8>>,
+    pub expires_at: Timestamp,
+}
+
+/// Most entries a single `claim` requeues from expired leases, so one call
+/// stays bounded. Both implementations use it, so they agree exactly.
+pub const MAX_REQUEUE_PER_CLAIM: usize = 1024;
