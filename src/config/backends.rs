@@ -13,21 +13,19 @@ use super::units::show;
 
 pub(crate) struct Parsed {
     pub index: usize,
+    pub span: Range<usize>,
     pub raw: RawBackend,
 }
 
 pub(crate) fn backends(cx: &mut Ctx, parsed: &[Parsed]) -> Vec<Backend> {
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
     for p in parsed {
-        let name = p.raw.name.get_ref().as_str();
+        let Some(spanned) = &p.raw.name else { continue };
+        let name = spanned.get_ref().as_str();
         match names.get(name) {
             Some(first) => {
                 let msg = format!("{name:?} is already the name of backends[{first}]");
-                cx.err(
-                    p.raw.name.span(),
-                    &format!("backends[{}].name", p.index),
-                    msg,
-                );
+                cx.err(spanned.span(), &format!("backends[{}].name", p.index), msg);
             }
             None => {
                 names.insert(name, p.index);
@@ -40,16 +38,29 @@ pub(crate) fn backends(cx: &mut Ctx, parsed: &[Parsed]) -> Vec<Backend> {
 fn backend(cx: &mut Ctx, p: &Parsed) -> Option<Backend> {
     let k = |f: &str| format!("backends[{}].{f}", p.index);
     let r = &p.raw;
-    flow_name(cx, &r.name, &k("name"), "back-end");
-    let base_url = base_url(cx, r, &k("base_url"));
+    for (present, field) in [
+        (r.name.is_some(), "name"),
+        (r.base_url.is_some(), "base_url"),
+    ] {
+        if !present {
+            cx.missing(p.span.clone(), &k(field), "is required but missing");
+        }
+    }
+    if let Some(name) = &r.name {
+        flow_name(cx, name, &k("name"), "back-end");
+    }
+    let base_url = r
+        .base_url
+        .as_ref()
+        .and_then(|u| base_url(cx, r, u, &k("base_url")));
     let auth = match &r.auth {
         None => Auth::None,
         Some(a) => auth(cx, a.get_ref(), a.span(), &k("auth"), base_url.as_ref()),
     };
     let br = r.circuit_breaker.as_ref();
-    let operations = operations(cx, r, &k("operations"));
+    let operations = operations(cx, r, p.span.clone(), &k("operations"));
     Some(Backend {
-        name: r.name.get_ref().clone(),
+        name: r.name.as_ref()?.get_ref().clone(),
         base_url: base_url?,
         auth,
         timeout: cx.dur(&r.timeout, &k("timeout"), (millis(100), secs(60)), secs(5)),
@@ -109,15 +120,20 @@ fn flow_name(cx: &mut Ctx, v: &toml::Spanned<String>, key: &str, what: &str) {
     }
 }
 
-fn base_url(cx: &mut Ctx, r: &RawBackend, key: &str) -> Option<url::Url> {
-    let span = r.base_url.span();
-    let url = match url::Url::parse(r.base_url.get_ref()) {
+fn base_url(
+    cx: &mut Ctx,
+    r: &RawBackend,
+    raw_url: &toml::Spanned<String>,
+    key: &str,
+) -> Option<url::Url> {
+    let span = raw_url.span();
+    let url = match url::Url::parse(raw_url.get_ref()) {
         Ok(u) => u,
         Err(e) => {
             cx.err(
                 span,
                 key,
-                format!("not a valid URL ({e}): {:?}", r.base_url.get_ref()),
+                format!("not a valid URL ({e}): {:?}", raw_url.get_ref()),
             );
             return None;
         }
@@ -158,7 +174,14 @@ fn base_url(cx: &mut Ctx, r: &RawBackend, key: &str) -> Option<url::Url> {
 }
 
 fn auth(cx: &mut Ctx, a: &RawAuth, span: Range<usize>, key: &str, url: Option<&url::Url>) -> Auth {
-    let kind = *a.kind.get_ref();
+    let Some(kind) = a.kind.as_ref().map(|k| *k.get_ref()) else {
+        cx.missing(
+            span,
+            &format!("{key}.type"),
+            "is required: \"none\", \"bearer\", \"api_key\" or \"mtls\"",
+        );
+        return Auth::None;
+    };
     let allowed: &[&str] = match kind {
         AuthKind::None => &[],
         AuthKind::Bearer => &["token"],
@@ -250,7 +273,7 @@ fn auth(cx: &mut Ctx, a: &RawAuth, span: Range<usize>, key: &str, url: Option<&u
 }
 
 fn required(cx: &mut Ctx, span: &Range<usize>, key: &str, name: &str, type_name: &str) {
-    cx.err(
+    cx.missing(
         span.clone(),
         &format!("{key}.{name}"),
         format!("is required for type = \"{type_name}\""),
@@ -274,10 +297,15 @@ fn readable(cx: &mut Ctx, p: &toml::Spanned<String>, key: &str) -> std::path::Pa
     path
 }
 
-fn operations(cx: &mut Ctx, r: &RawBackend, key: &str) -> BTreeMap<String, Operation> {
+fn operations(
+    cx: &mut Ctx,
+    r: &RawBackend,
+    table: Range<usize>,
+    key: &str,
+) -> BTreeMap<String, Operation> {
     let Some(ops) = &r.operations else {
         cx.err(
-            r.name.span(),
+            table,
             key,
             "a back-end needs at least one operation ([backends.operations])",
         );
@@ -291,19 +319,36 @@ fn operations(cx: &mut Ctx, r: &RawBackend, key: &str) -> BTreeMap<String, Opera
         let op_key = format!("{key}.{name}");
         let name_spanned = toml::Spanned::new(op.span(), name.clone());
         flow_name(cx, &name_spanned, &op_key, "operation");
-        let path = op.get_ref().path.get_ref();
-        match path_params(path) {
-            Ok(params) => {
+        let (method, path) = (op.get_ref().method, op.get_ref().path.as_ref());
+        if method.is_none() {
+            cx.missing(
+                op.span(),
+                &format!("{op_key}.method"),
+                "is required: GET, POST, PUT, PATCH or DELETE",
+            );
+        }
+        let Some(path) = path else {
+            cx.missing(
+                op.span(),
+                &format!("{op_key}.path"),
+                "is required, e.g. \"/cards/{card}/balance\"",
+            );
+            continue;
+        };
+        match (method, path_params(path.get_ref())) {
+            (Some(method), Ok(path_params)) => {
+                let path = path.get_ref().clone();
                 out.insert(
                     name.clone(),
                     Operation {
-                        method: op.get_ref().method,
-                        path: path.clone(),
-                        path_params: params,
+                        method,
+                        path,
+                        path_params,
                     },
                 );
             }
-            Err(why) => cx.err(op.get_ref().path.span(), &format!("{op_key}.path"), why),
+            (_, Err(why)) => cx.err(path.span(), &format!("{op_key}.path"), why),
+            (None, Ok(_)) => {}
         }
     }
     out
@@ -357,11 +402,7 @@ pub(crate) fn deadline_fits(cx: &mut Ctx, parsed: &[Parsed], shortest: Option<(D
     for p in parsed {
         let timeout = p.raw.timeout.as_ref().map_or(secs(5), |t| t.get_ref().0);
         if timeout >= deadline {
-            let span = p
-                .raw
-                .timeout
-                .as_ref()
-                .map_or(p.raw.name.span(), |t| t.span());
+            let span = p.raw.timeout.as_ref().map_or(p.span.clone(), |t| t.span());
             let msg = format!(
                 "{} must be shorter than the shortest USSD reply_deadline ({}, {whose}), or the citizen's screen expires first",
                 show(timeout),

@@ -25,6 +25,14 @@ impl Ctx<'_, '_> {
         self.report.push(Some(span), key, message);
     }
 
+    /// A required key is absent, unless it was present and already
+    /// reported as malformed.
+    pub(crate) fn missing(&mut self, span: Range<usize>, key: &str, message: impl Into<String>) {
+        if !self.report.has_key(key) {
+            self.err(span, key, message);
+        }
+    }
+
     /// An integer in `lo..=hi`, or `default` when absent.
     pub(crate) fn int(
         &mut self,

@@ -67,43 +67,39 @@ pub(crate) fn section<T: DeserializeOwned>(
     None
 }
 
-/// The key path of the deepest node at `span` (searched in the original,
-/// unmodified section so array indices stay true).
+/// The key path of the node at `span`, searched in the original,
+/// unmodified section so array indices stay true. A sub-table such as
+/// `[operators.ussd]` is not inside its parent's span, so the search
+/// visits every node rather than pruning by span.
 pub(crate) fn path_at(node: &Node, span: Option<&Range<usize>>, prefix: &str) -> String {
-    let Some(span) = span else {
-        return prefix.to_string();
-    };
-    let mut path = prefix.to_string();
-    let mut current = node;
-    'descend: loop {
-        match current.get_ref() {
-            DeValue::Table(table) => {
-                for (k, v) in table.iter() {
-                    if k.span() == *span || contains(v.span(), span) {
-                        push_key(&mut path, k.get_ref());
-                        if k.span() == *span {
-                            break 'descend;
-                        }
-                        current = v;
-                        continue 'descend;
-                    }
-                }
-                break;
+    let found = span.and_then(|span| find(node, span, prefix.to_string()));
+    found.unwrap_or_else(|| prefix.to_string())
+}
+
+fn find(node: &Node, span: &Range<usize>, path: String) -> Option<String> {
+    match node.get_ref() {
+        DeValue::Table(table) => table.iter().find_map(|(k, v)| {
+            let mut here = path.clone();
+            push_key(&mut here, k.get_ref());
+            if k.span() == *span || v.span() == *span {
+                return Some(here);
             }
-            DeValue::Array(items) => {
-                for (i, v) in items.iter().enumerate() {
-                    if contains(v.span(), span) {
-                        path.push_str(&format!("[{i}]"));
-                        current = v;
-                        continue 'descend;
-                    }
-                }
-                break;
+            find(v, span, here.clone()).or_else(|| leaf_contains(v, span).then_some(here))
+        }),
+        DeValue::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
+            let here = format!("{path}[{i}]");
+            if v.span() == *span {
+                return Some(here);
             }
-            _ => break,
-        }
+            find(v, span, here.clone()).or_else(|| leaf_contains(v, span).then_some(here))
+        }),
+        _ => None,
     }
-    path
+}
+
+/// A scalar whose text contains the span (an error inside a string).
+fn leaf_contains(v: &Node, span: &Range<usize>) -> bool {
+    !matches!(v.get_ref(), DeValue::Table(_) | DeValue::Array(_)) && contains(v.span(), span)
 }
 
 fn push_key(path: &mut String, key: &str) {
@@ -140,7 +136,6 @@ fn remove_at(value: &mut DeValue, span: &Range<usize>) -> Option<String> {
             }
             table
                 .iter_mut()
-                .filter(|(_, v)| contains(v.span(), span))
                 .find_map(|(_, v)| remove_at(v.get_mut(), span))
         }
         DeValue::Array(items) => {
@@ -155,10 +150,7 @@ fn remove_at(value: &mut DeValue, span: &Range<usize>) -> Option<String> {
                 *items = kept;
                 return Some(String::new());
             }
-            items
-                .iter_mut()
-                .filter(|v| contains(v.span(), span))
-                .find_map(|v| remove_at(v.get_mut(), span))
+            items.iter_mut().find_map(|v| remove_at(v.get_mut(), span))
         }
         _ => None,
     }

@@ -121,6 +121,12 @@ impl<'t> Report<'t> {
         });
     }
 
+    /// Whether a problem was already reported for `key` (a value serde
+    /// rejected is dropped, and must not then be reported as missing).
+    pub(crate) fn has_key(&self, key: &str) -> bool {
+        self.problems.iter().any(|p| p.key == key)
+    }
+
     pub(crate) fn is_clean(&self) -> bool {
         self.problems.is_empty()
     }

@@ -145,25 +145,14 @@ fn build(text: &str, path: &Path, secrets: Option<&dyn SecretSource>) -> Result<
     }
     ussd::profiles(&mut cx, &s.profiles);
     let operators = operators::operators(&mut cx, &s.operators, &s.profiles);
+    let whose = |i: &usize, o: &Operator| format!("operators[{i}] ({})", o.name);
     let shortest = operators
         .iter()
-        .zip(&s.operators)
-        .map(|(o, p)| {
-            (
-                o.ussd.profile.timers.reply_deadline,
-                format!("operators[{}] ({})", p.index, o.name),
-            )
-        })
+        .map(|(i, o)| (o.ussd.profile.timers.reply_deadline, whose(i, o)))
         .min_by_key(|(d, _)| *d);
     let fewest_parts = operators
         .iter()
-        .zip(&s.operators)
-        .map(|(o, p)| {
-            (
-                usize::from(o.sms.max_parts),
-                format!("operators[{}] ({})", p.index, o.name),
-            )
-        })
+        .map(|(i, o)| (usize::from(o.sms.max_parts), whose(i, o)))
         .min_by_key(|(n, _)| *n);
     let backends = backends::backends(&mut cx, &s.backends);
     backends::deadline_fits(&mut cx, &s.backends, shortest);
@@ -174,7 +163,7 @@ fn build(text: &str, path: &Path, secrets: Option<&dyn SecretSource>) -> Result<
         log: sections::log(&mut cx, s.log),
         admin: sections::admin(&mut cx, s.admin),
         sms: sections::sms(&mut cx, s.sms, fewest_parts),
-        operators,
+        operators: operators.into_iter().map(|(_, o)| o).collect(),
         backends,
     };
     if report.is_clean() {
@@ -209,7 +198,11 @@ fn read_sections(root: &toml::de::DeTable, report: &mut Report) -> Sections {
             "backends" => {
                 for (index, item) in array(value, name, report).iter().enumerate() {
                     if let Some(raw) = section(item, &format!("backends[{index}]"), report) {
-                        s.backends.push(backends::Parsed { index, raw });
+                        s.backends.push(backends::Parsed {
+                            index,
+                            span: item.span(),
+                            raw,
+                        });
                     }
                 }
             }

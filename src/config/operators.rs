@@ -23,12 +23,17 @@ pub(crate) struct Parsed {
     pub raw: RawOperator,
 }
 
+/// Checks every operator; returns those complete enough to build, with
+/// their index in the file.
 pub(crate) fn operators(
     cx: &mut Ctx,
     parsed: &[Parsed],
     profiles: &BTreeMap<String, (Range<usize>, RawUssdProfile)>,
-) -> Vec<Operator> {
-    let ops: Vec<Operator> = parsed.iter().map(|p| operator(cx, p, profiles)).collect();
+) -> Vec<(usize, Operator)> {
+    let ops = parsed
+        .iter()
+        .filter_map(|p| Some((p.index, operator(cx, p, profiles)?)))
+        .collect();
     unique_across(cx, parsed);
     ops
 }
@@ -37,21 +42,40 @@ fn operator(
     cx: &mut Ctx,
     p: &Parsed,
     profiles: &BTreeMap<String, (Range<usize>, RawUssdProfile)>,
-) -> Operator {
+) -> Option<Operator> {
     let k = |field: &str| format!("operators[{}].{field}", p.index);
     let r = &p.raw;
-    cx.name(&r.name, &k("name"));
-    host(cx, &r.host, &k("host"));
-    let port = cx.int(&Some(r.port.clone()), &k("port"), 1, 65535, 2775) as u16;
-    smpp_string(cx, &r.system_id, &k("system_id"), 1, 15, "system_id");
-    let password = cx.secret(&r.password, &k("password"));
-    if let Some(pw) = password.expose() {
-        if pw.chars().count() > 8 || !pw.chars().all(|c| (' '..='~').contains(&c)) {
-            // Never echo the value itself.
-            let msg = format!("must be at most 8 printable ASCII characters (SMPP 3.4 password is 9 octets with its NUL), got {} characters", pw.chars().count());
-            cx.err(r.password.span(), &k("password"), msg);
+    let mut required = |present: bool, field: &str| {
+        if !present {
+            cx.missing(p.span.clone(), &k(field), "is required but missing");
         }
+    };
+    required(r.name.is_some(), "name");
+    required(r.host.is_some(), "host");
+    required(r.port.is_some(), "port");
+    required(r.system_id.is_some(), "system_id");
+    required(r.password.is_some(), "password");
+    if let Some(name) = &r.name {
+        cx.name(name, &k("name"));
     }
+    if let Some(h) = &r.host {
+        host(cx, h, &k("host"));
+    }
+    let port = cx.int(&r.port, &k("port"), 1, 65535, 2775) as u16;
+    if let Some(id) = &r.system_id {
+        smpp_string(cx, id, &k("system_id"), 1, 15, "system_id");
+    }
+    let password = r.password.as_ref().map(|pw_spec| {
+        let password = cx.secret(pw_spec, &k("password"));
+        if let Some(pw) = password.expose() {
+            if pw.chars().count() > 8 || !pw.chars().all(|c| (' '..='~').contains(&c)) {
+                // Never echo the value itself.
+                let msg = format!("must be at most 8 printable ASCII characters (SMPP 3.4 password is 9 octets with its NUL), got {} characters", pw.chars().count());
+                cx.err(pw_spec.span(), &k("password"), msg);
+            }
+        }
+        password
+    });
     let system_type = r.system_type.as_ref().map_or(String::new(), |s| {
         smpp_string(cx, s, &k("system_type"), 0, 12, "system_type");
         s.get_ref().clone()
@@ -103,12 +127,12 @@ fn operator(
         &own,
         profiles,
     );
-    Operator {
-        name: r.name.get_ref().clone(),
-        host: r.host.get_ref().clone(),
+    Some(Operator {
+        name: r.name.as_ref()?.get_ref().clone(),
+        host: r.host.as_ref()?.get_ref().clone(),
         port,
-        system_id: r.system_id.get_ref().clone(),
-        password,
+        system_id: r.system_id.as_ref()?.get_ref().clone(),
+        password: password?,
         system_type,
         bind_mode: r.bind_mode.unwrap_or(BindMode::Transceiver),
         binds: cx.int(&r.binds, &k("binds"), 1, 16, 1) as u32,
@@ -172,7 +196,7 @@ fn operator(
             service_codes: codes(&ussd_raw.and_then(|u| u.service_codes.as_ref())),
             profile,
         },
-    }
+    })
 }
 
 fn codes(v: &Option<&Vec<Spanned<String>>>) -> Vec<String> {
@@ -299,17 +323,16 @@ fn unique_across(cx: &mut Ctx, parsed: &[Parsed]) {
     for p in parsed {
         let i = p.index;
         let r = &p.raw;
-        if let Some(&first) = names.get(r.name.get_ref().as_str()) {
-            cx.err(
-                r.name.span(),
-                &format!("operators[{i}].name"),
-                format!(
+        if let Some(name) = &r.name {
+            if let Some(&first) = names.get(name.get_ref().as_str()) {
+                let msg = format!(
                     "{:?} is already the name of operators[{first}]",
-                    r.name.get_ref()
-                ),
-            );
-        } else {
-            names.insert(r.name.get_ref(), i);
+                    name.get_ref()
+                );
+                cx.err(name.span(), &format!("operators[{i}].name"), msg);
+            } else {
+                names.insert(name.get_ref(), i);
+            }
         }
         let ussd = r.ussd.as_ref().and_then(|u| u.service_codes.as_ref());
         let sms = r.sms.as_ref().and_then(|s| s.short_codes.as_ref());
@@ -366,7 +389,8 @@ fn claim<'a>(
             let owner = parsed
                 .iter()
                 .find(|p| p.index == first)
-                .map_or("", |p| p.raw.name.get_ref());
+                .and_then(|p| p.raw.name.as_ref())
+                .map_or("", |n| n.get_ref().as_str());
             cx.err(
                 span,
                 key,

@@ -96,11 +96,13 @@ pub(crate) struct RawTexts {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawOperator {
-    pub name: S<String>,
-    pub host: S<String>,
-    pub port: S<i64>,
-    pub system_id: S<String>,
-    pub password: S<SecretSpec>,
+    // Required: Option so that every missing one is reported, not only the
+    // first serde meets.
+    pub name: Text,
+    pub host: Text,
+    pub port: Int,
+    pub system_id: Text,
+    pub password: Option<S<SecretSpec>>,
     pub system_type: Text,
     pub bind_mode: Option<BindMode>,
     pub binds: Int,
@@ -220,8 +222,8 @@ pub(crate) struct RawTimers {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawBackend {
-    pub name: S<String>,
-    pub base_url: S<String>,
+    pub name: Text,
+    pub base_url: Text,
     pub allow_http: Option<bool>,
     pub auth: Option<S<RawAuth>>,
     pub timeout: Time,
@@ -240,7 +242,7 @@ pub(crate) struct RawBackend {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawAuth {
     #[serde(rename = "type")]
-    pub kind: S<AuthKind>,
+    pub kind: Option<S<AuthKind>>,
     pub token: Option<S<SecretSpec>>,
     pub header: Text,
     pub cert: Text,
@@ -259,6 +261,6 @@ pub(crate) struct RawBreaker {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawOperation {
-    pub method: Method,
-    pub path: S<String>,
+    pub method: Option<Method>,
+    pub path: Text,
 }
