@@ -57,7 +57,7 @@ pub(crate) fn section<T: DeserializeOwned>(
         }
         let span = err.span();
         report.push(span.clone(), path_at(node, span.as_ref(), key), message);
-        let Some(span) = span else { return None };
+        let span = span?;
         let (start, end) = (work.span().start, work.span().end);
         match remove_at(work.get_mut(), &span) {
             Some(removed_key) if span != (start..end) => removed.push(removed_key),
