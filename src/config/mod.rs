@@ -11,6 +11,7 @@
 //! Must not: open sockets, bind ports, touch the store or log a secret.
 //! The full key reference is config/README.md.
 
+mod auth;
 mod backends;
 mod check;
 mod command;
@@ -19,6 +20,7 @@ mod error;
 mod model;
 mod operators;
 mod raw;
+mod routing;
 mod secret;
 mod sections;
 mod units;
