@@ -25,6 +25,8 @@ const SECRET_VALUES: &[&str] = &[
     "korekPw3",
     "pds-token-9f8e7d",
     "elec-key-1a2b3c",
+    "admin-token-abcdef-0123",
+    "pension-token-5e6f",
 ];
 
 fn fake() -> Fake {
@@ -200,6 +202,9 @@ fn from_str_is_pure_and_leaves_env_and_file_secrets_pending() {
     assert!(ops["electricity"].contains("bill"));
     assert!(ops["passport"].contains("status"));
     assert!(ops["pension"].contains("inquiry"));
+    // Korek's screens are the smallest: the flow compiler proves against them.
+    let budget = config.strictest_budget();
+    assert_eq!((budget.gsm7, budget.ucs2), (160, 70));
 }
 
 #[test]

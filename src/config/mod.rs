@@ -93,6 +93,18 @@ impl Config {
             .collect()
     }
 
+    /// The tightest USSD screen budget of any operator: flows are shared,
+    /// so the flow compiler proves every screen against this one.
+    pub fn strictest_budget(&self) -> crate::charset::Budget {
+        let budgets = self.operators.iter().map(|o| o.ussd.profile.budget);
+        budgets.fold(crate::charset::Budget::default(), |a, b| {
+            crate::charset::Budget {
+                gsm7: a.gsm7.min(b.gsm7),
+                ucs2: a.ucs2.min(b.ucs2),
+            }
+        })
+    }
+
     /// One line for `bawaba config check`.
     pub fn summary(&self) -> String {
         let ops: Vec<&str> = self.operators.iter().map(|o| o.name.as_str()).collect();
@@ -211,7 +223,7 @@ fn read_sections(root: &toml::de::DeTable, report: &mut Report) -> Sections {
             "ussd_profiles" => match value.get_ref() {
                 DeValue::Table(t) => {
                     for (pname, item) in t.iter() {
-                        let pkey = format!("ussd_profiles.{}", pname.get_ref());
+                        let pkey = format!("ussd_profiles.{}", document::segment(pname.get_ref()));
                         if let Some(raw) = section(item, &pkey, report) {
                             s.profiles
                                 .insert(pname.get_ref().to_string(), (pname.span(), raw));

@@ -254,7 +254,7 @@ impl Layered {
 /// Checks each named profile on its own (over the defaults).
 pub(crate) fn profiles(cx: &mut Ctx, named: &BTreeMap<String, (Range<usize>, RawUssdProfile)>) {
     for (name, (span, raw)) in named {
-        let prefix = format!("ussd_profiles.{name}");
+        let prefix = format!("ussd_profiles.{}", super::document::segment(name));
         if !super::check::is_name(name) {
             let msg = format!("profile names are 1 to 32 of a-z, 0-9, '_' or '-', starting with a letter, got {name:?}");
             cx.err(span.clone(), &prefix, msg);
@@ -280,7 +280,11 @@ pub(crate) fn for_operator(
     if let Some(p) = profile {
         match named.get(p.get_ref()) {
             Some((_, raw)) => {
-                layered.apply(cx, raw, &format!("ussd_profiles.{}", p.get_ref()));
+                layered.apply(
+                    cx,
+                    raw,
+                    &format!("ussd_profiles.{}", super::document::segment(p.get_ref())),
+                );
                 name = p.get_ref().clone();
             }
             None => {
