@@ -18,6 +18,8 @@ pub(crate) struct Parsed {
     pub raw: RawBackend,
 }
 
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
 pub(crate) fn backends(cx: &mut Ctx, parsed: &[Parsed]) -> Vec<Backend> {
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
     for p in parsed {
@@ -58,50 +60,62 @@ fn backend(cx: &mut Ctx, p: &Parsed) -> Option<Backend> {
         None => Auth::None,
         Some(a) => auth(cx, a.get_ref(), a.span(), &k("auth"), base_url.as_ref()),
     };
-    let br = r.circuit_breaker.as_ref();
     let operations = operations(cx, r, p.span.clone(), &k("operations"));
+    // Every check runs before a missing key ends this back-end.
+    let br = r.circuit_breaker.as_ref();
+    let circuit_breaker = CircuitBreaker {
+        failures: cx.int(
+            &br.and_then(|b| b.failures.clone()),
+            &k("circuit_breaker.failures"),
+            1,
+            1000,
+            5,
+        ) as u32,
+        open_for: cx.dur(
+            &br.and_then(|b| b.open_for.clone()),
+            &k("circuit_breaker.open_for"),
+            (secs(1), secs(600)),
+            secs(30),
+        ),
+        half_open_probes: cx.int(
+            &br.and_then(|b| b.half_open_probes.clone()),
+            &k("circuit_breaker.half_open_probes"),
+            1,
+            100,
+            1,
+        ) as u32,
+    };
+    let timeout = cx.dur(
+        &r.timeout,
+        &k("timeout"),
+        (millis(100), secs(60)),
+        DEFAULT_TIMEOUT,
+    );
+    let concurrency = cx.int(&r.concurrency, &k("concurrency"), 1, 1024, 32) as usize;
+    let retries = cx.int(&r.retries, &k("retries"), 0, 5, 1) as u32;
+    let max_response_bytes = cx.size(
+        &r.max_response_bytes,
+        &k("max_response_bytes"),
+        1 << 10,
+        16 << 20,
+        256 << 10,
+    );
+    let cache_ttl = cx.dur(
+        &r.cache_ttl,
+        &k("cache_ttl"),
+        (secs(0), secs(24 * 3600)),
+        Duration::ZERO,
+    );
     Some(Backend {
         name: r.name.as_ref()?.get_ref().clone(),
         base_url: base_url?,
         auth,
-        timeout: cx.dur(&r.timeout, &k("timeout"), (millis(100), secs(60)), secs(5)),
-        concurrency: cx.int(&r.concurrency, &k("concurrency"), 1, 1024, 32) as usize,
-        retries: cx.int(&r.retries, &k("retries"), 0, 5, 1) as u32,
-        circuit_breaker: CircuitBreaker {
-            failures: cx.int(
-                &br.and_then(|b| b.failures.clone()),
-                &k("circuit_breaker.failures"),
-                1,
-                1000,
-                5,
-            ) as u32,
-            open_for: cx.dur(
-                &br.and_then(|b| b.open_for.clone()),
-                &k("circuit_breaker.open_for"),
-                (secs(1), secs(600)),
-                secs(30),
-            ),
-            half_open_probes: cx.int(
-                &br.and_then(|b| b.half_open_probes.clone()),
-                &k("circuit_breaker.half_open_probes"),
-                1,
-                100,
-                1,
-            ) as u32,
-        },
-        max_response_bytes: cx.size(
-            &r.max_response_bytes,
-            &k("max_response_bytes"),
-            1 << 10,
-            16 << 20,
-            256 << 10,
-        ),
-        cache_ttl: cx.dur(
-            &r.cache_ttl,
-            &k("cache_ttl"),
-            (secs(0), secs(24 * 3600)),
-            Duration::ZERO,
-        ),
+        timeout,
+        concurrency,
+        retries,
+        circuit_breaker,
+        max_response_bytes,
+        cache_ttl,
         operations,
     })
 }
@@ -277,7 +291,11 @@ pub(crate) fn deadline_fits(cx: &mut Ctx, parsed: &[Parsed], shortest: Option<(D
         return;
     };
     for p in parsed {
-        let timeout = p.raw.timeout.as_ref().map_or(secs(5), |t| t.get_ref().0);
+        let timeout = p
+            .raw
+            .timeout
+            .as_ref()
+            .map_or(DEFAULT_TIMEOUT, |t| t.get_ref().0);
         if timeout >= deadline {
             let span = p.raw.timeout.as_ref().map_or(p.span.clone(), |t| t.span());
             let msg = format!(
