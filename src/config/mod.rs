@@ -134,6 +134,8 @@ struct Sections {
     sms: raw::RawSms,
     operators: Vec<operators::Parsed>,
     has_operators: bool,
+    /// Where `operators = []` was written, if it was.
+    operators_at: Option<Range<usize>>,
     backends: Vec<backends::Parsed>,
     profiles: BTreeMap<String, (Range<usize>, RawUssdProfile)>,
 }
@@ -152,7 +154,7 @@ fn build(text: &str, path: &Path, secrets: Option<&dyn SecretSource>) -> Result<
     };
     if !s.has_operators {
         cx.report.push(
-            None,
+            s.operators_at.clone(),
             "operators",
             "at least one [[operators]] table is required",
         );
@@ -198,8 +200,13 @@ fn read_sections(root: &toml::de::DeTable, report: &mut Report) -> Sections {
             "admin" => s.admin = section(value, name, report).unwrap_or_default(),
             "sms" => s.sms = section(value, name, report).unwrap_or_default(),
             "operators" => {
-                s.has_operators = true;
-                for (index, item) in array(value, name, report).iter().enumerate() {
+                let items = array(value, name, report);
+                s.operators_at = Some(value.span());
+                // `operators = 7` is reported by `array`; `operators = []`
+                // is a gateway with no operator, reported below.
+                s.has_operators =
+                    !items.is_empty() || !matches!(value.get_ref(), DeValue::Array(_));
+                for (index, item) in items.iter().enumerate() {
                     if let Some(raw) = section(item, &format!("operators[{index}]"), report) {
                         s.operators.push(operators::Parsed {
                             index,
