@@ -6,6 +6,7 @@ use std::ops::Range;
 use super::check::Ctx;
 use super::model::{Auth, AuthKind};
 use super::raw::RawAuth;
+use super::secret::Secret;
 
 pub(crate) fn auth(
     cx: &mut Ctx,
@@ -45,79 +46,89 @@ pub(crate) fn auth(
             );
         }
     }
-    let token = |cx: &mut Ctx| {
-        a.token
-            .as_ref()
-            .map(|t| cx.secret(t, &format!("{key}.token")))
+    let at = At {
+        span,
+        key,
+        type_name,
     };
     match kind {
         AuthKind::None => Auth::None,
-        AuthKind::Bearer => match token(cx) {
+        AuthKind::Bearer => match token(cx, a, &at) {
             Some(token) => Auth::Bearer { token },
-            None => {
-                required(cx, &span, key, "token", type_name);
-                Auth::None
-            }
+            None => Auth::None,
         },
-        AuthKind::ApiKey => {
-            let header = a.header.as_ref().map(|h| {
-                let ok = !h.get_ref().is_empty()
-                    && h.get_ref()
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-                if !ok {
-                    cx.err(
-                        h.span(),
-                        &format!("{key}.header"),
-                        format!("must be an HTTP header name, got {:?}", h.get_ref()),
-                    );
-                }
-                h.get_ref().clone()
-            });
-            match (header, token(cx)) {
-                (Some(header), Some(token)) => Auth::ApiKey { header, token },
-                (h, t) => {
-                    if h.is_none() {
-                        required(cx, &span, key, "header", type_name);
-                    }
-                    if t.is_none() {
-                        required(cx, &span, key, "token", type_name);
-                    }
-                    Auth::None
-                }
-            }
-        }
-        AuthKind::Mtls => {
-            if url.is_some_and(|u| u.scheme() != "https") {
-                cx.err(span.clone(), key, "mtls needs an https base_url");
-            }
-            let (Some(cert), Some(k)) = (&a.cert, &a.key) else {
-                if a.cert.is_none() {
-                    required(cx, &span, key, "cert", type_name);
-                }
-                if a.key.is_none() {
-                    required(cx, &span, key, "key", type_name);
-                }
-                return Auth::None;
-            };
-            let cert_path = readable(cx, cert, &format!("{key}.cert"));
-            let key_path = readable(cx, k, &format!("{key}.key"));
-            let ca = a.ca.as_ref().map(|c| readable(cx, c, &format!("{key}.ca")));
-            Auth::Mtls {
-                cert: cert_path,
-                key: key_path,
-                ca,
-            }
+        AuthKind::ApiKey => api_key(cx, a, &at),
+        AuthKind::Mtls => mtls(cx, a, &at, url),
+    }
+}
+
+/// Where an auth table is, for problems about keys it lacks.
+struct At<'a> {
+    span: Range<usize>,
+    key: &'a str,
+    type_name: &'a str,
+}
+
+fn token(cx: &mut Ctx, a: &RawAuth, at: &At) -> Option<Secret> {
+    match &a.token {
+        Some(t) => Some(cx.secret(t, &format!("{}.token", at.key))),
+        None => {
+            required(cx, at, "token");
+            None
         }
     }
 }
 
-fn required(cx: &mut Ctx, span: &Range<usize>, key: &str, name: &str, type_name: &str) {
-    cx.missing(
-        span.clone(),
-        &format!("{key}.{name}"),
-        format!("is required for type = \"{type_name}\""),
+fn api_key(cx: &mut Ctx, a: &RawAuth, at: &At) -> Auth {
+    let header = a.header.as_ref().map(|h| {
+        let name = h.get_ref();
+        let ok = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !ok {
+            let msg = format!("must be an HTTP header name, got {name:?}");
+            cx.err(h.span(), &format!("{}.header", at.key), msg);
+        }
+        name.clone()
+    });
+    if header.is_none() {
+        required(cx, at, "header");
+    }
+    match (header, token(cx, a, at)) {
+        (Some(header), Some(token)) => Auth::ApiKey { header, token },
+        _ => Auth::None,
+    }
+}
+
+fn mtls(cx: &mut Ctx, a: &RawAuth, at: &At, url: Option<&url::Url>) -> Auth {
+    if url.is_some_and(|u| u.scheme() != "https") {
+        cx.err(at.span.clone(), at.key, "mtls needs an https base_url");
+    }
+    let mut file = |v: &Option<toml::Spanned<String>>, name: &str| {
+        v.as_ref()
+            .map(|p| readable(cx, p, &format!("{}.{name}", at.key)))
+    };
+    let (cert, key, ca) = (
+        file(&a.cert, "cert"),
+        file(&a.key, "key"),
+        file(&a.ca, "ca"),
     );
+    if cert.is_none() {
+        required(cx, at, "cert");
+    }
+    if key.is_none() {
+        required(cx, at, "key");
+    }
+    match (cert, key) {
+        (Some(cert), Some(key)) => Auth::Mtls { cert, key, ca },
+        _ => Auth::None,
+    }
+}
+
+fn required(cx: &mut Ctx, at: &At, name: &str) {
+    let msg = format!("is required for type = \"{}\"", at.type_name);
+    cx.missing(at.span.clone(), &format!("{}.{name}", at.key), msg);
 }
 
 /// A certificate or key path; checked for readability only by `load`.
