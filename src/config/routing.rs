@@ -1,6 +1,9 @@
 //! What routes to which operator: names, USSD service codes, SMS short
-//! codes and MSISDN prefixes — each well formed, and each pointing to one
-//! operator only.
+//! codes and MSISDN prefixes — each well formed. Names and MSISDN prefixes
+//! point to one operator only (an MT must have one route). Service codes and
+//! short codes may be shared: the government's `*123#` is normally the same
+//! on every network, and each SMSC delivers only to its own binds, so a
+//! code is unique per operator, not across them.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -8,11 +11,11 @@ use std::ops::Range;
 use super::check::Ctx;
 use super::operators::Parsed;
 
-/// Names, codes and prefixes must each point to one operator.
+/// Names and prefixes must each point to one operator; codes must not be
+/// listed twice by the same operator.
 pub(crate) fn unique_across(cx: &mut Ctx, parsed: &[Parsed]) {
     let ussd_code = regex::Regex::new(r"^[*#][0-9]+(\*[0-9]+)*#$").expect("static regex");
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut codes: BTreeMap<&str, usize> = BTreeMap::new();
     let mut prefixes: BTreeMap<&str, usize> = BTreeMap::new();
     for p in parsed {
         let i = p.index;
@@ -30,6 +33,7 @@ pub(crate) fn unique_across(cx: &mut Ctx, parsed: &[Parsed]) {
         }
         let ussd = r.ussd.as_ref().and_then(|u| u.service_codes.as_ref());
         let sms = r.sms.as_ref().and_then(|s| s.short_codes.as_ref());
+        let mut codes: BTreeMap<&str, usize> = BTreeMap::new();
         let lists = [
             ("ussd.service_codes", ussd, true),
             ("sms.short_codes", sms, false),
