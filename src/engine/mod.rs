@@ -2,6 +2,7 @@
 //! and the pure interpreter. No I/O, no clock, no async in here.
 
 pub mod diagnostic;
+pub mod doc;
 pub mod dial;
 pub mod expr;
 pub mod lang;
