@@ -115,7 +115,10 @@ pub struct Budget {
 
 impl Default for Budget {
     fn default() -> Self {
-        Budget { gsm7: 182, ucs2: 80 }
+        Budget {
+            gsm7: 182,
+            ucs2: 80,
+        }
     }
 }
 

@@ -3,7 +3,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "bawaba-sim", version, about = "Bawaba's SMSC simulator and test peers")]
+#[command(
+    name = "bawaba-sim",
+    version,
+    about = "Bawaba's SMSC simulator and test peers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
