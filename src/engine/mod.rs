@@ -10,6 +10,7 @@ pub mod model;
 pub mod normalize;
 pub mod session;
 pub mod template;
+pub mod transcript;
 
 pub use diagnostic::{CompileContext, Diagnostic, Source};
 pub use lang::Lang;
