@@ -23,6 +23,8 @@ pub struct Failure {
     pub actual: String,
 }
 
+/// `LINE: [conversation] message` and the expected and actual text below;
+/// a caller prefixes the file path.
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
