@@ -259,7 +259,10 @@ mod tests {
     fn keeps_locations_and_order() {
         let d = parse(MINI).unwrap();
         assert_eq!(d.id.value, "t");
-        assert_eq!((d.start.referenced.line(), d.start.referenced.column()), (5, 8));
+        assert_eq!(
+            (d.start.referenced.line(), d.start.referenced.column()),
+            (5, 8)
+        );
         let nodes = &d.nodes.value.0;
         assert_eq!(nodes[0].0.value, "a");
         assert_eq!(nodes[1].0.value, "b");
@@ -267,7 +270,10 @@ mod tests {
         let text = nodes[0].1.value.text.as_ref().unwrap();
         let en = text.value.get("en").unwrap();
         assert_eq!((en.referenced.line(), en.referenced.column()), (10, 11));
-        assert_eq!(nodes[1].1.value.node.as_ref().unwrap().referenced.line(), 13);
+        assert_eq!(
+            nodes[1].1.value.node.as_ref().unwrap().referenced.line(),
+            13
+        );
     }
 
     #[test]

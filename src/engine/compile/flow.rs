@@ -1,0 +1,373 @@
+//! Compiling one flow file: header, variables, node names, then each node
+//! (`node.rs`), the graph checks, and the screen proof (`proof.rs`).
+
+use std::collections::BTreeMap;
+
+use super::super::diagnostic::CompileContext;
+use super::super::doc::{FlowDoc, Spanned, Texts as TextsDoc};
+use super::super::lang::Lang;
+use super::super::model::{CharClass, Flow, Navigation, NodeId, Rule, Texts, VarSpec};
+use super::super::template::Template;
+use super::{loc, node, proof, Diags, FlowJump, Loc};
+
+/// What every node of a flow is compiled against.
+pub(super) struct Cx<'a> {
+    pub languages: Vec<Lang>,
+    pub vars: BTreeMap<String, VarSpec>,
+    pub names: BTreeMap<&'a str, NodeId>,
+    pub ctx: &'a CompileContext,
+}
+
+/// Which variables a text may use.
+#[derive(Clone, Copy)]
+pub(super) enum Scope<'a> {
+    /// None (titles).
+    Nothing,
+    /// The flow's variables.
+    Vars,
+    /// The flow's variables and `item.<field>` of a list.
+    Item(&'a BTreeMap<String, usize>),
+}
+
+impl Cx<'_> {
+    /// A node name -> its index, or a diagnostic.
+    pub fn target(&self, name: &Spanned<String>, d: &mut Diags) -> Option<NodeId> {
+        let id = self.names.get(name.value.as_str()).copied();
+        if id.is_none() {
+            d.at(loc(name), format!("unknown target node `{}`", name.value));
+        }
+        id
+    }
+
+    /// Worst-case length and characters of a template variable.
+    pub fn resolve(&self, name: &str, scope: Scope) -> Result<(usize, CharClass), String> {
+        if let (Some(field), Scope::Item(fields)) = (name.strip_prefix("item."), scope) {
+            return fields
+                .get(field)
+                .map(|&n| (n, CharClass::Any))
+                .ok_or_else(|| format!("the list has no field `{field}`"));
+        }
+        match (self.vars.get(name), scope) {
+            (_, Scope::Nothing) => Err(format!(
+                "variable `{name}` not allowed here (titles are fixed text)"
+            )),
+            (Some(VarSpec::Text { max_len, class }), _) => Ok((*max_len, *class)),
+            (Some(VarSpec::List { .. }), _) => {
+                Err(format!("`{name}` is a list: show it with options_from"))
+            }
+            (None, _) => Err(format!("undeclared variable `{name}`")),
+        }
+    }
+
+    /// Parses one template and checks its variables.
+    pub fn template(&self, src: &Spanned<String>, scope: Scope, d: &mut Diags) -> Option<Template> {
+        match Template::parse(&src.value) {
+            Err(e) => {
+                d.at(
+                    loc(src),
+                    format!("bad template at character {}: {}", e.offset, e.message),
+                );
+                None
+            }
+            Ok(t) => {
+                let mut ok = true;
+                for (name, _) in t.variables() {
+                    if let Err(why) = self.resolve(&name, scope) {
+                        d.at(loc(src), why);
+                        ok = false;
+                    }
+                }
+                ok.then_some(t)
+            }
+        }
+    }
+
+    /// A translated text: every flow language present, each a valid template.
+    pub fn texts(&self, t: &Spanned<TextsDoc>, scope: Scope, d: &mut Diags) -> Option<Texts> {
+        let mut got: [Option<Template>; 3] = [None, None, None];
+        let mut ok = true;
+        for (key, src) in &t.value.0 {
+            match Lang::from_code(&key.value) {
+                Some(l) if self.languages.contains(&l) => match self.template(src, scope, d) {
+                    Some(tpl) => got[l.index()] = Some(tpl),
+                    None => ok = false,
+                },
+                Some(l) => {
+                    d.at(
+                        loc(key),
+                        format!("text in `{l}`, which is not in the flow's languages"),
+                    );
+                    ok = false;
+                }
+                None => {
+                    d.at(
+                        loc(key),
+                        format!("unknown language `{}` (expected ar, ckb or en)", key.value),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        for l in &self.languages {
+            if got[l.index()].is_none() && t.value.get(l.code()).is_none() {
+                d.at(loc(t), format!("missing translation `{l}`"));
+                ok = false;
+            }
+        }
+        if !ok {
+            return None;
+        }
+        let fallback = got[self.languages[0].index()].clone()?;
+        Some(Texts(got.map(|t| t.unwrap_or_else(|| fallback.clone()))))
+    }
+}
+
+fn id_ok(id: &str) -> bool {
+    let mut cs = id.chars();
+    matches!(cs.next(), Some('a'..='z')) && cs.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+}
+
+fn languages(fd: &FlowDoc, d: &mut Diags) -> Vec<Lang> {
+    let mut out = Vec::new();
+    for l in &fd.languages.value {
+        match Lang::from_code(&l.value) {
+            Some(x) if out.contains(&x) => d.at(loc(l), format!("language `{x}` listed twice")),
+            Some(x) => out.push(x),
+            None => d.at(
+                loc(l),
+                format!("unknown language `{}` (expected ar, ckb or en)", l.value),
+            ),
+        }
+    }
+    if out.is_empty() && fd.languages.value.is_empty() {
+        d.at(loc(&fd.languages), "a flow needs at least one language");
+    }
+    out
+}
+
+fn navigation(fd: &FlowDoc, d: &mut Diags) -> Navigation {
+    let mut nav = Navigation::default();
+    if let Some(n) = &fd.navigation {
+        for (slot, key) in [
+            (&mut nav.back, &n.value.back),
+            (&mut nav.home, &n.value.home),
+            (&mut nav.more, &n.value.more),
+        ] {
+            if let Some(k) = key {
+                if k.value.is_empty()
+                    || !k
+                        .value
+                        .chars()
+                        .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
+                {
+                    d.at(
+                        loc(k),
+                        format!("navigation key `{}` must be digits, `*` or `#`", k.value),
+                    );
+                }
+                *slot = k.value.clone();
+            }
+        }
+        if nav.back == nav.home || nav.back == nav.more || nav.home == nav.more {
+            d.at(loc(n), "navigation keys back, home and more must differ");
+        }
+    }
+    nav
+}
+
+fn declared_vars(fd: &FlowDoc, d: &mut Diags) -> BTreeMap<String, VarSpec> {
+    let mut out = BTreeMap::new();
+    for (name, v) in &fd.vars.0 {
+        if !id_ok(&name.value) {
+            d.at(
+                loc(name),
+                format!("variable name `{}` must match [a-z][a-z0-9_]*", name.value),
+            );
+        }
+        let spec = match (&v.value.max_len, &v.value.list) {
+            (Some(n), None) if n.value > 0 => VarSpec::Text {
+                max_len: n.value,
+                class: CharClass::Any,
+            },
+            (None, Some(list))
+                if list.value.max_items.value > 0 && !list.value.fields.0.is_empty() =>
+            {
+                let mut fields = BTreeMap::new();
+                for (f, spec) in &list.value.fields.0 {
+                    if spec.value.max_len.value == 0 {
+                        d.at(
+                            loc(spec),
+                            format!("field `{}`: max_len must be at least 1", f.value),
+                        );
+                    }
+                    fields.insert(f.value.clone(), spec.value.max_len.value);
+                }
+                VarSpec::List {
+                    max_items: list.value.max_items.value,
+                    fields,
+                }
+            }
+            (None, Some(list)) => {
+                d.at(
+                    loc(list),
+                    "a list needs max_items >= 1 and at least one field",
+                );
+                continue;
+            }
+            _ => {
+                d.at(
+                    loc(v),
+                    format!(
+                        "variable `{}` needs either max_len >= 1 or list",
+                        name.value
+                    ),
+                );
+                continue;
+            }
+        };
+        out.insert(name.value.clone(), spec);
+    }
+    out
+}
+
+/// Variables that inputs and list menus fill without a declaration.
+fn implied_vars(
+    fd: &FlowDoc,
+    rules: &[Option<Rule>],
+    vars: &mut BTreeMap<String, VarSpec>,
+    d: &mut Diags,
+) {
+    let declared = vars.clone();
+    for ((_, n), rule) in fd.nodes.value.0.iter().zip(rules) {
+        if let (Some(save), Some(rule)) = (&n.value.save, rule) {
+            let (len, class) = rule.bound();
+            match (declared.get(&save.value), vars.get(&save.value)) {
+                (Some(VarSpec::Text { max_len, .. }), _) if *max_len < len => d.at(
+                    loc(save),
+                    format!("`{}` is declared with max_len {max_len} but this input accepts {len} characters", save.value),
+                ),
+                (Some(VarSpec::List { .. }), _) => d.at(loc(save), format!("`{}` is a list", save.value)),
+                (Some(_), _) => {}
+                (None, Some(VarSpec::Text { max_len, class: c })) => {
+                    let spec = VarSpec::Text { max_len: len.max(*max_len), class: class.max(*c) };
+                    vars.insert(save.value.clone(), spec);
+                }
+                (None, _) => {
+                    vars.insert(save.value.clone(), VarSpec::Text { max_len: len, class });
+                }
+            }
+        }
+        if let Some(of) = &n.value.options_from {
+            let (Some(save), Some(VarSpec::List { max_items, fields })) =
+                (&of.value.save, declared.get(&of.value.list.value))
+            else {
+                continue;
+            };
+            let width = max_items.to_string().len();
+            vars.insert(
+                save.value.clone(),
+                VarSpec::Text {
+                    max_len: width,
+                    class: CharClass::Gsm1,
+                },
+            );
+            for (f, n) in fields {
+                vars.insert(
+                    format!("{}.{f}", save.value),
+                    VarSpec::Text {
+                        max_len: *n,
+                        class: CharClass::Any,
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// Compiles one flow; `None` if it has any problem (all reported in `d`).
+pub(super) fn build(
+    fd: &FlowDoc,
+    ctx: &CompileContext,
+    d: &mut Diags,
+) -> Option<(Flow, Vec<FlowJump>)> {
+    let before = d.list.len();
+    if !id_ok(&fd.id.value) {
+        d.at(
+            loc(&fd.id),
+            format!("flow id `{}` must match [a-z][a-z0-9_]*", fd.id.value),
+        );
+    }
+    if fd.version.value == 0 {
+        d.at(loc(&fd.version), "version must be a positive integer");
+    }
+    let languages = languages(fd, d);
+    let nav = navigation(fd, d);
+    let mut vars = declared_vars(fd, d);
+    let rules: Vec<Option<Rule>> = fd
+        .nodes
+        .value
+        .0
+        .iter()
+        .map(|(_, n)| node::rule(n, d))
+        .collect();
+    implied_vars(fd, &rules, &mut vars, d);
+    let mut names = BTreeMap::new();
+    for (i, (name, _)) in fd.nodes.value.0.iter().enumerate() {
+        if names.insert(name.value.as_str(), i as NodeId).is_some() {
+            d.at(loc(name), format!("duplicate node `{}`", name.value));
+        }
+    }
+    if fd.nodes.value.0.len() > NodeId::MAX as usize / 2 {
+        d.at(loc(&fd.nodes), "too many nodes");
+    }
+    if languages.is_empty() {
+        return None;
+    }
+    let cx = Cx {
+        languages,
+        vars,
+        names,
+        ctx,
+    };
+    let start = cx.target(&fd.start, d);
+    let title = cx.texts(&fd.title, Scope::Nothing, d);
+    let mut jumps = Vec::new();
+    let mut nodes = Vec::new();
+    let mut locs: Vec<Loc> = Vec::new();
+    for (i, ((name, n), rule)) in fd.nodes.value.0.iter().zip(rules).enumerate() {
+        locs.push(loc(name));
+        if let Some(kind) = node::build(&cx, n, rule, d) {
+            if let node::Built::Jump(target, at) = &kind {
+                jumps.push(FlowJump {
+                    node: i,
+                    target: target.clone(),
+                    loc: *at,
+                });
+            }
+            nodes.push(super::super::model::Node {
+                name: name.value.clone(),
+                kind: kind.into_kind(),
+            });
+        }
+    }
+    if d.list.len() > before {
+        return None;
+    }
+    let mut flow = Flow {
+        id: fd.id.value.clone(),
+        version: fd.version.value,
+        title: title?,
+        languages: cx.languages,
+        resume: fd.resume.as_ref().is_none_or(|r| r.value),
+        nav,
+        vars: cx.vars,
+        start: start?,
+        nodes,
+    };
+    proof::graph(&flow, &locs, &jumps, d);
+    proof::screens(&mut flow, &locs, ctx.budget, d);
+    if d.list.len() > before {
+        return None;
+    }
+    Some((flow, jumps))
+}

@@ -1,0 +1,433 @@
+//! Compiling one node: which fields its kind allows and needs, its targets,
+//! texts, validation rule, back-end operation and branch conditions.
+
+use regex::RegexBuilder;
+
+use super::super::doc::{Format, Kind, LabelDoc, NodeDoc, RangeDoc, Spanned};
+use super::super::expr::Expr;
+use super::super::model::{Goto, MenuOption, NodeId, NodeKind, Rule, Texts, VarSpec};
+use super::super::session::Outcome;
+use super::flow::{Cx, Scope};
+use super::{loc, Diags, Loc};
+
+/// The longest input any rule may accept (one screen's worth).
+const MAX_INPUT: usize = 160;
+
+/// A compiled node, or a jump to a flow resolved once all flows are known.
+pub(super) enum Built {
+    Kind(NodeKind),
+    Jump(String, Loc),
+}
+
+impl Built {
+    pub fn into_kind(self) -> NodeKind {
+        match self {
+            Built::Kind(k) => k,
+            // Replaced by the cross-flow pass (or reported as unknown).
+            Built::Jump(..) => NodeKind::Goto {
+                to: Goto::Flow(usize::MAX),
+            },
+        }
+    }
+}
+
+fn fields(n: &NodeDoc) -> [(&'static str, Option<Loc>); 18] {
+    [
+        ("text", n.text.as_ref().map(loc)),
+        ("prompt", n.prompt.as_ref().map(loc)),
+        ("error", n.error.as_ref().map(loc)),
+        ("options", n.options.as_ref().map(loc)),
+        ("options_from", n.options_from.as_ref().map(loc)),
+        ("next", n.next.as_ref().map(loc)),
+        ("validate", n.validate.as_ref().map(loc)),
+        ("save", n.save.as_ref().map(loc)),
+        ("secret", n.secret.as_ref().map(loc)),
+        ("backend", n.backend.as_ref().map(loc)),
+        ("operation", n.operation.as_ref().map(loc)),
+        ("params", n.params.as_ref().map(loc)),
+        ("results", n.results.as_ref().map(loc)),
+        ("on", n.on.as_ref().map(loc)),
+        ("cases", n.cases.as_ref().map(loc)),
+        ("else", n.else_.as_ref().map(loc)),
+        ("node", n.node.as_ref().map(loc)),
+        ("flow", n.flow.as_ref().map(loc)),
+    ]
+}
+
+fn allowed(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Menu => &["text", "options", "options_from"],
+        Kind::Language => &["next"],
+        Kind::Input => &["prompt", "error", "validate", "save", "secret", "next"],
+        Kind::Call => &["backend", "operation", "params", "results", "on"],
+        Kind::Message => &["text"],
+        Kind::Sms => &["text", "next"],
+        Kind::Branch => &["cases", "else"],
+        Kind::Goto => &["node", "flow"],
+    }
+}
+
+fn need<'a, T>(
+    f: &'a Option<Spanned<T>>,
+    name: &str,
+    n: &Spanned<NodeDoc>,
+    d: &mut Diags,
+) -> Option<&'a Spanned<T>> {
+    if f.is_none() {
+        let what = if matches!(name, "next" | "else" | "on") {
+            "node with no way out: "
+        } else {
+            ""
+        };
+        d.at(
+            loc(n),
+            format!(
+                "{what}a `{}` node needs `{name}`",
+                n.value.kind.value.name()
+            ),
+        );
+    }
+    f.as_ref()
+}
+
+fn range(r: &Spanned<RangeDoc>, d: &mut Diags) -> Option<(usize, usize)> {
+    let min = r.value.min.as_ref().map_or(1, |m| m.value);
+    let max = r.value.max.value;
+    if max == 0 || min > max || max > MAX_INPUT {
+        d.at(
+            loc(r),
+            format!(
+                "invalid range min {min} max {max} (need 1 <= max, min <= max, max <= {MAX_INPUT})"
+            ),
+        );
+        return None;
+    }
+    Some((min, max))
+}
+
+/// The validation rule of an input node (`None` for other kinds or on error).
+pub(super) fn rule(n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<Rule> {
+    if n.value.kind.value != Kind::Input {
+        return None;
+    }
+    let v = n.value.validate.as_ref()?;
+    let set = [
+        v.value.digits.is_some(),
+        v.value.regex.is_some(),
+        v.value.format.is_some(),
+        v.value.text.is_some(),
+    ];
+    if set.iter().filter(|b| **b).count() != 1 {
+        d.at(
+            loc(v),
+            "validate needs exactly one of digits, regex, format, text",
+        );
+        return None;
+    }
+    if v.value.max_len.is_some() && v.value.regex.is_none() {
+        d.at(loc(v), "validate: max_len goes with regex only");
+        return None;
+    }
+    if let Some(r) = &v.value.digits {
+        let (min, max) = range(r, d)?;
+        return Some(Rule::Digits { min, max });
+    }
+    if let Some(r) = &v.value.text {
+        let (min, max) = range(r, d)?;
+        return Some(Rule::Text { min, max });
+    }
+    if let Some(f) = &v.value.format {
+        return Some(match f.value {
+            Format::IraqiMobile => Rule::IraqiMobile,
+            Format::Date => Rule::Date,
+        });
+    }
+    let re = v.value.regex.as_ref()?;
+    let Some(max_len) = v.value.max_len.as_ref().map(|m| m.value) else {
+        d.at(
+            loc(v),
+            "validate: regex needs max_len (for the screen proof)",
+        );
+        return None;
+    };
+    if max_len == 0 || max_len > MAX_INPUT {
+        d.at(loc(v), format!("validate: max_len must be 1..={MAX_INPUT}"));
+        return None;
+    }
+    match RegexBuilder::new(&re.value).size_limit(1 << 20).build() {
+        Ok(re) => Some(Rule::Regex { re, max_len }),
+        Err(e) => {
+            d.at(
+                loc(re),
+                format!(
+                    "bad regex: {}",
+                    e.to_string().lines().last().unwrap_or("invalid")
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// Compiles one node; `None` on any problem (reported in `d`).
+pub(super) fn build(
+    cx: &Cx,
+    n: &Spanned<NodeDoc>,
+    rule: Option<Rule>,
+    d: &mut Diags,
+) -> Option<Built> {
+    let kind = n.value.kind.value;
+    let before = d.list.len();
+    for (name, at) in fields(&n.value) {
+        if let Some(at) = at {
+            if !allowed(kind).contains(&name) {
+                d.at(
+                    at,
+                    format!("`{name}` is not allowed on a `{}` node", kind.name()),
+                );
+            }
+        }
+    }
+    let nd = &n.value;
+    let built = match kind {
+        Kind::Menu => menu(cx, n, d),
+        Kind::Language => Some(NodeKind::Language {
+            next: cx.target(need(&nd.next, "next", n, d)?, d)?,
+        }),
+        Kind::Input => input(cx, n, rule, d),
+        Kind::Call => call(cx, n, d),
+        Kind::Message => Some(NodeKind::Message {
+            text: cx.texts(need(&nd.text, "text", n, d)?, Scope::Vars, d)?,
+        }),
+        Kind::Sms => {
+            let text = cx.texts(need(&nd.text, "text", n, d)?, Scope::Vars, d);
+            let next = cx.target(need(&nd.next, "next", n, d)?, d);
+            Some(NodeKind::Sms {
+                text: text?,
+                next: next?,
+            })
+        }
+        Kind::Branch => branch(cx, n, d),
+        Kind::Goto => match (&nd.node, &nd.flow) {
+            (Some(t), None) => Some(NodeKind::Goto {
+                to: Goto::Node(cx.target(t, d)?),
+            }),
+            (None, Some(f)) => {
+                return (d.list.len() == before).then(|| Built::Jump(f.value.clone(), loc(f)))
+            }
+            _ => {
+                d.at(
+                    loc(n),
+                    "node with no way out: a `goto` node needs exactly one of `node` or `flow`",
+                );
+                None
+            }
+        },
+    };
+    (d.list.len() == before).then_some(Built::Kind(built?))
+}
+
+fn menu(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
+    let nd = &n.value;
+    let text = cx.texts(need(&nd.text, "text", n, d)?, Scope::Vars, d);
+    match (&nd.options, &nd.options_from) {
+        (Some(opts), None) => {
+            if opts.value.is_empty() {
+                d.at(
+                    loc(opts),
+                    "node with no way out: a menu needs at least one option",
+                );
+            }
+            let mut options = Vec::new();
+            for o in &opts.value {
+                let label = cx.texts(&o.value.label, Scope::Vars, d);
+                let next = cx.target(&o.value.next, d);
+                options.push(MenuOption {
+                    label: label?,
+                    next: next?,
+                });
+            }
+            Some(NodeKind::Menu {
+                text: text?,
+                options,
+                pages: Default::default(),
+            })
+        }
+        (None, Some(of)) => {
+            let of = &of.value;
+            let Some(VarSpec::List { fields, .. }) = cx.vars.get(&of.list.value) else {
+                d.at(
+                    loc(&of.list),
+                    format!("options_from: `{}` is not a declared list", of.list.value),
+                );
+                return None;
+            };
+            let label = label(cx, &of.label, fields, d);
+            let next = cx.target(&of.next, d);
+            Some(NodeKind::ListMenu {
+                text: text?,
+                list: of.list.value.clone(),
+                label: label?,
+                save: of.save.as_ref().map(|s| s.value.clone()),
+                next: next?,
+                per_page: [0; 3],
+            })
+        }
+        _ => {
+            d.at(
+                loc(n),
+                "node with no way out: a menu needs exactly one of `options` or `options_from`",
+            );
+            None
+        }
+    }
+}
+
+fn label(
+    cx: &Cx,
+    l: &Spanned<LabelDoc>,
+    fields: &std::collections::BTreeMap<String, usize>,
+    d: &mut Diags,
+) -> Option<Texts> {
+    let at = |s: &str| Spanned::new(s.to_string(), l.referenced, l.defined);
+    match &l.value {
+        LabelDoc::One(s) => {
+            let t = cx.template(&at(s), Scope::Item(fields), d)?;
+            Some(Texts([t.clone(), t.clone(), t]))
+        }
+        LabelDoc::PerLang(map) => {
+            let mut doc = super::super::doc::OrderedMap::default();
+            for (k, v) in map {
+                doc.0.push((at(k), at(v)));
+            }
+            cx.texts(
+                &Spanned::new(doc, l.referenced, l.defined),
+                Scope::Item(fields),
+                d,
+            )
+        }
+    }
+}
+
+fn input(cx: &Cx, n: &Spanned<NodeDoc>, rule: Option<Rule>, d: &mut Diags) -> Option<NodeKind> {
+    let nd = &n.value;
+    let prompt = cx.texts(need(&nd.prompt, "prompt", n, d)?, Scope::Vars, d);
+    let error = cx.texts(need(&nd.error, "error", n, d)?, Scope::Vars, d);
+    need(&nd.validate, "validate", n, d)?;
+    let save = need(&nd.save, "save", n, d)?;
+    let next = cx.target(need(&nd.next, "next", n, d)?, d);
+    Some(NodeKind::Input {
+        prompt: prompt?,
+        error: error?,
+        rule: rule?,
+        save: save.value.clone(),
+        secret: nd.secret.as_ref().is_some_and(|s| s.value),
+        next: next?,
+    })
+}
+
+fn call(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
+    let nd = &n.value;
+    let backend = need(&nd.backend, "backend", n, d)?;
+    let operation = need(&nd.operation, "operation", n, d)?;
+    if let Some(known) = &cx.ctx.backends {
+        match known.get(&backend.value) {
+            None => d.at(loc(backend), format!("unknown backend `{}`", backend.value)),
+            Some(ops) if !ops.contains(&operation.value) => d.at(
+                loc(operation),
+                format!(
+                    "backend `{}` has no operation `{}`",
+                    backend.value, operation.value
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+    let mut params = Vec::new();
+    for (k, v) in nd.params.as_ref().map_or(&[][..], |p| &p.value.0) {
+        if let Some(t) = cx.template(v, Scope::Vars, d) {
+            params.push((k.value.clone(), t));
+        }
+    }
+    let mut results = Vec::new();
+    for r in nd.results.as_ref().map_or(&[][..], |r| &r.value) {
+        if !cx.vars.contains_key(&r.value) {
+            d.at(
+                loc(r),
+                format!("result `{}` is not declared in vars", r.value),
+            );
+        }
+        results.push(r.value.clone());
+    }
+    let on = need(&nd.on, "on", n, d)?;
+    let mut targets: [Option<NodeId>; 4] = [None; 4];
+    for (k, v) in &on.value.0 {
+        match Outcome::ALL.into_iter().find(|o| o.key() == k.value) {
+            Some(o) => targets[o.index()] = cx.target(v, d),
+            None => d.at(
+                loc(k),
+                format!(
+                    "unknown outcome `{}` (expected ok, not_found, failed, timeout)",
+                    k.value
+                ),
+            ),
+        }
+    }
+    let failed = targets[Outcome::Failed.index()];
+    for o in [Outcome::Ok, Outcome::Failed] {
+        if on.value.get(o.key()).is_none() {
+            d.at(
+                loc(on),
+                format!("node with no way out: `on` needs `{}`", o.key()),
+            );
+        }
+    }
+    let ok = targets[Outcome::Ok.index()]?;
+    let failed = failed?;
+    let or_failed = |o: Outcome| targets[o.index()].unwrap_or(failed);
+    Some(NodeKind::Call {
+        backend: backend.value.clone(),
+        operation: operation.value.clone(),
+        params,
+        results,
+        on: [
+            ok,
+            or_failed(Outcome::NotFound),
+            failed,
+            or_failed(Outcome::Timeout),
+        ],
+    })
+}
+
+fn branch(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
+    let nd = &n.value;
+    let cases = need(&nd.cases, "cases", n, d)?;
+    let otherwise = cx.target(need(&nd.else_, "else", n, d)?, d);
+    let mut out = Vec::new();
+    for c in &cases.value {
+        let next = cx.target(&c.value.next, d);
+        match Expr::parse(&c.value.cond.value) {
+            Err(e) => d.at(
+                loc(&c.value.cond),
+                format!("bad condition at character {}: {}", e.offset, e.message),
+            ),
+            Ok(expr) => {
+                for v in expr.variables() {
+                    if !cx.vars.contains_key(&v) {
+                        d.at(
+                            loc(&c.value.cond),
+                            format!("undeclared variable `{v}` in condition"),
+                        );
+                    }
+                }
+                if let Some(next) = next {
+                    out.push((expr, next));
+                }
+            }
+        }
+    }
+    Some(NodeKind::Branch {
+        cases: out,
+        otherwise: otherwise?,
+    })
+}
