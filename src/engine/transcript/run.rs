@@ -27,11 +27,7 @@ pub struct Failure {
 /// a caller prefixes the file path.
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "line {}: [{}] {}",
-            self.line, self.conversation, self.message
-        )?;
+        writeln!(f, "{}: [{}] {}", self.line, self.conversation, self.message)?;
         for (label, text) in [("expected", &self.expected), ("actual", &self.actual)] {
             writeln!(f, "  {label}:")?;
             for l in text.split('\n') {
@@ -154,16 +150,15 @@ impl Player<'_> {
     }
 
     fn send(&mut self, line: usize, text: &str) -> bool {
+        let text = text.to_string();
         let input = match (self.status(), self.conv.bearer) {
-            (Status::New | Status::Finished | Status::Interrupted, Bearer::Ussd) => Input::Dial {
-                code: text.to_string(),
-            },
-            (Status::New | Status::Finished | Status::Interrupted, Bearer::Sms) => Input::Keyword {
-                text: text.to_string(),
-            },
-            _ => Input::Reply {
-                text: text.to_string(),
-            },
+            // A USSD dialogue that dropped can only come back by a new dial;
+            // an SMS conversation just goes on with the next message.
+            (Status::New | Status::Finished | Status::Interrupted, Bearer::Ussd) => {
+                Input::Dial { code: text }
+            }
+            (Status::New | Status::Finished, Bearer::Sms) => Input::Keyword { text },
+            _ => Input::Reply { text },
         };
         self.feed(line, input)
     }
