@@ -200,8 +200,10 @@ pub(super) fn build(
             text: cx.texts(need(&nd.text, "text", n, d)?, Scope::Vars, d)?,
         }),
         Kind::Sms => {
-            let text = cx.texts(need(&nd.text, "text", n, d)?, Scope::Vars, d);
-            let next = cx.target(need(&nd.next, "next", n, d)?, d);
+            let text = need(&nd.text, "text", n, d);
+            let text = text.and_then(|t| cx.texts(t, Scope::Vars, d));
+            let next = need(&nd.next, "next", n, d);
+            let next = next.and_then(|t| cx.target(t, d));
             Some(NodeKind::Sms {
                 text: text?,
                 next: next?,
@@ -229,7 +231,8 @@ pub(super) fn build(
 
 fn menu(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
     let nd = &n.value;
-    let text = cx.texts(need(&nd.text, "text", n, d)?, Scope::Vars, d);
+    let text = need(&nd.text, "text", n, d);
+    let text = text.and_then(|t| cx.texts(t, Scope::Vars, d));
     match (&nd.options, &nd.options_from) {
         (Some(opts), None) => {
             if opts.value.is_empty() {
@@ -239,14 +242,16 @@ fn menu(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
                 );
             }
             let mut options = Vec::new();
+            let mut ok = true;
             for o in &opts.value {
                 let label = cx.texts(&o.value.label, Scope::Vars, d);
                 let next = cx.target(&o.value.next, d);
-                options.push(MenuOption {
-                    label: label?,
-                    next: next?,
-                });
+                match (label, next) {
+                    (Some(label), Some(next)) => options.push(MenuOption { label, next }),
+                    _ => ok = false,
+                }
             }
+            ok.then_some(())?;
             Some(NodeKind::Menu {
                 text: text?,
                 options,
@@ -311,11 +316,15 @@ fn label(
 
 fn input(cx: &Cx, n: &Spanned<NodeDoc>, rule: Option<Rule>, d: &mut Diags) -> Option<NodeKind> {
     let nd = &n.value;
-    let prompt = cx.texts(need(&nd.prompt, "prompt", n, d)?, Scope::Vars, d);
-    let error = cx.texts(need(&nd.error, "error", n, d)?, Scope::Vars, d);
-    need(&nd.validate, "validate", n, d)?;
-    let save = need(&nd.save, "save", n, d)?;
-    let next = cx.target(need(&nd.next, "next", n, d)?, d);
+    let prompt = need(&nd.prompt, "prompt", n, d);
+    let prompt = prompt.and_then(|t| cx.texts(t, Scope::Vars, d));
+    let error = need(&nd.error, "error", n, d);
+    let error = error.and_then(|t| cx.texts(t, Scope::Vars, d));
+    let validate = need(&nd.validate, "validate", n, d);
+    let save = need(&nd.save, "save", n, d);
+    let next = need(&nd.next, "next", n, d);
+    let next = next.and_then(|t| cx.target(t, d));
+    let (_, save) = (validate?, save?);
     Some(NodeKind::Input {
         prompt: prompt?,
         error: error?,
@@ -328,8 +337,10 @@ fn input(cx: &Cx, n: &Spanned<NodeDoc>, rule: Option<Rule>, d: &mut Diags) -> Op
 
 fn call(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
     let nd = &n.value;
-    let backend = need(&nd.backend, "backend", n, d)?;
-    let operation = need(&nd.operation, "operation", n, d)?;
+    let backend = need(&nd.backend, "backend", n, d);
+    let operation = need(&nd.operation, "operation", n, d);
+    let on = need(&nd.on, "on", n, d);
+    let (backend, operation, on) = (backend?, operation?, on?);
     if let Some(known) = &cx.ctx.backends {
         match known.get(&backend.value) {
             None => d.at(loc(backend), format!("unknown backend `{}`", backend.value)),
@@ -359,7 +370,6 @@ fn call(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
         }
         results.push(r.value.clone());
     }
-    let on = need(&nd.on, "on", n, d)?;
     let mut targets: [Option<NodeId>; 4] = [None; 4];
     for (k, v) in &on.value.0 {
         match Outcome::ALL.into_iter().find(|o| o.key() == k.value) {
@@ -401,8 +411,10 @@ fn call(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
 
 fn branch(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
     let nd = &n.value;
-    let cases = need(&nd.cases, "cases", n, d)?;
-    let otherwise = cx.target(need(&nd.else_, "else", n, d)?, d);
+    let cases = need(&nd.cases, "cases", n, d);
+    let otherwise = need(&nd.else_, "else", n, d);
+    let otherwise = otherwise.and_then(|t| cx.target(t, d));
+    let cases = cases?;
     let mut out = Vec::new();
     for c in &cases.value {
         let next = cx.target(&c.value.next, d);
