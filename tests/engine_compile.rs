@@ -107,6 +107,7 @@ fn every_problem_reported_at_once_with_places() {
     has(&d, 46, "invalid range min 9 max 3");
     has(&d, 44, "node with no way out: a `input` node needs `next`");
     has(&d, 52, "`options` is not allowed on a `sms` node");
+    has(&d, 40, "unreachable node `lonely`");
     assert!(
         d.iter()
             .all(|x| x.path == "flows/broken.yaml" && x.column > 0),
@@ -157,6 +158,22 @@ fn unreachable_unknown_field_and_syntax() {
     );
     assert_eq!(d.len(), 1);
     assert!(d[0].line >= 1, "{}", d[0]);
+}
+
+#[test]
+fn loops_and_navigation_clashes() {
+    let looping = OK
+        .replace("  c:\n    type: message\n    text: {en: Orphan}\n", "")
+        .replace("        next: b\n", "        next: l1\n")
+        .replace("  b:\n", "  l1:\n    type: goto\n    node: l2\n  l2:\n    type: branch\n    cases:\n      - if: \"present(x)\"\n        next: b\n    else: l1\n  b:\n")
+        .replace("start: a\n", "vars:\n  x: {max_len: 3}\nstart: a\n");
+    let d = errors(&[src("l.yaml", &looping)], &CompileContext::default());
+    has(&d, 16, "loop through `l1` never waits for the citizen");
+    let clash = OK
+        .replace("  c:\n    type: message\n    text: {en: Orphan}\n", "")
+        .replace("start: a\n", "navigation: {more: \"1\"}\nstart: a\n");
+    let d = errors(&[src("n.yaml", &clash)], &CompileContext::default());
+    has(&d, 9, "clashing with navigation key `1`");
 }
 
 #[test]
