@@ -1,4 +1,10 @@
-//! The `bawaba` command line: thin; parses arguments, sets up tracing, runs.
+//! The `bawaba` command line: thin; parses arguments and hands each
+//! subcommand to `cli`. Exit codes: 0 success, 1 the flows or transcripts
+//! have problems (all reported), 2 bad usage or unreadable files.
+
+mod cli;
+
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
@@ -13,12 +19,20 @@ struct Cli {
 enum Command {
     /// Print the version and exit.
     Version,
+    /// Check, test and draw declarative flows (flows/*.yaml).
+    Flows {
+        #[command(subcommand)]
+        command: cli::FlowsCommand,
+    },
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Version => println!("bawaba {}", env!("CARGO_PKG_VERSION")),
+        Command::Version => {
+            println!("bawaba {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Command::Flows { command } => cli::flows(command),
     }
-    Ok(())
 }

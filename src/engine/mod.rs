@@ -16,6 +16,7 @@ pub mod screen;
 pub mod session;
 mod step;
 pub mod template;
+pub mod transcript;
 pub mod validate;
 
 pub use compile::compile;
