@@ -247,6 +247,17 @@ fn sms_keyword_fills_first_input_and_expires() {
         text: "pds ١٢٣٤٥٦٧٨".into(),
     });
     assert!(p.screen().starts_with("Ration card"));
+    // A keyword on a menu starts the service again (the prefill with it).
+    p.reply("BILL");
+    assert_eq!(p.screen(), "Enter your mobile number");
+    // ... but on an input it is just the answer.
+    assert_eq!(
+        p.reply("BILL"),
+        "Not a mobile number.\nEnter your mobile number"
+    );
+    p.send(Input::Keyword {
+        text: "pds ١٢٣٤٥٦٧٨".into(),
+    });
     assert_eq!(p.reply("1"), "Enter your PIN");
     // Idle past the SMS window: the conversation has expired.
     p.now += 60 * 60_000;

@@ -9,6 +9,7 @@ pub mod expr;
 pub mod lang;
 pub mod model;
 pub mod normalize;
+mod render;
 mod results;
 mod run;
 pub mod screen;

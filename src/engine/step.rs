@@ -107,6 +107,15 @@ fn reply(run: &mut Run, text: &str, now_ms: u64) {
                 }
                 return run.end_with(Ui::Expired);
             }
+            // An SMS keyword sent mid-conversation (not as an answer to a
+            // question) starts that service again.
+            let at_input = run
+                .flow()
+                .and_then(|f| f.node(run.s.at.node))
+                .is_some_and(|n| matches!(n.kind, NodeKind::Input { .. }));
+            if run.s.bearer == Bearer::Sms && !at_input && run.flows.by_keyword(text).is_some() {
+                return keyword(run, text);
+            }
             run.s.status = Status::Active;
             run.reply(text);
             run.settle();

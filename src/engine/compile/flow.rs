@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use super::super::diagnostic::CompileContext;
-use super::super::doc::{FlowDoc, Spanned, Texts as TextsDoc};
+use super::super::doc::{FlowDoc, NodeDoc, Spanned, Texts as TextsDoc};
 use super::super::lang::Lang;
 use super::super::model::{CharClass, Flow, Navigation, NodeId, Rule, Texts, VarSpec};
 use super::super::template::Template;
-use super::{loc, node, proof, Diags, FlowJump, Loc};
+use super::{loc, node, proof, rule, Diags, FlowJump, Loc};
 
 /// What every node of a flow is compiled against.
 pub(super) struct Cx<'a> {
@@ -284,6 +284,52 @@ fn implied_vars(
     }
 }
 
+/// Node names a node's fields point at (before anything is resolved).
+fn targets(n: &NodeDoc) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    out.extend(
+        n.options
+            .iter()
+            .flat_map(|o| o.value.iter().map(|o| o.value.next.value.as_str())),
+    );
+    out.extend(n.options_from.iter().map(|o| o.value.next.value.as_str()));
+    out.extend(
+        n.on.iter()
+            .flat_map(|o| o.value.0.iter().map(|(_, v)| v.value.as_str())),
+    );
+    out.extend(
+        n.cases
+            .iter()
+            .flat_map(|c| c.value.iter().map(|c| c.value.next.value.as_str())),
+    );
+    out.extend(
+        [&n.next, &n.else_, &n.node]
+            .into_iter()
+            .flatten()
+            .map(|t| t.value.as_str()),
+    );
+    out
+}
+
+/// Nodes no path from `start` reaches (checked on the raw document so it is
+/// reported even when other nodes have problems).
+fn unreachable(fd: &FlowDoc, d: &mut Diags) {
+    let nodes = &fd.nodes.value.0;
+    let index = |name: &str| nodes.iter().position(|(k, _)| k.value == name);
+    let mut seen = vec![false; nodes.len()];
+    let mut todo: Vec<usize> = index(&fd.start.value).into_iter().collect();
+    while let Some(i) = todo.pop() {
+        if !std::mem::replace(&mut seen[i], true) {
+            todo.extend(targets(&nodes[i].1.value).into_iter().filter_map(index));
+        }
+    }
+    for ((name, _), s) in nodes.iter().zip(seen) {
+        if !s {
+            d.at(loc(name), format!("unreachable node `{}`", name.value));
+        }
+    }
+}
+
 /// Compiles one flow; `None` if it has any problem (all reported in `d`).
 pub(super) fn build(
     fd: &FlowDoc,
@@ -308,7 +354,7 @@ pub(super) fn build(
         .value
         .0
         .iter()
-        .map(|(_, n)| node::rule(n, d))
+        .map(|(_, n)| rule::rule(n, d))
         .collect();
     implied_vars(fd, &rules, &mut vars, d);
     let mut names = BTreeMap::new();
@@ -331,6 +377,7 @@ pub(super) fn build(
     };
     let start = cx.target(&fd.start, d);
     let title = cx.texts(&fd.title, Scope::Nothing, d);
+    unreachable(fd, d);
     let mut jumps = Vec::new();
     let mut nodes = Vec::new();
     let mut locs: Vec<Loc> = Vec::new();

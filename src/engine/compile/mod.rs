@@ -10,6 +10,7 @@
 mod flow;
 mod node;
 mod proof;
+mod rule;
 
 use std::collections::BTreeMap;
 

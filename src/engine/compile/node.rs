@@ -1,17 +1,12 @@
 //! Compiling one node: which fields its kind allows and needs, its targets,
 //! texts, validation rule, back-end operation and branch conditions.
 
-use regex::RegexBuilder;
-
-use super::super::doc::{Format, Kind, LabelDoc, NodeDoc, RangeDoc, Spanned};
+use super::super::doc::{Kind, LabelDoc, NodeDoc, Spanned};
 use super::super::expr::Expr;
 use super::super::model::{Goto, MenuOption, NodeId, NodeKind, Rule, Texts, VarSpec};
 use super::super::session::Outcome;
 use super::flow::{Cx, Scope};
 use super::{loc, Diags, Loc};
-
-/// The longest input any rule may accept (one screen's worth).
-const MAX_INPUT: usize = 160;
 
 /// A compiled node, or a jump to a flow resolved once all flows are known.
 pub(super) enum Built {
@@ -90,85 +85,6 @@ fn need<'a, T>(
     f.as_ref()
 }
 
-fn range(r: &Spanned<RangeDoc>, d: &mut Diags) -> Option<(usize, usize)> {
-    let min = r.value.min.as_ref().map_or(1, |m| m.value);
-    let max = r.value.max.value;
-    if max == 0 || min > max || max > MAX_INPUT {
-        d.at(
-            loc(r),
-            format!(
-                "invalid range min {min} max {max} (need 1 <= max, min <= max, max <= {MAX_INPUT})"
-            ),
-        );
-        return None;
-    }
-    Some((min, max))
-}
-
-/// The validation rule of an input node (`None` for other kinds or on error).
-pub(super) fn rule(n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<Rule> {
-    if n.value.kind.value != Kind::Input {
-        return None;
-    }
-    let v = n.value.validate.as_ref()?;
-    let set = [
-        v.value.digits.is_some(),
-        v.value.regex.is_some(),
-        v.value.format.is_some(),
-        v.value.text.is_some(),
-    ];
-    if set.iter().filter(|b| **b).count() != 1 {
-        d.at(
-            loc(v),
-            "validate needs exactly one of digits, regex, format, text",
-        );
-        return None;
-    }
-    if v.value.max_len.is_some() && v.value.regex.is_none() {
-        d.at(loc(v), "validate: max_len goes with regex only");
-        return None;
-    }
-    if let Some(r) = &v.value.digits {
-        let (min, max) = range(r, d)?;
-        return Some(Rule::Digits { min, max });
-    }
-    if let Some(r) = &v.value.text {
-        let (min, max) = range(r, d)?;
-        return Some(Rule::Text { min, max });
-    }
-    if let Some(f) = &v.value.format {
-        return Some(match f.value {
-            Format::IraqiMobile => Rule::IraqiMobile,
-            Format::Date => Rule::Date,
-        });
-    }
-    let re = v.value.regex.as_ref()?;
-    let Some(max_len) = v.value.max_len.as_ref().map(|m| m.value) else {
-        d.at(
-            loc(v),
-            "validate: regex needs max_len (for the screen proof)",
-        );
-        return None;
-    };
-    if max_len == 0 || max_len > MAX_INPUT {
-        d.at(loc(v), format!("validate: max_len must be 1..={MAX_INPUT}"));
-        return None;
-    }
-    match RegexBuilder::new(&re.value).size_limit(1 << 20).build() {
-        Ok(re) => Some(Rule::Regex { re, max_len }),
-        Err(e) => {
-            d.at(
-                loc(re),
-                format!(
-                    "bad regex: {}",
-                    e.to_string().lines().last().unwrap_or("invalid")
-                ),
-            );
-            None
-        }
-    }
-}
-
 /// Compiles one node; `None` on any problem (reported in `d`).
 pub(super) fn build(
     cx: &Cx,
@@ -200,8 +116,10 @@ pub(super) fn build(
             text: cx.texts(need(&nd.text, "text", n, d)?, Scope::Vars, d)?,
         }),
         Kind::Sms => {
-            let text = cx.texts(need(&nd.text, "text", n, d)?, Scope::Vars, d);
-            let next = cx.target(need(&nd.next, "next", n, d)?, d);
+            let text = need(&nd.text, "text", n, d);
+            let text = text.and_then(|t| cx.texts(t, Scope::Vars, d));
+            let next = need(&nd.next, "next", n, d);
+            let next = next.and_then(|t| cx.target(t, d));
             Some(NodeKind::Sms {
                 text: text?,
                 next: next?,
@@ -229,7 +147,8 @@ pub(super) fn build(
 
 fn menu(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
     let nd = &n.value;
-    let text = cx.texts(need(&nd.text, "text", n, d)?, Scope::Vars, d);
+    let text = need(&nd.text, "text", n, d);
+    let text = text.and_then(|t| cx.texts(t, Scope::Vars, d));
     match (&nd.options, &nd.options_from) {
         (Some(opts), None) => {
             if opts.value.is_empty() {
@@ -239,14 +158,16 @@ fn menu(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
                 );
             }
             let mut options = Vec::new();
+            let mut ok = true;
             for o in &opts.value {
                 let label = cx.texts(&o.value.label, Scope::Vars, d);
                 let next = cx.target(&o.value.next, d);
-                options.push(MenuOption {
-                    label: label?,
-                    next: next?,
-                });
+                match (label, next) {
+                    (Some(label), Some(next)) => options.push(MenuOption { label, next }),
+                    _ => ok = false,
+                }
             }
+            ok.then_some(())?;
             Some(NodeKind::Menu {
                 text: text?,
                 options,
@@ -311,11 +232,15 @@ fn label(
 
 fn input(cx: &Cx, n: &Spanned<NodeDoc>, rule: Option<Rule>, d: &mut Diags) -> Option<NodeKind> {
     let nd = &n.value;
-    let prompt = cx.texts(need(&nd.prompt, "prompt", n, d)?, Scope::Vars, d);
-    let error = cx.texts(need(&nd.error, "error", n, d)?, Scope::Vars, d);
-    need(&nd.validate, "validate", n, d)?;
-    let save = need(&nd.save, "save", n, d)?;
-    let next = cx.target(need(&nd.next, "next", n, d)?, d);
+    let prompt = need(&nd.prompt, "prompt", n, d);
+    let prompt = prompt.and_then(|t| cx.texts(t, Scope::Vars, d));
+    let error = need(&nd.error, "error", n, d);
+    let error = error.and_then(|t| cx.texts(t, Scope::Vars, d));
+    let validate = need(&nd.validate, "validate", n, d);
+    let save = need(&nd.save, "save", n, d);
+    let next = need(&nd.next, "next", n, d);
+    let next = next.and_then(|t| cx.target(t, d));
+    let (_, save) = (validate?, save?);
     Some(NodeKind::Input {
         prompt: prompt?,
         error: error?,
@@ -328,8 +253,10 @@ fn input(cx: &Cx, n: &Spanned<NodeDoc>, rule: Option<Rule>, d: &mut Diags) -> Op
 
 fn call(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
     let nd = &n.value;
-    let backend = need(&nd.backend, "backend", n, d)?;
-    let operation = need(&nd.operation, "operation", n, d)?;
+    let backend = need(&nd.backend, "backend", n, d);
+    let operation = need(&nd.operation, "operation", n, d);
+    let on = need(&nd.on, "on", n, d);
+    let (backend, operation, on) = (backend?, operation?, on?);
     if let Some(known) = &cx.ctx.backends {
         match known.get(&backend.value) {
             None => d.at(loc(backend), format!("unknown backend `{}`", backend.value)),
@@ -359,7 +286,6 @@ fn call(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
         }
         results.push(r.value.clone());
     }
-    let on = need(&nd.on, "on", n, d)?;
     let mut targets: [Option<NodeId>; 4] = [None; 4];
     for (k, v) in &on.value.0 {
         match Outcome::ALL.into_iter().find(|o| o.key() == k.value) {
@@ -401,8 +327,10 @@ fn call(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
 
 fn branch(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
     let nd = &n.value;
-    let cases = need(&nd.cases, "cases", n, d)?;
-    let otherwise = cx.target(need(&nd.else_, "else", n, d)?, d);
+    let cases = need(&nd.cases, "cases", n, d);
+    let otherwise = need(&nd.else_, "else", n, d);
+    let otherwise = otherwise.and_then(|t| cx.target(t, d));
+    let cases = cases?;
     let mut out = Vec::new();
     for c in &cases.value {
         let next = cx.target(&c.value.next, d);

@@ -34,25 +34,9 @@ pub(crate) fn successors(kind: &NodeKind) -> Vec<NodeId> {
     }
 }
 
-/// Unreachable nodes, and loops that never wait for the citizen.
+/// Loops that never wait for the citizen (branch, goto and sms nodes only).
 pub(super) fn graph(flow: &Flow, locs: &[Loc], jumps: &[FlowJump], d: &mut Diags) {
     let n = flow.nodes.len();
-    let mut seen = vec![false; n];
-    let mut todo = vec![flow.start];
-    while let Some(i) = todo.pop() {
-        if std::mem::replace(&mut seen[i as usize], true) {
-            continue;
-        }
-        todo.extend(successors(&flow.nodes[i as usize].kind));
-    }
-    for (i, s) in seen.iter().enumerate() {
-        if !s {
-            d.at(
-                locs[i],
-                format!("unreachable node `{}`", flow.nodes[i].name),
-            );
-        }
-    }
     // Loops of branch / goto / sms nodes run without any input.
     let passes = |i: usize| {
         matches!(
@@ -164,9 +148,34 @@ pub(super) fn screens(flow: &mut Flow, locs: &[Loc], budget: Budget, d: &mut Dia
                 menu_cost(head, &opts, NavLines::default(), &nav, l),
             );
         }
+        for l in Lang::ALL {
+            for ui in [Ui::Unavailable, Ui::Expired] {
+                p.check(
+                    (1, 1),
+                    &format!("the built-in screen `{}`", ui.text(Lang::En)),
+                    l,
+                    Cost::literal(ui.text(l)),
+                );
+            }
+        }
         for (i, node) in flow.nodes.iter_mut().enumerate() {
             let at = locs[i];
             let name = node.name.clone();
+            let numbers = match &node.kind {
+                NodeKind::Menu { options, .. } => options.len(),
+                NodeKind::ListMenu { list, .. } => match vars.get(list.as_str()) {
+                    Some(VarSpec::List { max_items, .. }) => *max_items,
+                    _ => 0,
+                },
+                _ => 0,
+            };
+            for key in [&nav.back, &nav.home, &nav.more] {
+                let clash =
+                    !key.starts_with('0') && key.parse::<usize>().is_ok_and(|k| k <= numbers);
+                if clash {
+                    p.d.at(at, format!("menu `{name}` numbers options up to {numbers}, clashing with navigation key `{key}`"));
+                }
+            }
             match &mut node.kind {
                 NodeKind::Menu {
                     text,
