@@ -265,3 +265,60 @@ fn usage_errors_exit_2() {
     let r = bawaba(&["flows", "graph", "flows/missing.yaml"]);
     assert_eq!(r.code, 2);
 }
+
+#[test]
+fn backends_can_come_from_the_gateway_configuration() {
+    let r = bawaba(&["flows", "check", "flows", "--config", "config/bawaba.toml"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+
+    let shipped = std::fs::read_to_string(root().join("config/bawaba.toml")).unwrap();
+    let without = shipped.replace("entitlements = {", "# entitlements = {");
+    assert_ne!(
+        without, shipped,
+        "config/bawaba.toml no longer declares pds.entitlements"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bawaba.toml");
+    std::fs::write(&path, without).unwrap();
+    let r = bawaba(&[
+        "flows",
+        "check",
+        "flows",
+        "--config",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("flows/pds.yaml:")
+            && r.stdout
+                .contains("backend `pds` has no operation `entitlements`"),
+        "{}",
+        r.stdout
+    );
+
+    std::fs::write(&path, "[gateway]\nnode = 3\n").unwrap();
+    let r = bawaba(&[
+        "flows",
+        "check",
+        "flows",
+        "--config",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("not a usable configuration"),
+        "{}",
+        r.stderr
+    );
+
+    let r = bawaba(&[
+        "flows",
+        "check",
+        "flows",
+        "--config",
+        "config/bawaba.toml",
+        "--backends",
+        "pds:balance",
+    ]);
+    assert_eq!(r.code, 2, "--config and --backends together: {}", r.stderr);
+}
