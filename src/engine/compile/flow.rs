@@ -14,6 +14,8 @@ use super::{loc, node, proof, rule, Diags, FlowJump, Loc};
 pub(super) struct Cx<'a> {
     pub languages: Vec<Lang>,
     pub vars: BTreeMap<String, VarSpec>,
+    /// Names declared under `vars:` (call results must be among them).
+    pub declared: std::collections::BTreeSet<String>,
     pub names: BTreeMap<&'a str, NodeId>,
     pub ctx: &'a CompileContext,
 }
@@ -263,6 +265,16 @@ fn implied_vars(
             else {
                 continue;
             };
+            if declared.contains_key(&save.value) {
+                d.at(
+                    loc(save),
+                    format!(
+                        "`{}` is declared in vars; a list menu saves under a name of its own",
+                        save.value
+                    ),
+                );
+                continue;
+            }
             let width = max_items.to_string().len();
             vars.insert(
                 save.value.clone(),
@@ -349,6 +361,7 @@ pub(super) fn build(
     let languages = languages(fd, d);
     let nav = navigation(fd, d);
     let mut vars = declared_vars(fd, d);
+    let declared = vars.keys().cloned().collect();
     let rules: Vec<Option<Rule>> = fd
         .nodes
         .value
@@ -372,6 +385,7 @@ pub(super) fn build(
     let cx = Cx {
         languages,
         vars,
+        declared,
         names,
         ctx,
     };
