@@ -11,6 +11,7 @@ mod flow;
 mod node;
 mod proof;
 mod rule;
+mod vars;
 
 use std::collections::BTreeMap;
 
