@@ -307,7 +307,7 @@ pub(super) fn build(
         nodes,
     };
     proof::graph(&flow, &locs, &jumps, d);
-    proof::screens(&mut flow, &locs, ctx.budget, d);
+    proof::screens(&mut flow, loc(&fd.title), &locs, ctx.budget, d);
     if d.list.len() > before {
         return None;
     }
