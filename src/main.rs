@@ -1,6 +1,7 @@
 //! The `bawaba` command line: thin; parses arguments and hands each
-//! subcommand to `cli`. Exit codes: 0 success, 1 the flows or transcripts
-//! have problems (all reported), 2 bad usage or unreadable files.
+//! subcommand to the module that owns it. Exit codes: 0 success; `flows`:
+//! 1 the flows or transcripts have problems (all reported), 2 bad usage or
+//! unreadable files; `config`: 64 an unusable configuration.
 
 mod cli;
 
@@ -19,6 +20,8 @@ struct Cli {
 enum Command {
     /// Print the version and exit.
     Version,
+    /// Check a configuration file: `bawaba config check config/bawaba.toml`.
+    Config(bawaba::config::ConfigArgs),
     /// Check, test and draw declarative flows (flows/*.yaml).
     Flows {
         #[command(subcommand)]
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
             println!("bawaba {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
+        Command::Config(args) => ExitCode::from(u8::try_from(args.run()).unwrap_or(1)),
         Command::Flows { command } => cli::flows(command),
     }
 }

@@ -43,10 +43,14 @@ pub enum FlowsCommand {
 
 #[derive(clap::Args)]
 pub struct BackendsArg {
-    /// Back-ends and their operations, `name:op,op;name:op`. Without it the
-    /// back-end check is skipped.
-    #[arg(long, value_name = "SPEC")]
+    /// Back-ends and their operations, `name:op,op;name:op`. Without this
+    /// or `--config` the back-end check is skipped.
+    #[arg(long, value_name = "SPEC", conflicts_with = "config")]
     backends: Option<String>,
+    /// Take the back-ends and their operations from a gateway configuration
+    /// file (read as `bawaba config check` would, without resolving secrets).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -93,15 +97,27 @@ fn parse_backends(spec: &str) -> anyhow::Result<BTreeMap<String, BTreeSet<String
     Ok(out)
 }
 
-fn context(backends: &BackendsArg) -> anyhow::Result<CompileContext> {
+fn context(arg: &BackendsArg) -> anyhow::Result<CompileContext> {
+    let backends = match (&arg.backends, &arg.config) {
+        (Some(spec), _) => Some(parse_backends(spec)?),
+        (None, Some(file)) => Some(config_backends(file)?),
+        (None, None) => None,
+    };
     Ok(CompileContext {
-        backends: backends
-            .backends
-            .as_deref()
-            .map(parse_backends)
-            .transpose()?,
+        backends,
         budget: Budget::default(),
     })
+}
+
+/// The back-ends a gateway configuration declares. Pure parse: secrets stay
+/// unresolved, so a laptop without the production tokens can still check.
+fn config_backends(file: &std::path::Path) -> anyhow::Result<BTreeMap<String, BTreeSet<String>>> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    match bawaba::config::Config::from_str(&text, file) {
+        Ok(config) => Ok(config.backend_operations()),
+        Err(e) => bail!("{} is not a usable configuration:\n{e}", file.display()),
+    }
 }
 
 /// Compiles the flows in `dir_or_file`; diagnostics are printed.

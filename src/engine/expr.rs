@@ -27,8 +27,6 @@ use nom::combinator::{opt, recognize};
 use nom::error::{ErrorKind, ParseError};
 use nom::{IResult, Parser};
 
-use super::normalize;
-
 /// The deepest nesting of parentheses and `not` accepted.
 pub const MAX_DEPTH: usize = 32;
 
@@ -332,7 +330,7 @@ impl Expr {
                 let (Some(l), Some(r)) = (value(left), value(right)) else {
                     return false;
                 };
-                let ord = compare(&l, &r);
+                let ord = decimal::compare(&l, &r);
                 match op {
                     CmpOp::Eq => ord == Ordering::Equal,
                     CmpOp::Ne => ord != Ordering::Equal,
@@ -373,74 +371,7 @@ impl Expr {
     }
 }
 
-/// Numbers (both sides) compare numerically, anything else as strings.
-fn compare(l: &str, r: &str) -> Ordering {
-    match (Decimal::parse(l), Decimal::parse(r)) {
-        (Some(a), Some(b)) => a.cmp(&b),
-        _ => l.cmp(r),
-    }
-}
-
-/// An exact decimal: sign, integer digits without leading zeros, fraction
-/// digits without trailing zeros.
-#[derive(PartialEq, Eq)]
-struct Decimal {
-    negative: bool,
-    int: String,
-    frac: String,
-}
-
-impl Decimal {
-    fn parse(s: &str) -> Option<Decimal> {
-        let s = normalize::input(s);
-        let (negative, body) = match s.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, s.strip_prefix('+').unwrap_or(&s)),
-        };
-        let (int, frac) = body.split_once('.').unwrap_or((body, ""));
-        let all_digits = |p: &str| p.chars().all(|c| c.is_ascii_digit());
-        if int.is_empty()
-            || !all_digits(int)
-            || !all_digits(frac)
-            || (body.contains('.') && frac.is_empty())
-        {
-            return None;
-        }
-        let int = int.trim_start_matches('0').to_string();
-        let frac = frac.trim_end_matches('0').to_string();
-        let negative = negative && !(int.is_empty() && frac.is_empty());
-        Some(Decimal {
-            negative,
-            int,
-            frac,
-        })
-    }
-
-    fn magnitude_cmp(&self, other: &Decimal) -> Ordering {
-        self.int
-            .len()
-            .cmp(&other.int.len())
-            .then_with(|| self.int.cmp(&other.int))
-            .then_with(|| self.frac.cmp(&other.frac))
-    }
-}
-
-impl Ord for Decimal {
-    fn cmp(&self, other: &Decimal) -> Ordering {
-        match (self.negative, other.negative) {
-            (false, true) => Ordering::Greater,
-            (true, false) => Ordering::Less,
-            (false, false) => self.magnitude_cmp(other),
-            (true, true) => other.magnitude_cmp(self),
-        }
-    }
-}
-
-impl PartialOrd for Decimal {
-    fn partial_cmp(&self, other: &Decimal) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
+mod decimal;
 
 #[cfg(test)]
 mod tests;

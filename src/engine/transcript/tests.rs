@@ -160,3 +160,143 @@ proptest::proptest! {
         let _ = Transcript::parse(&text);
     }
 }
+
+mod running {
+    use super::*;
+    use crate::engine::{compile, CompileContext, FlowSet, Source, StepContext};
+
+    const FLOW: &str = r#"
+id: greet
+version: 1
+title: {en: Greeting, ar: تحية}
+languages: [en, ar]
+entry: {ussd: ["*777#"], sms: [HI]}
+vars:
+  name: {max_len: 20}
+start: menu
+nodes:
+  menu:
+    type: menu
+    text: {en: Hello, ar: أهلاً}
+    options:
+      - label: {en: Name, ar: الاسم}
+        next: ask
+      - label: {en: Language, ar: اللغة}
+        next: lang
+  lang:
+    type: language
+    next: menu
+  ask:
+    type: input
+    prompt: {en: Your number?, ar: رقمك؟}
+    validate: {digits: {min: 3, max: 6}}
+    error: {en: 3 to 6 digits., ar: من ٣ إلى ٦ أرقام}
+    save: number
+    next: lookup
+  lookup:
+    type: call
+    backend: people
+    operation: name
+    params: {number: "{number}"}
+    results: [name]
+    on: {ok: note, not_found: hello, failed: hello, timeout: hello}
+  note:
+    type: sms
+    text: {en: "Hi {name}", ar: "مرحبا {name}"}
+    next: hello
+  hello:
+    type: message
+    text: {en: "Hello {name}", ar: "أهلاً {name}"}
+"#;
+
+    fn flows() -> FlowSet {
+        let src = Source {
+            path: "greet.yaml".into(),
+            text: FLOW.into(),
+        };
+        compile(&[src], &CompileContext::default()).unwrap_or_else(|d| panic!("{d:?}"))
+    }
+
+    fn run_text(text: &str) -> Report {
+        run(&flows(), &parse(text), &StepContext::default())
+    }
+
+    const HAPPY: &str = "## ok\n@lang en\n= people.name ok {\"name\": \"Ali\"}\n> *777*1#\n< Your number?\n> ١٢٣\n< Hello Ali\n! end\n! sms Hi Ali\n! call people.name number=123\n";
+
+    #[test]
+    fn a_true_transcript_passes() {
+        let r = run_text(HAPPY);
+        assert_eq!((r.passed, r.failed), (1, 0), "{:?}", r.failures);
+    }
+
+    #[test]
+    fn every_kind_of_wrong_line_fails_where_it_is() {
+        let text = HAPPY
+            .replace("< Hello Ali", "< Hello Ali\n< extra")
+            .replace("! end", "! continue")
+            .replace("! sms Hi Ali", "! sms Hi Bob\n! no sms")
+            .replace("number=123", "number=124")
+            + "! language ar\n";
+        let r = run_text(&text);
+        assert_eq!((r.passed, r.failed), (0, 1));
+        let got: Vec<(usize, &str)> = r
+            .failures
+            .iter()
+            .map(|f| (f.line, f.message.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (8, "screen differs"),
+                (9, "session should go on"),
+                (10, "SMS not queued"),
+                (11, "unexpected SMS"),
+                (12, "call differs"),
+                (13, "language not remembered"),
+            ]
+        );
+        assert_eq!(r.failures[0].expected, "Hello Ali\nextra");
+        assert_eq!(r.failures[0].actual, "Hello Ali");
+        assert_eq!(r.failures[4].actual, "people.name number=123");
+    }
+
+    #[test]
+    fn canned_answers_must_match_the_calls() {
+        let missing = run_text("## x\n> *777*1*123#\n< Hello\n");
+        assert_eq!(missing.failures.len(), 1);
+        assert_eq!(missing.failures[0].line, 2);
+        assert_eq!(missing.failures[0].actual, "people.name");
+
+        let wrong = run_text("## x\n= pds.balance ok\n> *777*1*123#\n");
+        assert_eq!(wrong.failures[0].line, 2);
+        assert_eq!(
+            wrong.failures[0].message,
+            "canned answer is for another call"
+        );
+
+        let unused = run_text(
+            "## x\n@lang en\n= people.name ok\n> *777#\n< Hello\n< 1. Name\n< 2. Language\n",
+        );
+        assert_eq!(unused.failures.len(), 1, "{:?}", unused.failures);
+        assert_eq!(
+            (unused.failures[0].line, unused.failures[0].message.as_str()),
+            (3, "canned answer never used")
+        );
+    }
+
+    #[test]
+    fn no_screen_and_language_choice() {
+        let r = run_text("## x\n> *777#\n! abort\n< Hello\n");
+        assert_eq!(r.failures[0].message, "no screen was shown");
+        let r = run_text(
+            "## x\n@lang en\n> *777*2*2#\n< أهلاً\n< 1. الاسم\n< 2. اللغة\n< 0. رجوع\n! language ar\n",
+        );
+        assert_eq!((r.passed, r.failed), (1, 0), "{:?}", r.failures);
+    }
+
+    #[test]
+    fn sms_conversations_start_with_a_keyword() {
+        let r = run_text("## sms\n@bearer sms\n@lang en\n= people.name ok {\"name\": \"Ali\"}\n> hi\n< Hello\n< 1. Name\n< 2. Language\n> 1\n< Your number?\n> 123\n< Hello Ali\n! sms Hi Ali\n");
+        assert_eq!((r.passed, r.failed), (1, 0), "{:?}", r.failures);
+    }
+}

@@ -1,0 +1,430 @@
+//! `[[backends]]`: the government HTTP back-ends flows call. Only what the
+//! flow compiler and a later HTTP client need: where, how to authenticate,
+//! how long to wait, how much to accept, and the named operations.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::time::Duration;
+
+use super::check::{millis, secs, Ctx};
+use super::model::{Auth, AuthKind, Backend, CircuitBreaker, Operation};
+use super::raw::{RawAuth, RawBackend};
+use super::units::show;
+
+pub(crate) struct Parsed {
+    pub index: usize,
+    pub span: Range<usize>,
+    pub raw: RawBackend,
+}
+
+pub(crate) fn backends(cx: &mut Ctx, parsed: &[Parsed]) -> Vec<Backend> {
+    let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in parsed {
+        let Some(spanned) = &p.raw.name else { continue };
+        let name = spanned.get_ref().as_str();
+        match names.get(name) {
+            Some(first) => {
+                let msg = format!("{name:?} is already the name of backends[{first}]");
+                cx.err(spanned.span(), &format!("backends[{}].name", p.index), msg);
+            }
+            None => {
+                names.insert(name, p.index);
+            }
+        }
+    }
+    parsed.iter().filter_map(|p| backend(cx, p)).collect()
+}
+
+fn backend(cx: &mut Ctx, p: &Parsed) -> Option<Backend> {
+    let k = |f: &str| format!("backends[{}].{f}", p.index);
+    let r = &p.raw;
+    for (present, field) in [
+        (r.name.is_some(), "name"),
+        (r.base_url.is_some(), "base_url"),
+    ] {
+        if !present {
+            cx.missing(p.span.clone(), &k(field), "is required but missing");
+        }
+    }
+    if let Some(name) = &r.name {
+        flow_name(cx, name, &k("name"), "back-end");
+    }
+    let base_url = r
+        .base_url
+        .as_ref()
+        .and_then(|u| base_url(cx, r, u, &k("base_url")));
+    let auth = match &r.auth {
+        None => Auth::None,
+        Some(a) => auth(cx, a.get_ref(), a.span(), &k("auth"), base_url.as_ref()),
+    };
+    let br = r.circuit_breaker.as_ref();
+    let operations = operations(cx, r, p.span.clone(), &k("operations"));
+    Some(Backend {
+        name: r.name.as_ref()?.get_ref().clone(),
+        base_url: base_url?,
+        auth,
+        timeout: cx.dur(&r.timeout, &k("timeout"), (millis(100), secs(60)), secs(5)),
+        concurrency: cx.int(&r.concurrency, &k("concurrency"), 1, 1024, 32) as usize,
+        retries: cx.int(&r.retries, &k("retries"), 0, 5, 1) as u32,
+        circuit_breaker: CircuitBreaker {
+            failures: cx.int(
+                &br.and_then(|b| b.failures.clone()),
+                &k("circuit_breaker.failures"),
+                1,
+                1000,
+                5,
+            ) as u32,
+            open_for: cx.dur(
+                &br.and_then(|b| b.open_for.clone()),
+                &k("circuit_breaker.open_for"),
+                (secs(1), secs(600)),
+                secs(30),
+            ),
+            half_open_probes: cx.int(
+                &br.and_then(|b| b.half_open_probes.clone()),
+                &k("circuit_breaker.half_open_probes"),
+                1,
+                100,
+                1,
+            ) as u32,
+        },
+        max_response_bytes: cx.size(
+            &r.max_response_bytes,
+            &k("max_response_bytes"),
+            1 << 10,
+            16 << 20,
+            256 << 10,
+        ),
+        cache_ttl: cx.dur(
+            &r.cache_ttl,
+            &k("cache_ttl"),
+            (secs(0), secs(24 * 3600)),
+            Duration::ZERO,
+        ),
+        operations,
+    })
+}
+
+/// Names flows refer to (`backend: pds`, `operation: balance`).
+fn flow_name(cx: &mut Ctx, v: &toml::Spanned<String>, key: &str, what: &str) {
+    let s = v.get_ref();
+    let ok = s.len() <= 32
+        && s.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !ok {
+        let msg = format!(
+            "a {what} name is 1 to 32 of a-z, 0-9 or '_', starting with a letter, got {s:?}"
+        );
+        cx.err(v.span(), key, msg);
+    }
+}
+
+fn base_url(
+    cx: &mut Ctx,
+    r: &RawBackend,
+    raw_url: &toml::Spanned<String>,
+    key: &str,
+) -> Option<url::Url> {
+    let span = raw_url.span();
+    let url = match url::Url::parse(raw_url.get_ref()) {
+        Ok(u) => u,
+        Err(e) => {
+            cx.err(
+                span,
+                key,
+                format!("not a valid URL ({e}): {:?}", raw_url.get_ref()),
+            );
+            return None;
+        }
+    };
+    let allow_http = r.allow_http.unwrap_or(false);
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_http => {}
+        "http" => cx.err(
+            span.clone(),
+            key,
+            "must use https (set `allow_http = true` only for a local test back-end)",
+        ),
+        other => cx.err(
+            span.clone(),
+            key,
+            format!("must be an https URL, got scheme {other:?}"),
+        ),
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        cx.err(span.clone(), key, "must name a host");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        cx.err(
+            span.clone(),
+            key,
+            "must not carry credentials (they would end up in logs); use `auth`",
+        );
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        cx.err(
+            span.clone(),
+            key,
+            "must not have a query or fragment; operations add their own paths",
+        );
+    }
+    Some(url)
+}
+
+fn auth(cx: &mut Ctx, a: &RawAuth, span: Range<usize>, key: &str, url: Option<&url::Url>) -> Auth {
+    let Some(kind) = a.kind.as_ref().map(|k| *k.get_ref()) else {
+        cx.missing(
+            span,
+            &format!("{key}.type"),
+            "is required: \"none\", \"bearer\", \"api_key\" or \"mtls\"",
+        );
+        return Auth::None;
+    };
+    let allowed: &[&str] = match kind {
+        AuthKind::None => &[],
+        AuthKind::Bearer => &["token"],
+        AuthKind::ApiKey => &["header", "token"],
+        AuthKind::Mtls => &["cert", "key", "ca"],
+    };
+    let present = [
+        ("token", a.token.as_ref().map(|t| t.span())),
+        ("header", a.header.as_ref().map(|t| t.span())),
+        ("cert", a.cert.as_ref().map(|t| t.span())),
+        ("key", a.key.as_ref().map(|t| t.span())),
+        ("ca", a.ca.as_ref().map(|t| t.span())),
+    ];
+    let type_name = ["none", "bearer", "api_key", "mtls"][kind as usize];
+    for (name, s) in &present {
+        if let (Some(s), false) = (s, allowed.contains(name)) {
+            cx.err(
+                s.clone(),
+                &format!("{key}.{name}"),
+                format!("does not apply to type = \"{type_name}\""),
+            );
+        }
+    }
+    let token = |cx: &mut Ctx| {
+        a.token
+            .as_ref()
+            .map(|t| cx.secret(t, &format!("{key}.token")))
+    };
+    match kind {
+        AuthKind::None => Auth::None,
+        AuthKind::Bearer => match token(cx) {
+            Some(token) => Auth::Bearer { token },
+            None => {
+                required(cx, &span, key, "token", type_name);
+                Auth::None
+            }
+        },
+        AuthKind::ApiKey => {
+            let header = a.header.as_ref().map(|h| {
+                let ok = !h.get_ref().is_empty()
+                    && h.get_ref()
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                if !ok {
+                    cx.err(
+                        h.span(),
+                        &format!("{key}.header"),
+                        format!("must be an HTTP header name, got {:?}", h.get_ref()),
+                    );
+                }
+                h.get_ref().clone()
+            });
+            match (header, token(cx)) {
+                (Some(header), Some(token)) => Auth::ApiKey { header, token },
+                (h, t) => {
+                    if h.is_none() {
+                        required(cx, &span, key, "header", type_name);
+                    }
+                    if t.is_none() {
+                        required(cx, &span, key, "token", type_name);
+                    }
+                    Auth::None
+                }
+            }
+        }
+        AuthKind::Mtls => {
+            if url.is_some_and(|u| u.scheme() != "https") {
+                cx.err(span.clone(), key, "mtls needs an https base_url");
+            }
+            let (Some(cert), Some(k)) = (&a.cert, &a.key) else {
+                if a.cert.is_none() {
+                    required(cx, &span, key, "cert", type_name);
+                }
+                if a.key.is_none() {
+                    required(cx, &span, key, "key", type_name);
+                }
+                return Auth::None;
+            };
+            let cert_path = readable(cx, cert, &format!("{key}.cert"));
+            let key_path = readable(cx, k, &format!("{key}.key"));
+            let ca = a.ca.as_ref().map(|c| readable(cx, c, &format!("{key}.ca")));
+            Auth::Mtls {
+                cert: cert_path,
+                key: key_path,
+                ca,
+            }
+        }
+    }
+}
+
+fn required(cx: &mut Ctx, span: &Range<usize>, key: &str, name: &str, type_name: &str) {
+    cx.missing(
+        span.clone(),
+        &format!("{key}.{name}"),
+        format!("is required for type = \"{type_name}\""),
+    );
+}
+
+/// A certificate or key path; checked for readability only by `load`.
+fn readable(cx: &mut Ctx, p: &toml::Spanned<String>, key: &str) -> std::path::PathBuf {
+    let path = cx.path(p.get_ref());
+    if p.get_ref().is_empty() {
+        cx.err(p.span(), key, "must not be empty");
+    } else if let Some(source) = cx.secrets {
+        if let Err(e) = source.read(&path) {
+            cx.err(
+                p.span(),
+                key,
+                format!("cannot read {}: {e}", path.display()),
+            );
+        }
+    }
+    path
+}
+
+fn operations(
+    cx: &mut Ctx,
+    r: &RawBackend,
+    table: Range<usize>,
+    key: &str,
+) -> BTreeMap<String, Operation> {
+    let Some(ops) = &r.operations else {
+        cx.err(
+            table,
+            key,
+            "a back-end needs at least one operation ([backends.operations])",
+        );
+        return BTreeMap::new();
+    };
+    if ops.get_ref().is_empty() {
+        cx.err(ops.span(), key, "a back-end needs at least one operation");
+    }
+    let mut out = BTreeMap::new();
+    for (name, op) in ops.get_ref() {
+        let op_key = format!("{key}.{name}");
+        let name_spanned = toml::Spanned::new(op.span(), name.clone());
+        flow_name(cx, &name_spanned, &op_key, "operation");
+        let (method, path) = (op.get_ref().method, op.get_ref().path.as_ref());
+        if method.is_none() {
+            cx.missing(
+                op.span(),
+                &format!("{op_key}.method"),
+                "is required: GET, POST, PUT, PATCH or DELETE",
+            );
+        }
+        let Some(path) = path else {
+            cx.missing(
+                op.span(),
+                &format!("{op_key}.path"),
+                "is required, e.g. \"/cards/{card}/balance\"",
+            );
+            continue;
+        };
+        match (method, path_params(path.get_ref())) {
+            (Some(method), Ok(path_params)) => {
+                let path = path.get_ref().clone();
+                out.insert(
+                    name.clone(),
+                    Operation {
+                        method,
+                        path,
+                        path_params,
+                    },
+                );
+            }
+            (_, Err(why)) => cx.err(path.span(), &format!("{op_key}.path"), why),
+            (None, Ok(_)) => {}
+        }
+    }
+    out
+}
+
+/// The `{name}` placeholders of a path template, checked.
+fn path_params(path: &str) -> Result<Vec<String>, String> {
+    if !path.starts_with('/') {
+        return Err(format!("must start with '/', got {path:?}"));
+    }
+    if path.contains(['?', '#']) || path.contains("..") {
+        return Err(format!(
+            "must be a plain path (no '?', '#' or '..'), got {path:?}"
+        ));
+    }
+    let mut params = Vec::new();
+    let mut rest = path;
+    while let Some(open) = rest.find(['{', '}']) {
+        if rest.as_bytes()[open] == b'}' {
+            return Err(format!("unbalanced '}}' in {path:?}"));
+        }
+        let after = &rest[open + 1..];
+        let close = after
+            .find('}')
+            .ok_or_else(|| format!("unclosed '{{' in {path:?}"))?;
+        let name = &after[..close];
+        let ok = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !ok {
+            return Err(format!(
+                "placeholder {{{name}}} must be a-z, 0-9 or '_', in {path:?}"
+            ));
+        }
+        params.push(name.to_string());
+        rest = &after[close + 1..];
+    }
+    Ok(params)
+}
+
+/// A back-end whose deadline outlives the shortest USSD reply deadline
+/// would leave a citizen's screen to expire before the answer comes.
+pub(crate) fn deadline_fits(cx: &mut Ctx, parsed: &[Parsed], shortest: Option<(Duration, String)>) {
+    let Some((deadline, whose)) = shortest else {
+        return;
+    };
+    for p in parsed {
+        let timeout = p.raw.timeout.as_ref().map_or(secs(5), |t| t.get_ref().0);
+        if timeout >= deadline {
+            let span = p.raw.timeout.as_ref().map_or(p.span.clone(), |t| t.span());
+            let msg = format!(
+                "{} must be shorter than the shortest USSD reply_deadline ({}, {whose}), or the citizen's screen expires first",
+                show(timeout),
+                show(deadline)
+            );
+            cx.err(span, &format!("backends[{}].timeout", p.index), msg);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_params;
+
+    #[test]
+    fn path_templates_yield_their_placeholders() {
+        assert_eq!(path_params("/cards/{card}/balance").unwrap(), ["card"]);
+        assert_eq!(path_params("/a/{x}/{y_2}").unwrap(), ["x", "y_2"]);
+        assert!(path_params("cards").is_err());
+        assert!(path_params("/a/{x").is_err());
+        assert!(path_params("/a/x}").is_err());
+        assert!(path_params("/a/{X}").is_err());
+        assert!(path_params("/a?b=1").is_err());
+    }
+}

@@ -1,0 +1,355 @@
+//! The validated configuration: plain typed values with every default
+//! applied and every cross-field rule already checked. Durations are
+//! `std::time::Duration`, sizes are bytes. Nothing here can fail.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::secret::Secret;
+use crate::charset::Budget;
+
+/// The whole gateway configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this came from, as named by the caller.
+    pub source: PathBuf,
+    pub gateway: Gateway,
+    pub store: Store,
+    pub log: Log,
+    pub admin: Admin,
+    pub sms: Sms,
+    pub operators: Vec<Operator>,
+    pub backends: Vec<Backend>,
+}
+
+/// `[gateway]`: this node and its worker pool.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    pub node: String,
+    /// Resolved against the configuration file's directory.
+    pub flows_dir: PathBuf,
+    pub watch_flows: bool,
+    pub shutdown_grace: Duration,
+    pub workers: usize,
+    pub queues: Queues,
+}
+
+/// Bounds of the gateway's queues (every queue is bounded).
+#[derive(Debug, Clone)]
+pub struct Queues {
+    /// Inbound turns waiting per worker.
+    pub worker: usize,
+    /// Outbound PDUs waiting per operator.
+    pub outbound: usize,
+    /// Back-end calls in flight across all back-ends.
+    pub backend_calls: usize,
+}
+
+/// `[store]`: sled.
+#[derive(Debug, Clone)]
+pub struct Store {
+    /// Resolved against the configuration file's directory.
+    pub path: PathBuf,
+    pub cache_capacity: u64,
+    pub group_commit: GroupCommit,
+    pub retention: Retention,
+}
+
+#[derive(Debug, Clone)]
+pub struct GroupCommit {
+    pub max_batch: usize,
+    pub max_delay: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Retention {
+    /// How long finished sessions are kept (resume offers, support).
+    pub sessions: Duration,
+    /// How long sent-message ids are kept to match delivery receipts.
+    pub receipts: Duration,
+    /// How often expired records are swept.
+    pub sweep_interval: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Log {
+    pub format: LogFormat,
+    /// A `tracing` filter directive, e.g. `info,bawaba::smpp=debug`.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// `[admin]`: the admin/metrics listener (off when `listen` is absent).
+#[derive(Debug, Clone)]
+pub struct Admin {
+    pub listen: Option<SocketAddr>,
+    pub token: Option<Secret>,
+}
+
+/// `[sms]`: the SMS bearer.
+#[derive(Debug, Clone)]
+pub struct Sms {
+    /// The reply to an SMS that matches no keyword.
+    pub fallback: Texts,
+    pub default_language: Language,
+    pub session_idle: Duration,
+    pub dedupe_window: Duration,
+}
+
+/// One text per language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Texts {
+    pub ar: String,
+    pub ckb: String,
+    pub en: String,
+}
+
+impl Texts {
+    pub fn get(&self, language: Language) -> &str {
+        match language {
+            Language::Ar => &self.ar,
+            Language::Ckb => &self.ckb,
+            Language::En => &self.en,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    Ar,
+    Ckb,
+    En,
+}
+
+/// One mobile operator's SMSC account.
+#[derive(Debug, Clone)]
+pub struct Operator {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub system_id: String,
+    pub password: Secret,
+    pub system_type: String,
+    pub bind_mode: BindMode,
+    /// Binds (transceiver) or bind pairs (tx_rx) to open.
+    pub binds: u32,
+    /// Requests in flight per bind.
+    pub window: u32,
+    /// Submits per second across all of this operator's binds.
+    pub tps: u32,
+    pub addr_ton: u8,
+    pub addr_npi: u8,
+    pub address_range: String,
+    pub bind_timeout: Duration,
+    pub response_timeout: Duration,
+    pub enquire_link: EnquireLink,
+    pub reconnect: Reconnect,
+    /// The largest command_length accepted or sent.
+    pub max_pdu_size: u32,
+    pub encodings: Vec<Encoding>,
+    pub data_coding: DataCoding,
+    /// International-format prefixes (no '+') of this operator's subscribers.
+    pub msisdn_prefixes: Vec<String>,
+    pub sms: OperatorSms,
+    pub ussd: OperatorUssd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BindMode {
+    Transceiver,
+    TxRx,
+}
+
+#[derive(Debug, Clone)]
+pub struct EnquireLink {
+    pub idle: Duration,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Reconnect {
+    pub min: Duration,
+    pub max: Duration,
+    /// The backoff cap after the SMSC rejects the bind (wrong password...):
+    /// slower, so the account is not locked.
+    pub rejected_max: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Encoding {
+    Gsm7,
+    Ucs2,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataCoding {
+    pub gsm7: u8,
+    pub ucs2: u8,
+}
+
+#[derive(Debug, Clone)]
+pub struct OperatorSms {
+    pub short_codes: Vec<String>,
+    pub split: SplitMode,
+    pub max_parts: u8,
+}
+
+/// How a long SMS is cut into parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SplitMode {
+    /// UDH with an 8-bit reference.
+    Udh8,
+    /// UDH with a 16-bit reference.
+    Udh16,
+    /// sar_* optional parameters.
+    Sar,
+    /// One submit_sm with message_payload; the SMSC splits.
+    Payload,
+}
+
+#[derive(Debug, Clone)]
+pub struct OperatorUssd {
+    /// The dial codes this operator routes to us, e.g. `*123#`.
+    pub service_codes: Vec<String>,
+    pub profile: UssdProfile,
+}
+
+/// How one vendor's USSD gateway speaks SMPP: data, not code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UssdProfile {
+    /// The named profile this came from, or `default`.
+    pub name: String,
+    pub service_type: String,
+    pub ops: UssdOps,
+    pub session_key: SessionKey,
+    pub dial_string: DialString,
+    pub budget: Budget,
+    pub timers: UssdTimers,
+}
+
+/// ussd_service_op values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UssdOps {
+    pub begin: u8,
+    pub user_reply: u8,
+    pub our_continue: u8,
+    pub our_end: u8,
+    pub abort: Vec<u8>,
+}
+
+/// What identifies one USSD dialogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionKey {
+    ItsSessionInfo,
+    UserMessageReference,
+    MsisdnServiceCode,
+}
+
+/// Where the dialled string arrives in the opening deliver_sm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DialString {
+    ShortMessage,
+    DestinationAddr,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UssdTimers {
+    /// How long we may take to answer a turn.
+    pub reply_deadline: Duration,
+    /// How long the citizen may take to answer a screen.
+    pub user_idle: Duration,
+    /// The operator's cap on a whole dialogue.
+    pub session_max: Duration,
+}
+
+/// One government back-end.
+#[derive(Debug, Clone)]
+pub struct Backend {
+    pub name: String,
+    pub base_url: url::Url,
+    pub auth: Auth,
+    /// The whole call's deadline, retries included.
+    pub timeout: Duration,
+    pub concurrency: usize,
+    pub retries: u32,
+    pub circuit_breaker: CircuitBreaker,
+    pub max_response_bytes: u64,
+    /// Zero: answers are not cached.
+    pub cache_ttl: Duration,
+    pub operations: BTreeMap<String, Operation>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Auth {
+    None,
+    Bearer {
+        token: Secret,
+    },
+    ApiKey {
+        header: String,
+        token: Secret,
+    },
+    Mtls {
+        cert: PathBuf,
+        key: PathBuf,
+        ca: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthKind {
+    None,
+    Bearer,
+    ApiKey,
+    Mtls,
+}
+
+#[derive(Debug, Clone)]
+pub struct CircuitBreaker {
+    /// Consecutive failures that open the breaker.
+    pub failures: u32,
+    /// How long it stays open before probing.
+    pub open_for: Duration,
+    /// Calls let through while half-open.
+    pub half_open_probes: u32,
+}
+
+/// One operation a flow may call: `backend: pds, operation: balance`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operation {
+    pub method: Method,
+    /// A path template under the base URL, e.g. `/cards/{card}/balance`.
+    pub path: String,
+    /// The `{placeholders}` in `path`, in order.
+    pub path_params: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum Method {
+    #[serde(rename = "GET")]
+    Get,
+    #[serde(rename = "POST")]
+    Post,
+    #[serde(rename = "PUT")]
+    Put,
+    #[serde(rename = "PATCH")]
+    Patch,
+    #[serde(rename = "DELETE")]
+    Delete,
+}
