@@ -287,3 +287,12 @@ fn the_proof_is_tight_at_run_time() {
     assert!(text.ends_with("١٬٢٣٤٬٥٦٧"), "{text}");
     assert_eq!(ucs2_len(text), 80);
 }
+
+#[test]
+fn call_results_must_be_declared_not_implied() {
+    // `card` is implied by a digits input (GSM-7 only); a back-end filling
+    // it could put any characters there, so the proof would not hold.
+    let yaml = "id: r\nversion: 1\ntitle: {en: R}\nlanguages: [en]\nstart: ask\nnodes:\n  ask:\n    type: input\n    prompt: {en: Card}\n    validate: {digits: {max: 8}}\n    error: {en: Bad}\n    save: card\n    next: c\n  c:\n    type: call\n    backend: b\n    operation: o\n    results: [card]\n    on: {ok: s, failed: s}\n  s:\n    type: message\n    text: {en: \"{card}\"}\n";
+    let d = errors(&[src("r.yaml", yaml)], &CompileContext::default());
+    has(&d, 18, "result `card` is not declared in vars");
+}

@@ -351,3 +351,55 @@ fn goto_other_flow() {
         "We will text the bill to 9647701234567"
     );
 }
+
+#[test]
+fn cross_flow_goto_loop_ends_politely() {
+    let flow = |id: &str, other: &str, code: &str| {
+        Source {
+        path: format!("{id}.yaml"),
+        text: format!(
+            "id: {id}\nversion: 1\ntitle: {{en: L}}\nlanguages: [en]\nentry: {{ussd: [\"{code}\"]}}\nstart: g\nnodes:\n  g:\n    type: goto\n    flow: {other}\n"
+        ),
+    }
+    };
+    let f = compile(
+        &[flow("la", "lb", "*7#"), flow("lb", "la", "*8#")],
+        &CompileContext::default(),
+    )
+    .unwrap();
+    let mut p = Phone::new(&f, Bearer::Ussd, Lang::En);
+    assert_eq!(p.dial("*7#"), "Service unavailable");
+    assert!(p.session().is_finished());
+}
+
+#[test]
+fn navigation_edges_are_screens() {
+    let f = flows();
+    let mut p = Phone::new(&f, Bearer::Ussd, Lang::En);
+    p.dial("*123*1#");
+    // Nothing to go back to, no next page, no home: invalid choices.
+    for key in ["0", "98"] {
+        assert!(
+            p.reply(key).starts_with("Invalid choice\n1. Balance"),
+            "{key}"
+        );
+    }
+    // History stays bounded however long the citizen wanders.
+    for _ in 0..100 {
+        p.reply("3"); // language menu
+        p.reply("3"); // English -> main
+    }
+    assert!(p.session().history.len() <= StepContext::default().history_limit);
+    // An empty list still shows a screen the citizen can leave.
+    let mut p = Phone::new(&f, Bearer::Ussd, Lang::En);
+    p.dial("*123*1*2*12345678#");
+    let id = p.call_id();
+    p.send(Input::CallDone {
+        call_id: id,
+        outcome: Outcome::Ok,
+        data: json!({"items": []}),
+    });
+    assert_eq!(p.screen(), "Your items\n0. Back\n00. Home");
+    assert!(p.reply("1").starts_with("Invalid choice"));
+    assert!(p.reply("00").starts_with("Ration card"));
+}

@@ -165,7 +165,7 @@ pub struct Session {
     pub vars: BTreeMap<String, Value>,
     /// Secret inputs (PINs): memory only, wiped after the call that uses them.
     #[serde(skip)]
-    pub secrets: BTreeMap<String, String>,
+    pub secrets: Secrets,
     /// The citizen's language, if known.
     pub language: Option<Lang>,
     pub bearer: Bearer,
@@ -178,6 +178,38 @@ pub struct Session {
     pub pending: VecDeque<String>,
     /// Text to fill the first input reached (SMS keyword argument).
     pub prefill: Option<String>,
+}
+
+/// Secret inputs by variable name. Never serialised (the field is
+/// `#[serde(skip)]`), and `Debug` prints `***` for every value so a logged
+/// session cannot leak a PIN.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secrets(BTreeMap<String, String>);
+
+impl Secrets {
+    pub fn get(&self, name: &str) -> Option<&String> {
+        self.0.get(name)
+    }
+    pub fn insert(&mut self, name: String, value: String) {
+        self.0.insert(name, value);
+    }
+    pub fn remove(&mut self, name: &str) {
+        self.0.remove(name);
+    }
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.0.keys().map(|k| (k, "***")))
+            .finish()
+    }
 }
 
 /// A flow id and the version a session is pinned to.
@@ -195,7 +227,7 @@ impl Session {
             at: Frame { node: 0, page: 0 },
             history: Vec::new(),
             vars: BTreeMap::new(),
-            secrets: BTreeMap::new(),
+            secrets: Secrets::default(),
             language,
             bearer,
             status: Status::New,
@@ -209,5 +241,24 @@ impl Session {
     /// True once the conversation is over.
     pub fn is_finished(&self) -> bool {
         self.status == Status::Finished
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_neither_serialised_nor_printed() {
+        let mut s = Session::new(Bearer::Ussd, Some(Lang::En));
+        s.secrets.insert("pin".into(), "4321".into());
+        assert!(!serde_json::to_string(&s).unwrap().contains("4321"));
+        let dbg = format!("{s:?}");
+        assert!(
+            !dbg.contains("4321") && dbg.contains("\"pin\": \"***\""),
+            "{dbg}"
+        );
+        let back: Session = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert!(back.secrets.is_empty());
     }
 }

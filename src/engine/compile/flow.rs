@@ -8,12 +8,14 @@ use super::super::doc::{FlowDoc, NodeDoc, Spanned, Texts as TextsDoc};
 use super::super::lang::Lang;
 use super::super::model::{CharClass, Flow, Navigation, NodeId, Rule, Texts, VarSpec};
 use super::super::template::Template;
-use super::{loc, node, proof, rule, Diags, FlowJump, Loc};
+use super::{loc, node, proof, rule, vars, Diags, FlowJump, Loc};
 
 /// What every node of a flow is compiled against.
 pub(super) struct Cx<'a> {
     pub languages: Vec<Lang>,
     pub vars: BTreeMap<String, VarSpec>,
+    /// Names declared under `vars:` (call results must be among them).
+    pub declared: std::collections::BTreeSet<String>,
     pub names: BTreeMap<&'a str, NodeId>,
     pub ctx: &'a CompileContext,
 }
@@ -122,7 +124,7 @@ impl Cx<'_> {
     }
 }
 
-fn id_ok(id: &str) -> bool {
+pub(super) fn id_ok(id: &str) -> bool {
     let mut cs = id.chars();
     matches!(cs.next(), Some('a'..='z')) && cs.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
 }
@@ -173,115 +175,6 @@ fn navigation(fd: &FlowDoc, d: &mut Diags) -> Navigation {
         }
     }
     nav
-}
-
-fn declared_vars(fd: &FlowDoc, d: &mut Diags) -> BTreeMap<String, VarSpec> {
-    let mut out = BTreeMap::new();
-    for (name, v) in &fd.vars.0 {
-        if !id_ok(&name.value) {
-            d.at(
-                loc(name),
-                format!("variable name `{}` must match [a-z][a-z0-9_]*", name.value),
-            );
-        }
-        let spec = match (&v.value.max_len, &v.value.list) {
-            (Some(n), None) if n.value > 0 => VarSpec::Text {
-                max_len: n.value,
-                class: CharClass::Any,
-            },
-            (None, Some(list))
-                if list.value.max_items.value > 0 && !list.value.fields.0.is_empty() =>
-            {
-                let mut fields = BTreeMap::new();
-                for (f, spec) in &list.value.fields.0 {
-                    if spec.value.max_len.value == 0 {
-                        d.at(
-                            loc(spec),
-                            format!("field `{}`: max_len must be at least 1", f.value),
-                        );
-                    }
-                    fields.insert(f.value.clone(), spec.value.max_len.value);
-                }
-                VarSpec::List {
-                    max_items: list.value.max_items.value,
-                    fields,
-                }
-            }
-            (None, Some(list)) => {
-                d.at(
-                    loc(list),
-                    "a list needs max_items >= 1 and at least one field",
-                );
-                continue;
-            }
-            _ => {
-                d.at(
-                    loc(v),
-                    format!(
-                        "variable `{}` needs either max_len >= 1 or list",
-                        name.value
-                    ),
-                );
-                continue;
-            }
-        };
-        out.insert(name.value.clone(), spec);
-    }
-    out
-}
-
-/// Variables that inputs and list menus fill without a declaration.
-fn implied_vars(
-    fd: &FlowDoc,
-    rules: &[Option<Rule>],
-    vars: &mut BTreeMap<String, VarSpec>,
-    d: &mut Diags,
-) {
-    let declared = vars.clone();
-    for ((_, n), rule) in fd.nodes.value.0.iter().zip(rules) {
-        if let (Some(save), Some(rule)) = (&n.value.save, rule) {
-            let (len, class) = rule.bound();
-            match (declared.get(&save.value), vars.get(&save.value)) {
-                (Some(VarSpec::Text { max_len, .. }), _) if *max_len < len => d.at(
-                    loc(save),
-                    format!("`{}` is declared with max_len {max_len} but this input accepts {len} characters", save.value),
-                ),
-                (Some(VarSpec::List { .. }), _) => d.at(loc(save), format!("`{}` is a list", save.value)),
-                (Some(_), _) => {}
-                (None, Some(VarSpec::Text { max_len, class: c })) => {
-                    let spec = VarSpec::Text { max_len: len.max(*max_len), class: class.max(*c) };
-                    vars.insert(save.value.clone(), spec);
-                }
-                (None, _) => {
-                    vars.insert(save.value.clone(), VarSpec::Text { max_len: len, class });
-                }
-            }
-        }
-        if let Some(of) = &n.value.options_from {
-            let (Some(save), Some(VarSpec::List { max_items, fields })) =
-                (&of.value.save, declared.get(&of.value.list.value))
-            else {
-                continue;
-            };
-            let width = max_items.to_string().len();
-            vars.insert(
-                save.value.clone(),
-                VarSpec::Text {
-                    max_len: width,
-                    class: CharClass::Gsm1,
-                },
-            );
-            for (f, n) in fields {
-                vars.insert(
-                    format!("{}.{f}", save.value),
-                    VarSpec::Text {
-                        max_len: *n,
-                        class: CharClass::Any,
-                    },
-                );
-            }
-        }
-    }
 }
 
 /// Node names a node's fields point at (before anything is resolved).
@@ -348,7 +241,8 @@ pub(super) fn build(
     }
     let languages = languages(fd, d);
     let nav = navigation(fd, d);
-    let mut vars = declared_vars(fd, d);
+    let mut vars = vars::declared_vars(fd, d);
+    let declared = vars.keys().cloned().collect();
     let rules: Vec<Option<Rule>> = fd
         .nodes
         .value
@@ -356,7 +250,7 @@ pub(super) fn build(
         .iter()
         .map(|(_, n)| rule::rule(n, d))
         .collect();
-    implied_vars(fd, &rules, &mut vars, d);
+    vars::implied_vars(fd, &rules, &mut vars, d);
     let mut names = BTreeMap::new();
     for (i, (name, _)) in fd.nodes.value.0.iter().enumerate() {
         if names.insert(name.value.as_str(), i as NodeId).is_some() {
@@ -372,6 +266,7 @@ pub(super) fn build(
     let cx = Cx {
         languages,
         vars,
+        declared,
         names,
         ctx,
     };
@@ -412,7 +307,7 @@ pub(super) fn build(
         nodes,
     };
     proof::graph(&flow, &locs, &jumps, d);
-    proof::screens(&mut flow, &locs, ctx.budget, d);
+    proof::screens(&mut flow, loc(&fd.title), &locs, ctx.budget, d);
     if d.list.len() > before {
         return None;
     }

@@ -11,6 +11,7 @@ mod flow;
 mod node;
 mod proof;
 mod rule;
+mod vars;
 
 use std::collections::BTreeMap;
 
@@ -56,6 +57,9 @@ pub(crate) struct FlowJump {
 pub fn compile(sources: &[Source], ctx: &CompileContext) -> Result<FlowSet, Vec<Diagnostic>> {
     let mut all = Vec::new();
     let mut built = Vec::new();
+    // Ids of every flow that parsed, built or not: a goto to a flow that
+    // has its own problems is not also an "unknown flow".
+    let mut known = std::collections::BTreeSet::new();
     for src in sources {
         let mut d = Diags {
             path: &src.path,
@@ -64,6 +68,7 @@ pub fn compile(sources: &[Source], ctx: &CompileContext) -> Result<FlowSet, Vec<
         match doc::parse(&src.text) {
             Err((line, col, msg)) => d.at((line, col), msg),
             Ok(fd) => {
+                known.insert(fd.id.value.clone());
                 if let Some(out) = flow::build(&fd, ctx, &mut d) {
                     built.push((src, fd, out));
                 }
@@ -139,6 +144,7 @@ pub fn compile(sources: &[Source], ctx: &CompileContext) -> Result<FlowSet, Vec<
         for j in flow_jumps {
             match set.index_of(&j.target) {
                 Some(t) => set.flows[i].nodes[j.node].kind = NodeKind::Goto { to: Goto::Flow(t) },
+                None if known.contains(&j.target) => {}
                 None => d.at(j.loc, format!("goto: unknown flow `{}`", j.target)),
             }
         }

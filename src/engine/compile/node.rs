@@ -278,10 +278,13 @@ fn call(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
     }
     let mut results = Vec::new();
     for r in nd.results.as_ref().map_or(&[][..], |r| &r.value) {
-        if !cx.vars.contains_key(&r.value) {
+        if !cx.declared.contains(&r.value) {
             d.at(
                 loc(r),
-                format!("result `{}` is not declared in vars", r.value),
+                format!(
+                    "result `{}` is not declared in vars (with its max_len)",
+                    r.value
+                ),
             );
         }
         results.push(r.value.clone());

@@ -127,7 +127,7 @@ impl Proof<'_, '_> {
 }
 
 /// Paginates menus and proves every screen of `flow` fits `budget`.
-pub(super) fn screens(flow: &mut Flow, locs: &[Loc], budget: Budget, d: &mut Diags) {
+pub(super) fn screens(flow: &mut Flow, title_at: Loc, locs: &[Loc], budget: Budget, d: &mut Diags) {
     let vars = flow.vars.clone();
     let langs = flow.languages.clone();
     let fallback = langs[0];
@@ -142,7 +142,7 @@ pub(super) fn screens(flow: &mut Flow, locs: &[Loc], budget: Budget, d: &mut Dia
                 (2, Cost::literal(Ui::StartOver.text(l))),
             ];
             p.check(
-                (1, 1),
+                title_at,
                 "the resume screen (title + Continue / Start over)",
                 l,
                 menu_cost(head, &opts, NavLines::default(), &nav, l),
