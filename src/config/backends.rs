@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::time::Duration;
 
+use super::auth::auth;
 use super::check::{millis, secs, Ctx};
-use super::model::{Auth, AuthKind, Backend, CircuitBreaker, Operation};
-use super::raw::{RawAuth, RawBackend};
+use super::model::{Auth, Backend, CircuitBreaker, Operation};
+use super::raw::RawBackend;
 use super::units::show;
 
 pub(crate) struct Parsed {
@@ -16,6 +17,8 @@ pub(crate) struct Parsed {
     pub span: Range<usize>,
     pub raw: RawBackend,
 }
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(crate) fn backends(cx: &mut Ctx, parsed: &[Parsed]) -> Vec<Backend> {
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
@@ -57,50 +60,62 @@ fn backend(cx: &mut Ctx, p: &Parsed) -> Option<Backend> {
         None => Auth::None,
         Some(a) => auth(cx, a.get_ref(), a.span(), &k("auth"), base_url.as_ref()),
     };
-    let br = r.circuit_breaker.as_ref();
     let operations = operations(cx, r, p.span.clone(), &k("operations"));
+    // Every check runs before a missing key ends this back-end.
+    let br = r.circuit_breaker.as_ref();
+    let circuit_breaker = CircuitBreaker {
+        failures: cx.int(
+            &br.and_then(|b| b.failures.clone()),
+            &k("circuit_breaker.failures"),
+            1,
+            1000,
+            5,
+        ) as u32,
+        open_for: cx.dur(
+            &br.and_then(|b| b.open_for.clone()),
+            &k("circuit_breaker.open_for"),
+            (secs(1), secs(600)),
+            secs(30),
+        ),
+        half_open_probes: cx.int(
+            &br.and_then(|b| b.half_open_probes.clone()),
+            &k("circuit_breaker.half_open_probes"),
+            1,
+            100,
+            1,
+        ) as u32,
+    };
+    let timeout = cx.dur(
+        &r.timeout,
+        &k("timeout"),
+        (millis(100), secs(60)),
+        DEFAULT_TIMEOUT,
+    );
+    let concurrency = cx.int(&r.concurrency, &k("concurrency"), 1, 1024, 32) as usize;
+    let retries = cx.int(&r.retries, &k("retries"), 0, 5, 1) as u32;
+    let max_response_bytes = cx.size(
+        &r.max_response_bytes,
+        &k("max_response_bytes"),
+        1 << 10,
+        16 << 20,
+        256 << 10,
+    );
+    let cache_ttl = cx.dur(
+        &r.cache_ttl,
+        &k("cache_ttl"),
+        (secs(0), secs(24 * 3600)),
+        Duration::ZERO,
+    );
     Some(Backend {
         name: r.name.as_ref()?.get_ref().clone(),
         base_url: base_url?,
         auth,
-        timeout: cx.dur(&r.timeout, &k("timeout"), (millis(100), secs(60)), secs(5)),
-        concurrency: cx.int(&r.concurrency, &k("concurrency"), 1, 1024, 32) as usize,
-        retries: cx.int(&r.retries, &k("retries"), 0, 5, 1) as u32,
-        circuit_breaker: CircuitBreaker {
-            failures: cx.int(
-                &br.and_then(|b| b.failures.clone()),
-                &k("circuit_breaker.failures"),
-                1,
-                1000,
-                5,
-            ) as u32,
-            open_for: cx.dur(
-                &br.and_then(|b| b.open_for.clone()),
-                &k("circuit_breaker.open_for"),
-                (secs(1), secs(600)),
-                secs(30),
-            ),
-            half_open_probes: cx.int(
-                &br.and_then(|b| b.half_open_probes.clone()),
-                &k("circuit_breaker.half_open_probes"),
-                1,
-                100,
-                1,
-            ) as u32,
-        },
-        max_response_bytes: cx.size(
-            &r.max_response_bytes,
-            &k("max_response_bytes"),
-            1 << 10,
-            16 << 20,
-            256 << 10,
-        ),
-        cache_ttl: cx.dur(
-            &r.cache_ttl,
-            &k("cache_ttl"),
-            (secs(0), secs(24 * 3600)),
-            Duration::ZERO,
-        ),
+        timeout,
+        concurrency,
+        retries,
+        circuit_breaker,
+        max_response_bytes,
+        cache_ttl,
         operations,
     })
 }
@@ -171,130 +186,6 @@ fn base_url(
         );
     }
     Some(url)
-}
-
-fn auth(cx: &mut Ctx, a: &RawAuth, span: Range<usize>, key: &str, url: Option<&url::Url>) -> Auth {
-    let Some(kind) = a.kind.as_ref().map(|k| *k.get_ref()) else {
-        cx.missing(
-            span,
-            &format!("{key}.type"),
-            "is required: \"none\", \"bearer\", \"api_key\" or \"mtls\"",
-        );
-        return Auth::None;
-    };
-    let allowed: &[&str] = match kind {
-        AuthKind::None => &[],
-        AuthKind::Bearer => &["token"],
-        AuthKind::ApiKey => &["header", "token"],
-        AuthKind::Mtls => &["cert", "key", "ca"],
-    };
-    let present = [
-        ("token", a.token.as_ref().map(|t| t.span())),
-        ("header", a.header.as_ref().map(|t| t.span())),
-        ("cert", a.cert.as_ref().map(|t| t.span())),
-        ("key", a.key.as_ref().map(|t| t.span())),
-        ("ca", a.ca.as_ref().map(|t| t.span())),
-    ];
-    let type_name = ["none", "bearer", "api_key", "mtls"][kind as usize];
-    for (name, s) in &present {
-        if let (Some(s), false) = (s, allowed.contains(name)) {
-            cx.err(
-                s.clone(),
-                &format!("{key}.{name}"),
-                format!("does not apply to type = \"{type_name}\""),
-            );
-        }
-    }
-    let token = |cx: &mut Ctx| {
-        a.token
-            .as_ref()
-            .map(|t| cx.secret(t, &format!("{key}.token")))
-    };
-    match kind {
-        AuthKind::None => Auth::None,
-        AuthKind::Bearer => match token(cx) {
-            Some(token) => Auth::Bearer { token },
-            None => {
-                required(cx, &span, key, "token", type_name);
-                Auth::None
-            }
-        },
-        AuthKind::ApiKey => {
-            let header = a.header.as_ref().map(|h| {
-                let ok = !h.get_ref().is_empty()
-                    && h.get_ref()
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-                if !ok {
-                    cx.err(
-                        h.span(),
-                        &format!("{key}.header"),
-                        format!("must be an HTTP header name, got {:?}", h.get_ref()),
-                    );
-                }
-                h.get_ref().clone()
-            });
-            match (header, token(cx)) {
-                (Some(header), Some(token)) => Auth::ApiKey { header, token },
-                (h, t) => {
-                    if h.is_none() {
-                        required(cx, &span, key, "header", type_name);
-                    }
-                    if t.is_none() {
-                        required(cx, &span, key, "token", type_name);
-                    }
-                    Auth::None
-                }
-            }
-        }
-        AuthKind::Mtls => {
-            if url.is_some_and(|u| u.scheme() != "https") {
-                cx.err(span.clone(), key, "mtls needs an https base_url");
-            }
-            let (Some(cert), Some(k)) = (&a.cert, &a.key) else {
-                if a.cert.is_none() {
-                    required(cx, &span, key, "cert", type_name);
-                }
-                if a.key.is_none() {
-                    required(cx, &span, key, "key", type_name);
-                }
-                return Auth::None;
-            };
-            let cert_path = readable(cx, cert, &format!("{key}.cert"));
-            let key_path = readable(cx, k, &format!("{key}.key"));
-            let ca = a.ca.as_ref().map(|c| readable(cx, c, &format!("{key}.ca")));
-            Auth::Mtls {
-                cert: cert_path,
-                key: key_path,
-                ca,
-            }
-        }
-    }
-}
-
-fn required(cx: &mut Ctx, span: &Range<usize>, key: &str, name: &str, type_name: &str) {
-    cx.missing(
-        span.clone(),
-        &format!("{key}.{name}"),
-        format!("is required for type = \"{type_name}\""),
-    );
-}
-
-/// A certificate or key path; checked for readability only by `load`.
-fn readable(cx: &mut Ctx, p: &toml::Spanned<String>, key: &str) -> std::path::PathBuf {
-    let path = cx.path(p.get_ref());
-    if p.get_ref().is_empty() {
-        cx.err(p.span(), key, "must not be empty");
-    } else if let Some(source) = cx.secrets {
-        if let Err(e) = source.read(&path) {
-            cx.err(
-                p.span(),
-                key,
-                format!("cannot read {}: {e}", path.display()),
-            );
-        }
-    }
-    path
 }
 
 fn operations(
@@ -400,7 +291,11 @@ pub(crate) fn deadline_fits(cx: &mut Ctx, parsed: &[Parsed], shortest: Option<(D
         return;
     };
     for p in parsed {
-        let timeout = p.raw.timeout.as_ref().map_or(secs(5), |t| t.get_ref().0);
+        let timeout = p
+            .raw
+            .timeout
+            .as_ref()
+            .map_or(DEFAULT_TIMEOUT, |t| t.get_ref().0);
         if timeout >= deadline {
             let span = p.raw.timeout.as_ref().map_or(p.span.clone(), |t| t.span());
             let msg = format!(

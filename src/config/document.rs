@@ -46,7 +46,11 @@ pub(crate) fn section<T: DeserializeOwned>(
             Ok(value) => return Some(value),
             Err(e) => e,
         };
-        let message = err.message().trim().to_string();
+        // serde names Rust types; say what to write in TOML instead.
+        let message = err
+            .message()
+            .trim()
+            .replace("expected i64", "expected an integer");
         let missing = message
             .strip_prefix("missing field `")
             .and_then(|m| m.strip_suffix('`'))
@@ -57,7 +61,7 @@ pub(crate) fn section<T: DeserializeOwned>(
         }
         let span = err.span();
         report.push(span.clone(), path_at(node, span.as_ref(), key), message);
-        let Some(span) = span else { return None };
+        let span = span?;
         let (start, end) = (work.span().start, work.span().end);
         match remove_at(work.get_mut(), &span) {
             Some(removed_key) if span != (start..end) => removed.push(removed_key),
@@ -106,14 +110,17 @@ fn push_key(path: &mut String, key: &str) {
     if !path.is_empty() {
         path.push('.');
     }
-    if !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        path.push_str(key);
+    path.push_str(&segment(key));
+}
+
+/// A key as it appears in a key path: bare if TOML allows it bare, else
+/// quoted (`ussd_profiles."Bad Name"`).
+pub(crate) fn segment(key: &str) -> String {
+    let bare = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    if !key.is_empty() && key.chars().all(bare) {
+        key.to_string()
     } else {
-        path.push_str(&format!("{key:?}"));
+        format!("{key:?}")
     }
 }
 

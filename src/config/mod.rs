@@ -11,6 +11,7 @@
 //! Must not: open sockets, bind ports, touch the store or log a secret.
 //! The full key reference is config/README.md.
 
+mod auth;
 mod backends;
 mod check;
 mod command;
@@ -19,6 +20,7 @@ mod error;
 mod model;
 mod operators;
 mod raw;
+mod routing;
 mod secret;
 mod sections;
 mod units;
@@ -91,6 +93,18 @@ impl Config {
             .collect()
     }
 
+    /// The tightest USSD screen budget of any operator: flows are shared,
+    /// so the flow compiler proves every screen against this one.
+    pub fn strictest_budget(&self) -> crate::charset::Budget {
+        let budgets = self.operators.iter().map(|o| o.ussd.profile.budget);
+        budgets.fold(crate::charset::Budget::default(), |a, b| {
+            crate::charset::Budget {
+                gsm7: a.gsm7.min(b.gsm7),
+                ucs2: a.ucs2.min(b.ucs2),
+            }
+        })
+    }
+
     /// One line for `bawaba config check`.
     pub fn summary(&self) -> String {
         let ops: Vec<&str> = self.operators.iter().map(|o| o.name.as_str()).collect();
@@ -120,6 +134,8 @@ struct Sections {
     sms: raw::RawSms,
     operators: Vec<operators::Parsed>,
     has_operators: bool,
+    /// Where `operators = []` was written, if it was.
+    operators_at: Option<Range<usize>>,
     backends: Vec<backends::Parsed>,
     profiles: BTreeMap<String, (Range<usize>, RawUssdProfile)>,
 }
@@ -138,7 +154,7 @@ fn build(text: &str, path: &Path, secrets: Option<&dyn SecretSource>) -> Result<
     };
     if !s.has_operators {
         cx.report.push(
-            None,
+            s.operators_at.clone(),
             "operators",
             "at least one [[operators]] table is required",
         );
@@ -184,8 +200,13 @@ fn read_sections(root: &toml::de::DeTable, report: &mut Report) -> Sections {
             "admin" => s.admin = section(value, name, report).unwrap_or_default(),
             "sms" => s.sms = section(value, name, report).unwrap_or_default(),
             "operators" => {
-                s.has_operators = true;
-                for (index, item) in array(value, name, report).iter().enumerate() {
+                let items = array(value, name, report);
+                s.operators_at = Some(value.span());
+                // `operators = 7` is reported by `array`; `operators = []`
+                // is a gateway with no operator, reported below.
+                s.has_operators =
+                    !items.is_empty() || !matches!(value.get_ref(), DeValue::Array(_));
+                for (index, item) in items.iter().enumerate() {
                     if let Some(raw) = section(item, &format!("operators[{index}]"), report) {
                         s.operators.push(operators::Parsed {
                             index,
@@ -209,7 +230,7 @@ fn read_sections(root: &toml::de::DeTable, report: &mut Report) -> Sections {
             "ussd_profiles" => match value.get_ref() {
                 DeValue::Table(t) => {
                     for (pname, item) in t.iter() {
-                        let pkey = format!("ussd_profiles.{}", pname.get_ref());
+                        let pkey = format!("ussd_profiles.{}", document::segment(pname.get_ref()));
                         if let Some(raw) = section(item, &pkey, report) {
                             s.profiles
                                 .insert(pname.get_ref().to_string(), (pname.span(), raw));

@@ -13,6 +13,7 @@ use super::model::{
     SplitMode,
 };
 use super::raw::{RawOperator, RawUssdProfile};
+use super::secret::{Secret, SecretSpec};
 use super::units::show;
 use super::ussd;
 
@@ -34,7 +35,7 @@ pub(crate) fn operators(
         .iter()
         .filter_map(|p| Some((p.index, operator(cx, p, profiles)?)))
         .collect();
-    unique_across(cx, parsed);
+    super::routing::unique_across(cx, parsed);
     ops
 }
 
@@ -45,16 +46,126 @@ fn operator(
 ) -> Option<Operator> {
     let k = |field: &str| format!("operators[{}].{field}", p.index);
     let r = &p.raw;
-    let mut required = |present: bool, field: &str| {
-        if !present {
+    // Every check runs before anything can bail out on a missing key, so
+    // one missing key never hides another problem.
+    let account = account(cx, p);
+    let reconnect = reconnect(cx, p);
+    let el = r.enquire_link.as_ref();
+    let enquire_link = EnquireLink {
+        idle: cx.dur(
+            &el.and_then(|e| e.idle.clone()),
+            &k("enquire_link.idle"),
+            (secs(1), secs(3600)),
+            secs(30),
+        ),
+        timeout: cx.dur(
+            &el.and_then(|e| e.timeout.clone()),
+            &k("enquire_link.timeout"),
+            (secs(1), secs(120)),
+            secs(10),
+        ),
+    };
+    let bind_timeout = cx.dur(
+        &r.bind_timeout,
+        &k("bind_timeout"),
+        (secs(1), secs(60)),
+        secs(10),
+    );
+    let response_timeout = cx.dur(
+        &r.response_timeout,
+        &k("response_timeout"),
+        (secs(1), secs(300)),
+        secs(30),
+    );
+    let binds = cx.int(&r.binds, &k("binds"), 1, 16, 1) as u32;
+    let window = cx.int(&r.window, &k("window"), 1, 1000, 10) as u32;
+    let tps = cx.int(&r.tps, &k("tps"), 1, 10_000, 10) as u32;
+    let max_pdu_size = cx.size(&r.max_pdu_size, &k("max_pdu_size"), 1024, 65536, 7424) as u32;
+    let encodings = encodings(cx, r, &k("encodings"));
+    let data_coding = data_coding(cx, r, &k("data_coding"));
+    let rs = r.sms.as_ref();
+    let sms = OperatorSms {
+        short_codes: codes(&rs.and_then(|s| s.short_codes.as_ref())),
+        split: rs.and_then(|s| s.split).unwrap_or(SplitMode::Udh8),
+        max_parts: cx.int(
+            &rs.and_then(|s| s.max_parts.clone()),
+            &k("sms.max_parts"),
+            1,
+            255,
+            4,
+        ) as u8,
+    };
+    let ru = r.ussd.as_ref();
+    let own = ru.map(|u| u.overrides()).unwrap_or_default();
+    let chosen = ru.and_then(|u| u.profile.as_ref());
+    let profile = ussd::for_operator(cx, &k("ussd"), p.span.clone(), chosen, &own, profiles);
+    let ussd = OperatorUssd {
+        service_codes: codes(&ru.and_then(|u| u.service_codes.as_ref())),
+        profile,
+    };
+    let a = account?;
+    Some(Operator {
+        name: a.name,
+        host: a.host,
+        port: a.port,
+        system_id: a.system_id,
+        password: a.password,
+        system_type: a.system_type,
+        bind_mode: r.bind_mode.unwrap_or(BindMode::Transceiver),
+        binds,
+        window,
+        tps,
+        addr_ton: a.addr_ton,
+        addr_npi: a.addr_npi,
+        address_range: a.address_range,
+        bind_timeout,
+        response_timeout,
+        enquire_link,
+        reconnect,
+        max_pdu_size,
+        encodings,
+        data_coding,
+        msisdn_prefixes: r
+            .msisdn_prefixes
+            .iter()
+            .flatten()
+            .map(|s| s.get_ref().clone())
+            .collect(),
+        sms,
+        ussd,
+    })
+}
+
+/// Where and as whom to bind: the required keys and the bind PDU fields.
+struct Account {
+    name: String,
+    host: String,
+    port: u16,
+    system_id: String,
+    password: Secret,
+    system_type: String,
+    addr_ton: u8,
+    addr_npi: u8,
+    address_range: String,
+}
+
+/// Checks the account keys; `None` if a required one is missing (after
+/// reporting every problem among them).
+fn account(cx: &mut Ctx, p: &Parsed) -> Option<Account> {
+    let k = |field: &str| format!("operators[{}].{field}", p.index);
+    let r = &p.raw;
+    let present = [
+        (r.name.is_some(), "name"),
+        (r.host.is_some(), "host"),
+        (r.port.is_some(), "port"),
+        (r.system_id.is_some(), "system_id"),
+        (r.password.is_some(), "password"),
+    ];
+    for (is_there, field) in present {
+        if !is_there {
             cx.missing(p.span.clone(), &k(field), "is required but missing");
         }
-    };
-    required(r.name.is_some(), "name");
-    required(r.host.is_some(), "host");
-    required(r.port.is_some(), "port");
-    required(r.system_id.is_some(), "system_id");
-    required(r.password.is_some(), "password");
+    }
     if let Some(name) = &r.name {
         cx.name(name, &k("name"));
     }
@@ -65,26 +176,19 @@ fn operator(
     if let Some(id) = &r.system_id {
         smpp_string(cx, id, &k("system_id"), 1, 15, "system_id");
     }
-    let password = r.password.as_ref().map(|pw_spec| {
-        let password = cx.secret(pw_spec, &k("password"));
-        if let Some(pw) = password.expose() {
-            if pw.chars().count() > 8 || !pw.chars().all(|c| (' '..='~').contains(&c)) {
-                // Never echo the value itself.
-                let msg = format!("must be at most 8 printable ASCII characters (SMPP 3.4 password is 9 octets with its NUL), got {} characters", pw.chars().count());
-                cx.err(pw_spec.span(), &k("password"), msg);
-            }
-        }
-        password
-    });
-    let system_type = r.system_type.as_ref().map_or(String::new(), |s| {
-        smpp_string(cx, s, &k("system_type"), 0, 12, "system_type");
-        s.get_ref().clone()
-    });
-    let address_range = r.address_range.as_ref().map_or(String::new(), |s| {
-        smpp_string(cx, s, &k("address_range"), 0, 40, "address_range");
-        s.get_ref().clone()
-    });
-    let addr_npi = cx.int(&r.addr_npi, &k("addr_npi"), 0, 18, 0);
+    let password = r
+        .password
+        .as_ref()
+        .map(|spec| password(cx, spec, &k("password")));
+    let mut optional = |v: &Option<Spanned<String>>, field: &str, max: usize| {
+        v.as_ref().map_or(String::new(), |s| {
+            smpp_string(cx, s, &k(field), 0, max, field);
+            s.get_ref().clone()
+        })
+    };
+    let system_type = optional(&r.system_type, "system_type", 12);
+    let address_range = optional(&r.address_range, "address_range", 40);
+    let addr_npi = cx.int(&r.addr_npi, &k("addr_npi"), 0, 18, 0) as u8;
     if let Some(npi) = &r.addr_npi {
         if ![0, 1, 3, 4, 6, 8, 9, 10, 14, 18].contains(npi.get_ref()) {
             let msg = format!(
@@ -94,109 +198,58 @@ fn operator(
             cx.err(npi.span(), &k("addr_npi"), msg);
         }
     }
-    let el = r.enquire_link.as_ref();
-    let rc = r.reconnect.as_ref();
-    let reconnect = Reconnect {
-        min: cx.dur(
-            &rc.and_then(|x| x.min.clone()),
-            &k("reconnect.min"),
-            (millis(100), secs(60)),
-            secs(1),
-        ),
-        max: cx.dur(
-            &rc.and_then(|x| x.max.clone()),
-            &k("reconnect.max"),
-            (secs(1), secs(3600)),
-            secs(60),
-        ),
-        rejected_max: cx.dur(
-            &rc.and_then(|x| x.rejected_max.clone()),
-            &k("reconnect.rejected_max"),
-            (secs(1), secs(3600)),
-            secs(300),
-        ),
-    };
-    reconnect_order(cx, p, &reconnect);
-    let ussd_raw = r.ussd.as_ref();
-    let own = ussd_raw.map(|u| u.overrides()).unwrap_or_default();
-    let profile = ussd::for_operator(
-        cx,
-        &k("ussd"),
-        p.span.clone(),
-        ussd_raw.and_then(|u| u.profile.as_ref()),
-        &own,
-        profiles,
-    );
-    Some(Operator {
+    let addr_ton = cx.int(&r.addr_ton, &k("addr_ton"), 0, 6, 0) as u8;
+    Some(Account {
         name: r.name.as_ref()?.get_ref().clone(),
         host: r.host.as_ref()?.get_ref().clone(),
         port,
         system_id: r.system_id.as_ref()?.get_ref().clone(),
         password: password?,
         system_type,
-        bind_mode: r.bind_mode.unwrap_or(BindMode::Transceiver),
-        binds: cx.int(&r.binds, &k("binds"), 1, 16, 1) as u32,
-        window: cx.int(&r.window, &k("window"), 1, 1000, 10) as u32,
-        tps: cx.int(&r.tps, &k("tps"), 1, 10_000, 10) as u32,
-        addr_ton: cx.int(&r.addr_ton, &k("addr_ton"), 0, 6, 0) as u8,
-        addr_npi: addr_npi as u8,
+        addr_ton,
+        addr_npi,
         address_range,
-        bind_timeout: cx.dur(
-            &r.bind_timeout,
-            &k("bind_timeout"),
-            (secs(1), secs(60)),
-            secs(10),
-        ),
-        response_timeout: cx.dur(
-            &r.response_timeout,
-            &k("response_timeout"),
-            (secs(1), secs(300)),
-            secs(30),
-        ),
-        enquire_link: EnquireLink {
-            idle: cx.dur(
-                &el.and_then(|e| e.idle.clone()),
-                &k("enquire_link.idle"),
-                (secs(1), secs(3600)),
-                secs(30),
-            ),
-            timeout: cx.dur(
-                &el.and_then(|e| e.timeout.clone()),
-                &k("enquire_link.timeout"),
-                (secs(1), secs(120)),
-                secs(10),
-            ),
-        },
-        reconnect,
-        max_pdu_size: cx.size(&r.max_pdu_size, &k("max_pdu_size"), 1024, 65536, 7424) as u32,
-        encodings: encodings(cx, r, &k("encodings")),
-        data_coding: data_coding(cx, r, &k("data_coding")),
-        msisdn_prefixes: r
-            .msisdn_prefixes
-            .iter()
-            .flatten()
-            .map(|s| s.get_ref().clone())
-            .collect(),
-        sms: OperatorSms {
-            short_codes: codes(&r.sms.as_ref().and_then(|s| s.short_codes.as_ref())),
-            split: r
-                .sms
-                .as_ref()
-                .and_then(|s| s.split)
-                .unwrap_or(SplitMode::Udh8),
-            max_parts: cx.int(
-                &r.sms.as_ref().and_then(|s| s.max_parts.clone()),
-                &k("sms.max_parts"),
-                1,
-                255,
-                4,
-            ) as u8,
-        },
-        ussd: OperatorUssd {
-            service_codes: codes(&ussd_raw.and_then(|u| u.service_codes.as_ref())),
-            profile,
-        },
     })
+}
+
+/// The bind password: SMPP 3.4 allows 8 characters. Never echoed.
+fn password(cx: &mut Ctx, spec: &Spanned<SecretSpec>, key: &str) -> Secret {
+    let password = cx.secret(spec, key);
+    if let Some(pw) = password.expose() {
+        let n = pw.chars().count();
+        if n > 8 || !pw.chars().all(|c| (' '..='~').contains(&c)) {
+            let msg = format!("must be at most 8 printable ASCII characters (SMPP 3.4 password is 9 octets with its NUL), got {n} characters");
+            cx.err(spec.span(), key, msg);
+        }
+    }
+    password
+}
+
+fn reconnect(cx: &mut Ctx, p: &Parsed) -> Reconnect {
+    let k = |field: &str| format!("operators[{}].reconnect.{field}", p.index);
+    let rc = p.raw.reconnect.as_ref();
+    let reconnect = Reconnect {
+        min: cx.dur(
+            &rc.and_then(|x| x.min.clone()),
+            &k("min"),
+            (millis(100), secs(60)),
+            secs(1),
+        ),
+        max: cx.dur(
+            &rc.and_then(|x| x.max.clone()),
+            &k("max"),
+            (secs(1), secs(3600)),
+            secs(60),
+        ),
+        rejected_max: cx.dur(
+            &rc.and_then(|x| x.rejected_max.clone()),
+            &k("rejected_max"),
+            (secs(1), secs(3600)),
+            secs(300),
+        ),
+    };
+    reconnect_order(cx, p, &reconnect);
+    reconnect
 }
 
 fn codes(v: &Option<&Vec<Spanned<String>>>) -> Vec<String> {
@@ -312,93 +365,4 @@ fn data_coding(cx: &mut Ctx, r: &RawOperator, key: &str) -> DataCoding {
         }
     }
     DataCoding { gsm7, ucs2 }
-}
-
-/// Names, codes and prefixes must each point to one operator.
-fn unique_across(cx: &mut Ctx, parsed: &[Parsed]) {
-    let ussd_code = regex::Regex::new(r"^[*#][0-9]+(\*[0-9]+)*#$").expect("static regex");
-    let mut names: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut codes: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut prefixes: BTreeMap<&str, usize> = BTreeMap::new();
-    for p in parsed {
-        let i = p.index;
-        let r = &p.raw;
-        if let Some(name) = &r.name {
-            if let Some(&first) = names.get(name.get_ref().as_str()) {
-                let msg = format!(
-                    "{:?} is already the name of operators[{first}]",
-                    name.get_ref()
-                );
-                cx.err(name.span(), &format!("operators[{i}].name"), msg);
-            } else {
-                names.insert(name.get_ref(), i);
-            }
-        }
-        let ussd = r.ussd.as_ref().and_then(|u| u.service_codes.as_ref());
-        let sms = r.sms.as_ref().and_then(|s| s.short_codes.as_ref());
-        let lists = [
-            ("ussd.service_codes", ussd, true),
-            ("sms.short_codes", sms, false),
-        ];
-        for (field, list, is_ussd) in lists {
-            for (j, c) in list.into_iter().flatten().enumerate() {
-                let key = format!("operators[{i}].{field}[{j}]");
-                let s = c.get_ref().as_str();
-                let well_formed = if is_ussd {
-                    ussd_code.is_match(s) && s.len() <= 32
-                } else {
-                    (2..=15).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
-                };
-                if !well_formed {
-                    let want = if is_ussd {
-                        "a USSD code such as \"*123#\""
-                    } else {
-                        "2 to 15 digits"
-                    };
-                    cx.err(c.span(), &key, format!("must be {want}, got {s:?}"));
-                }
-                claim(cx, &mut codes, parsed, s, i, c.span(), &key, "served");
-            }
-        }
-        for (j, pfx) in r.msisdn_prefixes.iter().flatten().enumerate() {
-            let key = format!("operators[{i}].msisdn_prefixes[{j}]");
-            let s = pfx.get_ref().as_str();
-            if !(1..=15).contains(&s.len()) || !s.bytes().all(|b| b.is_ascii_digit()) {
-                let msg = format!("must be 1 to 15 digits in international format without '+' (e.g. \"96478\"), got {s:?}");
-                cx.err(pfx.span(), &key, msg);
-            }
-            claim(cx, &mut prefixes, parsed, s, i, pfx.span(), &key, "routed");
-        }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn claim<'a>(
-    cx: &mut Ctx,
-    seen: &mut BTreeMap<&'a str, usize>,
-    parsed: &[Parsed],
-    value: &'a str,
-    i: usize,
-    span: Range<usize>,
-    key: &str,
-    verb: &str,
-) {
-    match seen.get(value).copied() {
-        Some(first) if first == i => cx.err(span, key, format!("{value:?} is listed twice")),
-        Some(first) => {
-            let owner = parsed
-                .iter()
-                .find(|p| p.index == first)
-                .and_then(|p| p.raw.name.as_ref())
-                .map_or("", |n| n.get_ref().as_str());
-            cx.err(
-                span,
-                key,
-                format!("{value:?} is already {verb} by operators[{first}] ({owner})"),
-            );
-        }
-        None => {
-            seen.insert(value, i);
-        }
-    }
 }

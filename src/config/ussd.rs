@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::check::{secs, Ctx};
 use super::model::{DialString, SessionKey, UssdOps, UssdProfile, UssdTimers};
-use super::raw::RawUssdProfile;
+use super::raw::{RawOps, RawUssdProfile};
 use super::units::show;
 use crate::charset::Budget;
 
@@ -74,35 +74,7 @@ impl Layered {
             };
         }
         if let Some(ops) = &raw.ops {
-            for (i, v) in [&ops.begin, &ops.user_reply, &ops.our_continue, &ops.our_end]
-                .into_iter()
-                .enumerate()
-            {
-                if let Some(s) = v {
-                    let key = format!("{prefix}.ops.{}", OP_NAMES[i]);
-                    let n = cx.int(v, &key, 0, 255, i64::from(self.ops[i].v)) as u8;
-                    self.ops[i] = At {
-                        v: n,
-                        key,
-                        span: Some(s.span()),
-                    };
-                }
-            }
-            if let Some(abort) = &ops.abort {
-                let key = format!("{prefix}.ops.abort");
-                if abort.get_ref().len() > 16 {
-                    cx.err(abort.span(), &key, "at most 16 abort codes");
-                }
-                let codes = abort.get_ref().iter().enumerate().filter_map(|(i, c)| {
-                    let n = cx.int(&Some(c.clone()), &format!("{key}[{i}]"), 0, 255, -1);
-                    u8::try_from(n).ok()
-                });
-                self.abort = At {
-                    v: codes.collect(),
-                    key,
-                    span: Some(abort.span()),
-                };
-            }
+            self.apply_ops(cx, ops, prefix);
         }
         if let Some(k) = &raw.session_key {
             self.session_key = *k.get_ref();
@@ -110,6 +82,43 @@ impl Layered {
         if let Some(d) = &raw.dial_string {
             self.dial_string = *d.get_ref();
         }
+        self.apply_limits(cx, raw, prefix);
+    }
+
+    fn apply_ops(&mut self, cx: &mut Ctx, ops: &RawOps, prefix: &str) {
+        for (i, v) in [&ops.begin, &ops.user_reply, &ops.our_continue, &ops.our_end]
+            .into_iter()
+            .enumerate()
+        {
+            if let Some(s) = v {
+                let key = format!("{prefix}.ops.{}", OP_NAMES[i]);
+                let n = cx.int(v, &key, 0, 255, i64::from(self.ops[i].v)) as u8;
+                self.ops[i] = At {
+                    v: n,
+                    key,
+                    span: Some(s.span()),
+                };
+            }
+        }
+        if let Some(abort) = &ops.abort {
+            let key = format!("{prefix}.ops.abort");
+            if abort.get_ref().len() > 16 {
+                cx.err(abort.span(), &key, "at most 16 abort codes");
+            }
+            let codes = abort.get_ref().iter().enumerate().filter_map(|(i, c)| {
+                let n = cx.int(&Some(c.clone()), &format!("{key}[{i}]"), 0, 255, -1);
+                u8::try_from(n).ok()
+            });
+            self.abort = At {
+                v: codes.collect(),
+                key,
+                span: Some(abort.span()),
+            };
+        }
+    }
+
+    /// Screen budget and timers.
+    fn apply_limits(&mut self, cx: &mut Ctx, raw: &RawUssdProfile, prefix: &str) {
         if let Some(b) = &raw.budget {
             for (i, (v, lo, hi)) in [(&b.gsm7, 40, 182), (&b.ucs2, 20, 80)]
                 .into_iter()
@@ -254,7 +263,7 @@ impl Layered {
 /// Checks each named profile on its own (over the defaults).
 pub(crate) fn profiles(cx: &mut Ctx, named: &BTreeMap<String, (Range<usize>, RawUssdProfile)>) {
     for (name, (span, raw)) in named {
-        let prefix = format!("ussd_profiles.{name}");
+        let prefix = format!("ussd_profiles.{}", super::document::segment(name));
         if !super::check::is_name(name) {
             let msg = format!("profile names are 1 to 32 of a-z, 0-9, '_' or '-', starting with a letter, got {name:?}");
             cx.err(span.clone(), &prefix, msg);
@@ -280,7 +289,11 @@ pub(crate) fn for_operator(
     if let Some(p) = profile {
         match named.get(p.get_ref()) {
             Some((_, raw)) => {
-                layered.apply(cx, raw, &format!("ussd_profiles.{}", p.get_ref()));
+                layered.apply(
+                    cx,
+                    raw,
+                    &format!("ussd_profiles.{}", super::document::segment(p.get_ref())),
+                );
                 name = p.get_ref().clone();
             }
             None => {
