@@ -322,3 +322,24 @@ fn backends_can_come_from_the_gateway_configuration() {
     ]);
     assert_eq!(r.code, 2, "--config and --backends together: {}", r.stderr);
 }
+
+#[test]
+fn transcripts_do_not_run_against_flows_that_do_not_compile() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = root().join("tests/fixtures/flows/broken/unknown_target.yaml");
+    std::fs::copy(&broken, dir.path().join("unknown_target.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("unknown_target.test"),
+        "## x\n> *900#\n< Menu\n",
+    )
+    .unwrap();
+    let r = bawaba(&["flows", "test", dir.path().to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("unknown_target.yaml:15:15: unknown target node `nowhere`"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("no transcript run"), "{}", r.stdout);
+}
