@@ -198,7 +198,11 @@ fn graph_draws_nodes_and_labelled_edges() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let m = &r.stdout;
     assert!(m.contains("flowchart TD"), "{m}");
-    assert!(m.contains("start(((start))) --> n0"), "{m}");
+    assert!(
+        m.contains("start{{\"start: pds<br/>*123*1#<br/>SMS PDS<br/>SMS تموينية")
+            && m.contains("\"}} --> n0"),
+        "{m}"
+    );
     assert!(m.contains("n0[/\"ask_card<br/>input\"/]"), "{m}");
     assert!(
         m.contains("n2[[\"get_balance<br/>call pds.balance\"]]"),
@@ -213,6 +217,11 @@ fn graph_draws_nodes_and_labelled_edges() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let d = &r.stdout;
     assert!(d.starts_with("digraph \"home\" {"), "{d}");
+    assert!(
+        d.contains("start [shape=oval, style=bold, label=\"start: home\\n*123#\\nSMS HELP"),
+        "{d}"
+    );
+    assert!(d.contains("start -> n0;"), "{d}");
     assert!(
         d.contains("n2 [shape=cds, label=\"to_pds\\ngoto flow pds\"];"),
         "{d}"

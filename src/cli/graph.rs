@@ -190,22 +190,25 @@ pub fn render(doc: &FlowDoc, format: Format) -> String {
         .get(doc.start.value.as_str())
         .cloned()
         .unwrap_or_else(|| "m_start".into());
+    let mut entry = vec![format!("start: {}", doc.id.value)];
+    entry.extend(doc.entry.ussd.iter().map(|c| c.value.clone()));
+    entry.extend(doc.entry.sms.iter().map(|k| format!("SMS {}", k.value)));
+    let start = (start, entry.join("\n"));
     match format {
-        Format::Mermaid => mermaid(&doc.id.value, &start, &vertices, &arrows),
+        Format::Mermaid => mermaid(&start, &vertices, &arrows),
         Format::Dot => dot(&doc.id.value, &start, &vertices, &arrows),
     }
 }
 
-fn mermaid(
-    id: &str,
-    start: &str,
-    vertices: &[Vertex],
-    arrows: &[(String, String, String)],
-) -> String {
+/// The start marker: the first node's id and the flow's entry points.
+type Start = (String, String);
+
+fn mermaid(start: &Start, vertices: &[Vertex], arrows: &[(String, String, String)]) -> String {
     let esc = |s: &str| s.replace('"', "#quot;").replace('\n', "<br/>");
+    let (first, entry) = start;
     let mut out = format!(
-        "---\ntitle: flow {}\n---\nflowchart TD\n    start(((start))) --> {start}\n",
-        esc(id)
+        "flowchart TD\n    start{{{{\"{}\"}}}} --> {first}\n",
+        esc(entry)
     );
     for v in vertices {
         let l = esc(&v.label);
@@ -231,7 +234,12 @@ fn mermaid(
     out
 }
 
-fn dot(id: &str, start: &str, vertices: &[Vertex], arrows: &[(String, String, String)]) -> String {
+fn dot(
+    id: &str,
+    start: &Start,
+    vertices: &[Vertex],
+    arrows: &[(String, String, String)],
+) -> String {
     let esc = |s: &str| {
         s.replace('\\', "\\\\")
             .replace('"', "\\\"")
@@ -241,9 +249,11 @@ fn dot(id: &str, start: &str, vertices: &[Vertex], arrows: &[(String, String, St
         "digraph \"{}\" {{\n    rankdir=TB;\n    node [fontname=\"Noto Sans\"];\n",
         esc(id)
     );
+    let (first, entry) = start;
     let _ = writeln!(
         out,
-        "    start [shape=circle, label=\"start\"];\n    start -> {start};"
+        "    start [shape=oval, style=bold, label=\"{}\"];\n    start -> {first};",
+        esc(entry)
     );
     for v in vertices {
         let shape = match v.shape {
