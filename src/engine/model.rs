@@ -1,0 +1,326 @@
+//! The compiled, checked flow graph the interpreter runs: node names are
+//! resolved to indices, menus are paginated, and every screen is proven to
+//! fit the budget, so the interpreter never does a lookup that can fail on
+//! a session it produced itself. Built only by `compile`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use regex::Regex;
+
+use super::dial;
+use super::expr::Expr;
+use super::lang::Lang;
+use super::normalize;
+use super::template::Template;
+use crate::charset::Budget;
+
+/// Index of a node in its flow.
+pub type NodeId = u32;
+
+/// Every loaded flow, indexed by id, service code and keyword.
+pub struct FlowSet {
+    pub(crate) flows: Vec<Flow>,
+    /// (canonical service code, flow index).
+    pub(crate) codes: Vec<(String, usize)>,
+    /// normalised keyword -> flow index.
+    pub(crate) keywords: BTreeMap<String, usize>,
+    pub(crate) budget: Budget,
+}
+
+/// One compiled flow.
+pub struct Flow {
+    pub(crate) id: String,
+    pub(crate) version: u32,
+    pub(crate) title: Texts,
+    pub(crate) languages: Vec<Lang>,
+    pub(crate) resume: bool,
+    pub(crate) nav: Navigation,
+    pub(crate) vars: BTreeMap<String, VarSpec>,
+    pub(crate) start: NodeId,
+    pub(crate) nodes: Vec<Node>,
+}
+
+/// A text in every language. Languages the flow lacks hold the fallback's
+/// template, so `get` cannot fail.
+pub struct Texts(pub(crate) [Template; 3]);
+
+impl Texts {
+    pub fn get(&self, lang: Lang) -> &Template {
+        &self.0[lang.index()]
+    }
+}
+
+/// Navigation keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Navigation {
+    pub back: String,
+    pub home: String,
+    pub more: String,
+}
+
+impl Default for Navigation {
+    fn default() -> Self {
+        Navigation {
+            back: "0".into(),
+            home: "00".into(),
+            more: "98".into(),
+        }
+    }
+}
+
+/// Which characters a value can hold (for the worst-case screen length).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CharClass {
+    /// ASCII digits and GSM punctuation only: one GSM-7 septet each.
+    Gsm1,
+    /// Anything in the Basic Multilingual Plane: two septets (extension
+    /// table) or one UCS-2 unit each; may force UCS-2.
+    Any,
+}
+
+/// A declared (or input-implied) variable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VarSpec {
+    Text {
+        max_len: usize,
+        class: CharClass,
+    },
+    List {
+        max_items: usize,
+        fields: BTreeMap<String, usize>,
+    },
+}
+
+/// One node.
+pub struct Node {
+    pub(crate) name: String,
+    pub(crate) kind: NodeKind,
+}
+
+impl Node {
+    /// The name the flow file gives the node.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// True for nodes that wait for the citizen.
+    pub fn is_interactive(&self) -> bool {
+        matches!(
+            self.kind,
+            NodeKind::Menu { .. }
+                | NodeKind::ListMenu { .. }
+                | NodeKind::Language { .. }
+                | NodeKind::Input { .. }
+        )
+    }
+}
+
+/// A static menu option.
+pub struct MenuOption {
+    pub(crate) label: Texts,
+    pub(crate) next: NodeId,
+}
+
+/// How an input is validated.
+#[derive(Clone, Debug)]
+pub enum Rule {
+    Digits { min: usize, max: usize },
+    Regex { re: Regex, max_len: usize },
+    IraqiMobile,
+    Date,
+    Text { min: usize, max: usize },
+}
+
+impl Rule {
+    /// The longest value the rule lets through, and which characters it may hold.
+    pub fn bound(&self) -> (usize, CharClass) {
+        match self {
+            Rule::Digits { max, .. } => (*max, CharClass::Gsm1),
+            Rule::Regex { max_len, .. } => (*max_len, CharClass::Any),
+            Rule::IraqiMobile => (13, CharClass::Gsm1),
+            Rule::Date => (10, CharClass::Gsm1),
+            Rule::Text { max, .. } => (*max, CharClass::Any),
+        }
+    }
+}
+
+/// Where a `goto` leads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Goto {
+    Node(NodeId),
+    /// Index into the `FlowSet`.
+    Flow(usize),
+}
+
+/// What a node does.
+pub enum NodeKind {
+    Menu {
+        text: Texts,
+        options: Vec<MenuOption>,
+        /// Per language: the options on each page, as index ranges.
+        pages: [Vec<(usize, usize)>; 3],
+    },
+    ListMenu {
+        text: Texts,
+        list: String,
+        label: Texts,
+        save: Option<String>,
+        next: NodeId,
+        /// Per language: how many items fit on one page.
+        per_page: [usize; 3],
+    },
+    Language {
+        next: NodeId,
+    },
+    Input {
+        prompt: Texts,
+        error: Texts,
+        rule: Rule,
+        save: String,
+        secret: bool,
+        next: NodeId,
+    },
+    Call {
+        backend: String,
+        operation: String,
+        params: Vec<(String, Template)>,
+        results: Vec<String>,
+        /// Indexed by `Outcome::index()`.
+        on: [NodeId; 4],
+    },
+    Message {
+        text: Texts,
+    },
+    Sms {
+        text: Texts,
+        next: NodeId,
+    },
+    Branch {
+        cases: Vec<(Expr, NodeId)>,
+        otherwise: NodeId,
+    },
+    Goto {
+        to: Goto,
+    },
+}
+
+impl Flow {
+    /// The flow id (`pds`).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The version sessions are pinned to.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// The languages the flow is written in; the first is the fallback.
+    pub fn languages(&self) -> &[Lang] {
+        &self.languages
+    }
+
+    /// The flow's title in `lang` (titles hold no variables).
+    pub fn title(&self, lang: Lang) -> String {
+        self.title
+            .get(self.lang(Some(lang)))
+            .render(lang, &|_| None)
+    }
+
+    /// Whether a dropped session may be resumed.
+    pub fn resumable(&self) -> bool {
+        self.resume
+    }
+
+    /// The navigation keys.
+    pub fn navigation(&self) -> &Navigation {
+        &self.nav
+    }
+
+    /// The node names, in file order (index = `NodeId`).
+    pub fn node_names(&self) -> impl Iterator<Item = &str> {
+        self.nodes.iter().map(|n| n.name.as_str())
+    }
+
+    /// The language a citizen who prefers `wanted` is served in.
+    pub fn lang(&self, wanted: Option<Lang>) -> Lang {
+        match wanted {
+            Some(l) if self.languages.contains(&l) => l,
+            _ => self.languages[0],
+        }
+    }
+
+    pub(crate) fn node(&self, id: NodeId) -> Option<&Node> {
+        self.nodes.get(id as usize)
+    }
+}
+
+impl FlowSet {
+    /// Every flow, in load order.
+    pub fn flows(&self) -> impl Iterator<Item = &Flow> {
+        self.flows.iter()
+    }
+
+    /// The flow with this id.
+    pub fn get(&self, id: &str) -> Option<&Flow> {
+        self.flows.iter().find(|f| f.id == id)
+    }
+
+    /// The screen budget every screen was proven against.
+    pub fn budget(&self) -> Budget {
+        self.budget
+    }
+
+    pub(crate) fn index_of(&self, id: &str) -> Option<usize> {
+        self.flows.iter().position(|f| f.id == id)
+    }
+
+    /// The flow whose service code is the longest prefix of `dial`, with
+    /// the shortcut replies that follow it (`*123*1*42#` -> `["1", "42"]`).
+    pub fn by_service_code(&self, dial: &str) -> Option<(&Flow, Vec<String>)> {
+        self.codes
+            .iter()
+            .filter_map(|(code, i)| {
+                let extra = dial::split_shortcut(dial, code)?;
+                Some((code.len(), *i, extra))
+            })
+            .max_by_key(|(len, _, _)| *len)
+            .map(|(_, i, extra)| (&self.flows[i], extra))
+    }
+
+    /// The flow whose SMS keyword is the first word of `sms_text`, with the
+    /// rest of the text (normalised, possibly empty).
+    pub fn by_keyword(&self, sms_text: &str) -> Option<(&Flow, String)> {
+        let text = normalize::input(sms_text);
+        let (word, rest) = text.split_once(' ').unwrap_or((text.as_str(), ""));
+        let i = *self.keywords.get(&normalize::keyword(word))?;
+        Some((&self.flows[i], rest.trim().to_string()))
+    }
+}
+
+impl fmt::Debug for FlowSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FlowSet")
+            .field(
+                "flows",
+                &self
+                    .flows
+                    .iter()
+                    .map(|fl| (&fl.id, fl.version))
+                    .collect::<Vec<_>>(),
+            )
+            .field("budget", &self.budget)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Flow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Flow")
+            .field("id", &self.id)
+            .field("version", &self.version)
+            .field("nodes", &self.nodes.len())
+            .finish()
+    }
+}

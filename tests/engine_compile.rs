@@ -1,0 +1,298 @@
+//! The flow compiler reports every problem at once, each with
+//! path:line:column, and refuses screens that can overflow.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bawaba::charset::Budget;
+use bawaba::engine::{compile, CompileContext, Diagnostic, Source};
+
+fn src(path: &str, text: &str) -> Source {
+    Source {
+        path: path.into(),
+        text: text.into(),
+    }
+}
+
+fn errors(sources: &[Source], ctx: &CompileContext) -> Vec<Diagnostic> {
+    match compile(sources, ctx) {
+        Ok(_) => panic!("expected diagnostics"),
+        Err(d) => d,
+    }
+}
+
+fn has(diags: &[Diagnostic], line: usize, needle: &str) {
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.line == line && d.message.contains(needle)),
+        "no `{needle}` at line {line} in:\n{}",
+        diags
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+const BROKEN: &str = r#"id: broken
+version: 1
+title: {en: Broken, ar: معطل}
+languages: [en, ar]
+entry: {ussd: ["*200#"], sms: [BRK]}
+vars:
+  name: {max_len: 20}
+start: main
+nodes:
+  main:
+    type: menu
+    text: {en: "Hi {nobody}", ar: مرحبا}
+    options:
+      - label: {en: Go, ar: اذهب}
+        next: nowhere
+      - label: {en: Ask}
+        next: ask
+  ask:
+    type: input
+    prompt: {en: Code, ar: الرمز}
+    validate: {regex: "([a-z", max_len: 5}
+    error: {en: Bad, ar: خطأ}
+    save: code
+    next: call
+  call:
+    type: call
+    backend: ministry
+    operation: lookup
+    results: [name]
+    on: {ok: decide, failed: bye}
+  decide:
+    type: branch
+    cases:
+      - if: "ghost > 3"
+        next: bye
+    else: bye
+  bye:
+    type: message
+    text: {en: Bye, ar: مع السلامة}
+  lonely:
+    type: message
+    text: {en: Never shown, ar: لا يظهر}
+  range:
+    type: input
+    prompt: {en: N, ar: ن}
+    validate: {digits: {min: 9, max: 3}}
+    error: {en: Bad, ar: خطأ}
+    save: n
+  stray:
+    type: sms
+    text: {en: x, ar: س}
+    options: []
+    next: bye
+"#;
+
+#[test]
+fn every_problem_reported_at_once_with_places() {
+    let mut backends = BTreeMap::new();
+    backends.insert("pds".to_string(), BTreeSet::from(["balance".to_string()]));
+    let ctx = CompileContext {
+        backends: Some(backends),
+        budget: Budget::default(),
+    };
+    let d = errors(&[src("flows/broken.yaml", BROKEN)], &ctx);
+    has(&d, 12, "undeclared variable `nobody`");
+    has(&d, 15, "unknown target node `nowhere`");
+    has(&d, 16, "missing translation `ar`");
+    has(&d, 21, "bad regex");
+    has(&d, 27, "unknown backend `ministry`");
+    has(&d, 34, "undeclared variable `ghost`");
+    has(&d, 46, "invalid range min 9 max 3");
+    has(&d, 44, "node with no way out: a `input` node needs `next`");
+    has(&d, 52, "`options` is not allowed on a `sms` node");
+    has(&d, 40, "unreachable node `lonely`");
+    assert!(
+        d.iter()
+            .all(|x| x.path == "flows/broken.yaml" && x.column > 0),
+        "{d:?}"
+    );
+    assert!(d[0].to_string().starts_with("flows/broken.yaml:"));
+}
+
+const OK: &str = r#"id: ok
+version: 1
+title: {en: OK}
+languages: [en]
+entry: {ussd: ["*300#"], sms: [OK]}
+start: a
+nodes:
+  a:
+    type: menu
+    text: {en: Menu}
+    options:
+      - label: {en: One}
+        next: b
+  b:
+    type: message
+    text: {en: Done}
+  c:
+    type: message
+    text: {en: Orphan}
+"#;
+
+#[test]
+fn unreachable_unknown_field_and_syntax() {
+    let d = errors(&[src("ok.yaml", OK)], &CompileContext::default());
+    has(&d, 17, "unreachable node `c`");
+    let d = errors(
+        &[src(
+            "x.yaml",
+            &OK.replace(
+                "    text: {en: Done}",
+                "    text: {en: Done}\n    colour: red",
+            ),
+        )],
+        &CompileContext::default(),
+    );
+    has(&d, 17, "unknown field `colour`");
+    let d = errors(
+        &[src("y.yaml", "id: [unclosed\n")],
+        &CompileContext::default(),
+    );
+    assert_eq!(d.len(), 1);
+    assert!(d[0].line >= 1, "{}", d[0]);
+}
+
+#[test]
+fn loops_and_navigation_clashes() {
+    let looping = OK
+        .replace("  c:\n    type: message\n    text: {en: Orphan}\n", "")
+        .replace("        next: b\n", "        next: l1\n")
+        .replace("  b:\n", "  l1:\n    type: goto\n    node: l2\n  l2:\n    type: branch\n    cases:\n      - if: \"present(x)\"\n        next: b\n    else: l1\n  b:\n")
+        .replace("start: a\n", "vars:\n  x: {max_len: 3}\nstart: a\n");
+    let d = errors(&[src("l.yaml", &looping)], &CompileContext::default());
+    has(&d, 16, "loop through `l1` never waits for the citizen");
+    let clash = OK
+        .replace("  c:\n    type: message\n    text: {en: Orphan}\n", "")
+        .replace("start: a\n", "navigation: {more: \"1\"}\nstart: a\n");
+    let d = errors(&[src("n.yaml", &clash)], &CompileContext::default());
+    has(&d, 9, "clashing with navigation key `1`");
+}
+
+#[test]
+fn duplicates_across_flows() {
+    let fixed = OK.replace("  c:\n    type: message\n    text: {en: Orphan}\n", "");
+    let again = fixed.replace("sms: [OK]", "sms: [ok, Other]");
+    let d = errors(
+        &[src("a.yaml", &fixed), src("b.yaml", &again)],
+        &CompileContext::default(),
+    );
+    has(&d, 1, "duplicate flow id `ok` (also in a.yaml)");
+    has(&d, 5, "duplicate service code `*300#`");
+    has(&d, 5, "duplicate SMS keyword `ok`");
+    assert!(d.iter().all(|x| x.path == "b.yaml"), "{d:?}");
+    assert!(compile(&[src("a.yaml", &fixed)], &CompileContext::default()).is_ok());
+}
+
+fn flow_with_message(text: &str, var_len: usize) -> String {
+    format!(
+        "id: m\nversion: 1\ntitle: {{ar: ت, en: T}}\nlanguages: [ar, en]\nvars:\n  v: {{max_len: {var_len}}}\nstart: s\nnodes:\n  s:\n    type: message\n    text: {{ar: \"{text}\", en: \"{text}\"}}\n"
+    )
+}
+
+#[test]
+fn worst_case_screen_length_is_proven() {
+    let ctx = CompileContext::default();
+    // 70 Latin letters + a 10-character value: fine in GSM-7 (70 + 2*10),
+    // and 80 UCS-2 units if the value is Arabic: exactly the limit.
+    let text = format!("{}{{v}}", "a".repeat(70));
+    assert!(compile(&[src("m.yaml", &flow_with_message(&text, 10))], &ctx).is_ok());
+    // One more character in the value: the Latin text is UCS-2 at 81.
+    let d = errors(&[src("m.yaml", &flow_with_message(&text, 11))], &ctx);
+    has(
+        &d,
+        9,
+        "message `s` in `en` can overflow the screen: worst case 81 UCS-2 characters, limit 80",
+    );
+    // `number` grows its input: 7 digits -> 9 characters.
+    let text = format!("{}{{v|number}}", "a".repeat(72));
+    let d = errors(&[src("m.yaml", &flow_with_message(&text, 7))], &ctx);
+    has(&d, 9, "worst case 81 UCS-2");
+    // A tighter operator budget from the context.
+    let small = CompileContext {
+        budget: Budget { gsm7: 60, ucs2: 30 },
+        ..CompileContext::default()
+    };
+    let d = errors(&[src("m.yaml", &flow_with_message("{v}", 31))], &small);
+    has(&d, 9, "62 GSM-7 characters, limit 60");
+}
+
+#[test]
+fn menus_paginate_and_refuse_when_one_option_cannot_fit() {
+    let options: String = (1..=30)
+        .map(|i| format!("      - label: {{ar: \"خيار رقم {i} في القائمة\", en: \"Option number {i}\"}}\n        next: end\n"))
+        .collect();
+    let flow = format!(
+        "id: big\nversion: 1\ntitle: {{ar: ق, en: M}}\nlanguages: [ar, en]\nstart: menu\nnodes:\n  menu:\n    type: menu\n    text: {{ar: القائمة, en: Menu}}\n    options:\n{options}  end:\n    type: message\n    text: {{ar: تم, en: Done}}\n"
+    );
+    assert!(compile(&[src("big.yaml", &flow)], &CompileContext::default()).is_ok());
+    let huge = flow.replace(
+        "text: {ar: القائمة, en: Menu}",
+        &format!("text: {{ar: \"{}\", en: Menu}}", "ا".repeat(60)),
+    );
+    let d = errors(&[src("big.yaml", &huge)], &CompileContext::default());
+    has(
+        &d,
+        7,
+        "menu `menu` (heading, option 1, navigation) in `ar` can overflow",
+    );
+}
+
+#[test]
+fn the_proof_is_tight_at_run_time() {
+    use bawaba::charset::ucs2_len;
+    use bawaba::engine::{step, Bearer, Effect, Input, Lang, Outcome, Session};
+    // 71 letters + `number` of 7 digits (9 characters with separators) = 80.
+    let yaml = |pad: usize| {
+        format!(
+            "id: t\nversion: 1\ntitle: {{ar: ت}}\nlanguages: [ar]\nentry: {{ussd: [\"*500#\"]}}\nvars:\n  w: {{max_len: 7}}\nstart: c\nnodes:\n  c:\n    type: call\n    backend: b\n    operation: o\n    results: [w]\n    on: {{ok: s, failed: s}}\n  s:\n    type: message\n    text: {{ar: \"{}{{w|number}}\"}}\n",
+            "ب".repeat(pad)
+        )
+    };
+    let ctx = CompileContext::default();
+    assert!(compile(&[src("t.yaml", &yaml(72))], &ctx).is_err());
+    let flows = compile(&[src("t.yaml", &yaml(71))], &ctx).unwrap();
+    let (s, fx) = step(
+        &flows,
+        Session::new(Bearer::Ussd, Some(Lang::Ar)),
+        Input::Dial {
+            code: "*500#".into(),
+        },
+        0,
+    );
+    let Effect::Call { call_id, .. } = fx[0] else {
+        panic!("{fx:?}")
+    };
+    let data = serde_json::json!({"w": "12345678901"}); // cut to 7 digits
+    let (_, fx) = step(
+        &flows,
+        s,
+        Input::CallDone {
+            call_id,
+            outcome: Outcome::Ok,
+            data,
+        },
+        1,
+    );
+    let Effect::Show { text, end: true } = &fx[0] else {
+        panic!("{fx:?}")
+    };
+    assert!(text.ends_with("١٬٢٣٤٬٥٦٧"), "{text}");
+    assert_eq!(ucs2_len(text), 80);
+}
+
+#[test]
+fn call_results_must_be_declared_not_implied() {
+    // `card` is implied by a digits input (GSM-7 only); a back-end filling
+    // it could put any characters there, so the proof would not hold.
+    let yaml = "id: r\nversion: 1\ntitle: {en: R}\nlanguages: [en]\nstart: ask\nnodes:\n  ask:\n    type: input\n    prompt: {en: Card}\n    validate: {digits: {max: 8}}\n    error: {en: Bad}\n    save: card\n    next: c\n  c:\n    type: call\n    backend: b\n    operation: o\n    results: [card]\n    on: {ok: s, failed: s}\n  s:\n    type: message\n    text: {en: \"{card}\"}\n";
+    let d = errors(&[src("r.yaml", yaml)], &CompileContext::default());
+    has(&d, 18, "result `card` is not declared in vars");
+}

@@ -1,0 +1,201 @@
+//! The shipped flows and their transcripts, through the library: every
+//! flow has a transcript, each transcript covers what flows/TESTING.md asks
+//! of it, and every conversation passes against the compiled flows.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use bawaba::engine::session::{Bearer, Outcome};
+use bawaba::engine::transcript::{self, StepKind, Transcript};
+use bawaba::engine::{compile, CompileContext, FlowSet, Lang, Source, StepContext};
+
+fn flows_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("flows")
+}
+
+fn files(ext: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(flows_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect();
+    v.sort();
+    v
+}
+
+fn compiled() -> FlowSet {
+    let sources: Vec<Source> = files("yaml")
+        .into_iter()
+        .map(|p| Source {
+            path: p.display().to_string(),
+            text: std::fs::read_to_string(&p).unwrap(),
+        })
+        .collect();
+    compile(&sources, &CompileContext::default()).unwrap_or_else(|d| panic!("{d:#?}"))
+}
+
+fn transcript(id: &str) -> Transcript {
+    let text = std::fs::read_to_string(flows_dir().join(format!("{id}.test"))).unwrap();
+    Transcript::parse(&text).unwrap_or_else(|e| panic!("{id}.test: {e:?}"))
+}
+
+fn inputs(t: &Transcript) -> impl Iterator<Item = &str> {
+    t.conversations
+        .iter()
+        .flat_map(|c| &c.steps)
+        .filter_map(|s| match &s.kind {
+            StepKind::Send(x) => Some(x.as_str()),
+            _ => None,
+        })
+}
+
+#[test]
+fn the_five_services_are_shipped() {
+    let set = compiled();
+    let ids: BTreeSet<&str> = set.flows().map(|f| f.id()).collect();
+    assert_eq!(
+        ids,
+        BTreeSet::from(["home", "pds", "electricity", "passport", "pension"])
+    );
+    assert_eq!(
+        set.by_service_code("*123#").map(|(f, _)| f.id()),
+        Some("home")
+    );
+    let (pds, rest) = set.by_service_code("*123*1*12345678#").unwrap();
+    assert_eq!((pds.id(), rest), ("pds", vec!["12345678".to_string()]));
+    for (keyword, id) in [
+        ("PDS 1", "pds"),
+        ("تموينيه ١", "pds"),
+        ("كهرباء", "electricity"),
+        ("پاسپۆرت", "passport"),
+    ] {
+        assert_eq!(
+            set.by_keyword(keyword).map(|(f, _)| f.id()),
+            Some(id),
+            "{keyword}"
+        );
+    }
+}
+
+#[test]
+fn every_flow_has_a_transcript_that_passes() {
+    let set = compiled();
+    for flow in set.flows() {
+        let t = transcript(flow.id());
+        let report = transcript::run(&set, &t, &StepContext::default());
+        let shown: Vec<String> = report.failures.iter().map(|f| f.to_string()).collect();
+        assert_eq!(report.failed, 0, "{}.test:\n{}", flow.id(), shown.join(""));
+        assert!(
+            report.passed >= 4,
+            "{}.test has only {} conversations",
+            flow.id(),
+            report.passed
+        );
+    }
+}
+
+#[test]
+fn service_transcripts_cover_languages_failures_and_digits() {
+    for id in ["pds", "electricity", "passport", "pension"] {
+        let t = transcript(id);
+        let langs: BTreeSet<Lang> = t.conversations.iter().filter_map(|c| c.lang).collect();
+        assert!(
+            langs.contains(&Lang::Ar) && langs.contains(&Lang::En),
+            "{id}: {langs:?}"
+        );
+        let outcomes: BTreeSet<&str> = t
+            .conversations
+            .iter()
+            .flat_map(|c| &c.steps)
+            .filter_map(|s| match &s.kind {
+                StepKind::Answer(a) => Some(a.outcome.key()),
+                _ => None,
+            })
+            .collect();
+        for o in Outcome::ALL {
+            assert!(
+                outcomes.contains(o.key()),
+                "{id}.test never answers `{}`",
+                o.key()
+            );
+        }
+        let arabic_digits =
+            inputs(&t).any(|s| s.chars().any(|c| ('\u{0660}'..='\u{0669}').contains(&c)));
+        assert!(arabic_digits, "{id}.test never types Arabic-Indic digits");
+        let invalid = t
+            .conversations
+            .iter()
+            .any(|c| c.name.contains("invalid") || c.name.contains("must be"));
+        assert!(invalid, "{id}.test has no invalid-input conversation");
+    }
+}
+
+#[test]
+fn shortcuts_sms_kurdish_and_resume_are_covered_somewhere() {
+    let all: Vec<Transcript> = ["home", "pds", "electricity", "passport", "pension"]
+        .map(transcript)
+        .into();
+    let convs = || all.iter().flat_map(|t| &t.conversations);
+    assert!(convs().any(|c| c.lang == Some(Lang::Ckb)));
+    assert!(convs().any(|c| c.bearer == Bearer::Sms));
+    let dial_depth = |s: &str| s.matches('*').count();
+    assert!(
+        all.iter()
+            .flat_map(inputs)
+            .any(|s| s.starts_with('*') && dial_depth(s) >= 3),
+        "no shortcut dial"
+    );
+    assert!(all
+        .iter()
+        .flat_map(inputs)
+        .any(|s| s.chars().any(|c| ('\u{06F0}'..='\u{06F9}').contains(&c))));
+    let events = |c: &transcript::Conversation| {
+        c.steps.iter().any(|s| {
+            matches!(
+                s.kind,
+                StepKind::Event(transcript::Event::Abort | transcript::Event::Timeout)
+            )
+        })
+    };
+    assert!(convs().any(events), "no dropped session");
+}
+
+#[test]
+fn the_pension_pin_reaches_the_back_end_and_nothing_else() {
+    use bawaba::engine::{step, Effect, Input, Session};
+    let set = compiled();
+    let s = Session::new(Bearer::Ussd, Some(Lang::En));
+    let (s, _) = step(
+        &set,
+        s,
+        Input::Dial {
+            code: "*123*4*1234567#".into(),
+        },
+        1_000,
+    );
+    let (s, fx) = step(
+        &set,
+        s,
+        Input::Reply {
+            text: "٤٣٢١".into(),
+        },
+        2_000,
+    );
+    let call = fx.iter().find_map(|e| match e {
+        Effect::Call { params, .. } => Some(params.clone()),
+        _ => None,
+    });
+    let params = call.expect("a call to the pension back-end");
+    assert_eq!(params.get("pin").map(String::as_str), Some("4321"));
+    assert_eq!(params.get("number").map(String::as_str), Some("1234567"));
+    assert!(s.secrets.is_empty(), "PIN kept after the call");
+    assert_eq!(s.secrets.get("pin"), None);
+    let stored = serde_json::to_string(&s).unwrap();
+    assert!(
+        !stored.contains("4321"),
+        "PIN in the stored session: {stored}"
+    );
+    assert!(fx
+        .iter()
+        .all(|e| !matches!(e, Effect::Show { text, .. } if text.contains("4321"))));
+}
