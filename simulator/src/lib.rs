@@ -59,15 +59,19 @@
 //! ```
 
 mod config;
+pub mod control;
 mod frame;
 mod handle;
+pub mod link;
 mod mt;
 mod observe;
 mod pdu;
 mod phone;
+mod phone_port;
 mod session;
 mod sms_phone;
 mod smsc;
+pub mod terminal;
 pub mod text;
 
 pub use config::{Account, Behaviour, DialField, SmscConfig, UssdProfile};

@@ -1,5 +1,6 @@
 //! `bawaba-sim`: the simulator's command line. Thin: parse flags, check them all at once
-//! (exit 64 before any port is bound), init tracing, run the SMSC until Ctrl-C.
+//! (exit 64 before any port is bound), init tracing, run the SMSC, a phone or the mock
+//! ministries until Ctrl-C (a scripted phone until its script ends).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -24,14 +25,35 @@ struct Cli {
 enum Command {
     /// Run a simulated SMSC (SMPP 3.4/5.0 on rusmpp) until Ctrl-C.
     Smsc(SmscArgs),
+    /// A phone for humans against a running `bawaba-sim smsc --phones ADDR`.
+    Phone(PhoneArgs),
     /// Print the version and exit.
     Version,
+}
+
+#[derive(Args, Debug)]
+struct PhoneArgs {
+    /// The SMSC simulator's phone port (its --phones address).
+    #[arg(long)]
+    smsc: String,
+    /// This phone's number, 5 to 15 digits.
+    #[arg(long)]
+    msisdn: String,
+    /// Play this file's lines instead of reading the terminal; exit 1 on an error or timeout.
+    #[arg(long)]
+    script: Option<std::path::PathBuf>,
+    /// How long a scripted step waits for its answer.
+    #[arg(long, default_value = "15s")]
+    timeout: String,
 }
 
 #[derive(Args, Debug)]
 struct SmscArgs {
     #[arg(long, default_value = "127.0.0.1:2775")]
     listen: String,
+    /// Also listen for phone control connections here (e.g. 127.0.0.1:2776).
+    #[arg(long)]
+    phones: Option<String>,
     /// SYSTEM_ID:PASSWORD, repeatable.
     #[arg(long = "account", required = true)]
     accounts: Vec<String>,
@@ -121,6 +143,13 @@ fn build_config(a: &SmscArgs) -> Result<SmscConfig, Vec<String>> {
             ),
         })
         .collect();
+    let phones = a.phones.as_deref().map(|p| {
+        keep(
+            &mut errors,
+            p.parse::<SocketAddr>()
+                .map_err(|e| format!("--phones {p:?}: {e}")),
+        )
+    });
     let receipt_delay = keep(&mut errors, parse_duration(&a.receipt_delay));
     let submit_resp_delay = keep(&mut errors, parse_duration(&a.submit_resp_delay));
     let enquire = a
@@ -137,6 +166,7 @@ fn build_config(a: &SmscArgs) -> Result<SmscConfig, Vec<String>> {
     let mut c = SmscConfig::local("", "");
     c.listen = listen.unwrap_or(c.listen);
     c.accounts = accounts;
+    c.phones = phones.flatten();
     c.receipt_delay = receipt_delay.unwrap_or_default();
     c.enquire_link_interval = enquire.flatten();
     c.behaviour = Behaviour {
@@ -155,30 +185,70 @@ fn build_config(a: &SmscArgs) -> Result<SmscConfig, Vec<String>> {
 async fn run_smsc(config: SmscConfig) -> anyhow::Result<()> {
     let smsc = Smsc::start(config).await?;
     println!("bawaba-sim SMSC listening on {}", smsc.local_addr());
+    if let Some(p) = smsc.phones_addr() {
+        println!("bawaba-sim phone port listening on {p}");
+    }
     tokio::signal::ctrl_c().await?;
     tracing::info!(stats = ?smsc.stats(), "shutting down");
     smsc.shutdown().await;
     Ok(())
 }
 
+async fn run_phone(a: PhoneArgs, step_timeout: Duration) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use bawaba_sim::{link::RemoteLink, terminal};
+    let script = match &a.script {
+        Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("{}", p.display()))?),
+        None => None,
+    };
+    let mut link = RemoteLink::connect(&a.smsc, &a.msisdn)
+        .await
+        .with_context(|| format!("phone port {}", a.smsc))?;
+    let mut out = std::io::stdout();
+    match script {
+        Some(s) => terminal::script(&mut link, &s, &mut out, step_timeout).await?,
+        None => {
+            let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+            terminal::interactive(&mut link, stdin, &mut out).await?
+        }
+    }
+    Ok(())
+}
+
+/// What to run, with flags already checked.
+enum Run {
+    Smsc(SmscConfig),
+    Phone(PhoneArgs, Duration),
+}
+
 fn main() -> ExitCode {
-    let args = match Cli::parse().command {
+    let run = match Cli::parse().command {
         Command::Version => {
             println!("bawaba-sim {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
-        Command::Smsc(args) => args,
+        Command::Smsc(args) => build_config(&args).map(Run::Smsc),
+        Command::Phone(args) => match parse_duration(&args.timeout) {
+            Ok(t) => Ok(Run::Phone(args, t)),
+            Err(e) => Err(vec![format!("--timeout: {e}")]),
+        },
     };
-    let config = match build_config(&args) {
-        Ok(c) => c,
+    let run = match run {
+        Ok(r) => r,
         Err(errors) => {
             errors.iter().for_each(|e| eprintln!("error: {e}"));
             return ExitCode::from(64);
         }
     };
+    let default_filter = match run {
+        Run::Phone(..) => "warn",
+        _ => "info",
+    };
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -188,7 +258,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run_smsc(config)) {
+    let result = match run {
+        Run::Smsc(config) => runtime.block_on(run_smsc(config)),
+        Run::Phone(args, t) => runtime.block_on(run_phone(args, t)),
+    };
+    // tokio's stdin reader is a blocking thread that a normal runtime drop would wait on.
+    runtime.shutdown_background();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -206,7 +282,7 @@ mod tests {
         v.extend_from_slice(extra);
         match Cli::parse_from(v).command {
             Command::Smsc(a) => a,
-            Command::Version => unreachable!(),
+            _ => unreachable!(),
         }
     }
 
