@@ -63,6 +63,7 @@ pub mod control;
 mod frame;
 mod handle;
 pub mod link;
+pub mod ministries;
 mod mt;
 mod observe;
 mod pdu;
