@@ -50,6 +50,16 @@ enum UssdCmd {
     Abort,
 }
 
+impl UssdCmd {
+    fn name(&self) -> &'static str {
+        match self {
+            UssdCmd::Dial(_) => "dial",
+            UssdCmd::Reply(_) => "reply",
+            UssdCmd::Abort => "abort",
+        }
+    }
+}
+
 /// A phone in this process, on an [`SmscHandle`]. From creation on, SMS to its MSISDN come to
 /// it (see [`SmscHandle::sms`]). Dropping it stops its tasks.
 pub struct LocalLink {
@@ -123,17 +133,58 @@ async fn ussd_worker(
 ) {
     while let Some(cmd) = rx.recv().await {
         let event = match cmd {
-            UssdCmd::Dial(code) => screen(phone.dial(&code).await, "dial"),
-            UssdCmd::Reply(text) => screen(phone.reply(&text).await, "reply"),
-            UssdCmd::Abort => match phone.abort().await {
-                Ok(CommandStatus::EsmeRok) => Event::Aborted,
-                Ok(s) => Event::error(format!("the gateway answered {s:?}"), Some("abort")),
-                Err(e) => Event::error(e.to_string(), Some("abort")),
-            },
+            UssdCmd::Abort => Some(abort(&mut phone).await),
+            UssdCmd::Dial(code) => turn(&mut phone, &mut rx, &tx, true, &code).await,
+            UssdCmd::Reply(text) => turn(&mut phone, &mut rx, &tx, false, &text).await,
         };
+        let Some(event) = event else { return };
         if tx.send(event).await.is_err() {
             return;
         }
+    }
+}
+
+/// A dial or reply, waiting for the gateway's screen. An abort typed meanwhile cancels the
+/// wait and aborts (as hanging up does; the turn gets no answer of its own); other requests are
+/// answered "busy". `None` when the link is gone.
+async fn turn(
+    phone: &mut UssdPhone,
+    rx: &mut mpsc::Receiver<UssdCmd>,
+    tx: &mpsc::Sender<Event>,
+    dial: bool,
+    text: &str,
+) -> Option<Event> {
+    let name = if dial { "dial" } else { "reply" };
+    {
+        let wait = async {
+            if dial {
+                phone.dial(text).await
+            } else {
+                phone.reply(text).await
+            }
+        };
+        tokio::pin!(wait);
+        loop {
+            tokio::select! {
+                r = &mut wait => return Some(screen(r, name)),
+                cmd = rx.recv() => match cmd? {
+                    UssdCmd::Abort => break,
+                    other => {
+                        let busy = format!("still waiting for the {name} screen; abort to cancel");
+                        tx.send(Event::error(busy, Some(other.name()))).await.ok()?;
+                    }
+                },
+            }
+        }
+    }
+    Some(abort(phone).await)
+}
+
+async fn abort(phone: &mut UssdPhone) -> Event {
+    match phone.abort().await {
+        Ok(CommandStatus::EsmeRok) => Event::Aborted,
+        Ok(s) => Event::error(format!("the gateway answered {s:?}"), Some("abort")),
+        Err(e) => Event::error(e.to_string(), Some("abort")),
     }
 }
 

@@ -6,12 +6,16 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use bawaba_sim::ministries::{
-    Hang, Knobs, Malformed, Ministries, MinistriesConfig, Scope, Service,
-};
 use bawaba_sim::rusmpp::CommandStatus;
 use bawaba_sim::{Account, Behaviour, Smsc, SmscConfig};
 use clap::{Args, Parser, Subcommand};
+
+mod cli {
+    pub mod ministries;
+    pub mod phone;
+}
+use cli::ministries::{build_ministries, run_ministries, MinistriesArgs, MinistriesPlan};
+use cli::phone::{run_phone, PhoneArgs};
 
 #[derive(Parser)]
 #[command(
@@ -34,46 +38,6 @@ enum Command {
     Ministries(MinistriesArgs),
     /// Print the version and exit.
     Version,
-}
-
-#[derive(Args, Debug)]
-struct MinistriesArgs {
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    listen: String,
-    /// Fixed delay before every answer, e.g. 200ms.
-    #[arg(long, default_value = "0ms")]
-    latency: String,
-    /// Up to this much extra random delay.
-    #[arg(long, default_value = "0ms")]
-    jitter: String,
-    /// Fraction of requests answered 500 (0.0 to 1.0), spread evenly.
-    #[arg(long, default_value_t = 0.0)]
-    error_rate: f64,
-    /// Hold answers this long (e.g. 30s), or `never` answer.
-    #[arg(long)]
-    hang: Option<String>,
-    /// Spoil successful bodies: truncated or wrong-types.
-    #[arg(long)]
-    malformed: Option<String>,
-    /// Apply the knobs to these services only (pds, electricity, passport, pension); default all.
-    #[arg(long = "service")]
-    services: Vec<String>,
-}
-
-#[derive(Args, Debug)]
-struct PhoneArgs {
-    /// The SMSC simulator's phone port (its --phones address).
-    #[arg(long)]
-    smsc: String,
-    /// This phone's number, 5 to 15 digits.
-    #[arg(long)]
-    msisdn: String,
-    /// Play this file's lines instead of reading the terminal; exit 1 on an error or timeout.
-    #[arg(long)]
-    script: Option<std::path::PathBuf>,
-    /// How long a scripted step waits for its answer.
-    #[arg(long, default_value = "15s")]
-    timeout: String,
 }
 
 #[derive(Args, Debug)]
@@ -119,7 +83,7 @@ struct SmscArgs {
 }
 
 /// "250ms", "2s", "1m" -> Duration.
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let n: u64 = num
@@ -143,7 +107,7 @@ fn parse_status(s: &str) -> Result<CommandStatus, String> {
 }
 
 /// Collects the error, if any, so all of them can be reported at once.
-fn keep<T>(errors: &mut Vec<String>, r: Result<T, String>) -> Option<T> {
+pub(crate) fn keep<T>(errors: &mut Vec<String>, r: Result<T, String>) -> Option<T> {
     r.map_err(|e| errors.push(e)).ok()
 }
 
@@ -223,99 +187,6 @@ async fn run_smsc(config: SmscConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_phone(a: PhoneArgs, step_timeout: Duration) -> anyhow::Result<()> {
-    use anyhow::Context;
-    use bawaba_sim::{link::RemoteLink, terminal};
-    let script = match &a.script {
-        Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("{}", p.display()))?),
-        None => None,
-    };
-    let mut link = RemoteLink::connect(&a.smsc, &a.msisdn)
-        .await
-        .with_context(|| format!("phone port {}", a.smsc))?;
-    let mut out = std::io::stdout();
-    match script {
-        Some(s) => terminal::script(&mut link, &s, &mut out, step_timeout).await?,
-        None => {
-            let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-            terminal::interactive(&mut link, stdin, &mut out).await?
-        }
-    }
-    Ok(())
-}
-
-type MinistriesPlan = (MinistriesConfig, Vec<Service>, Knobs);
-
-/// Checks every ministries flag, reporting all errors at once.
-fn build_ministries(a: &MinistriesArgs) -> Result<MinistriesPlan, Vec<String>> {
-    let mut errors = Vec::new();
-    let listen = keep(
-        &mut errors,
-        a.listen
-            .parse::<SocketAddr>()
-            .map_err(|e| format!("--listen {:?}: {e}", a.listen)),
-    );
-    let latency = keep(&mut errors, parse_duration(&a.latency));
-    let jitter = keep(&mut errors, parse_duration(&a.jitter));
-    if !(0.0..=1.0).contains(&a.error_rate) {
-        errors.push(format!("--error-rate {}: want 0.0 to 1.0", a.error_rate));
-    }
-    let hang = match a.hang.as_deref() {
-        None => Some(Hang::Off),
-        Some("never") => Some(Hang::Never),
-        Some(d) => keep(&mut errors, parse_duration(d).map(Hang::For)),
-    };
-    let malformed = a.malformed.as_deref().map(|m| {
-        keep(
-            &mut errors,
-            Malformed::parse(m).ok_or(format!("--malformed {m:?}: want truncated or wrong-types")),
-        )
-    });
-    let services: Vec<Service> = a
-        .services
-        .iter()
-        .filter_map(|s| {
-            keep(
-                &mut errors,
-                Service::parse(s).ok_or(format!(
-                    "--service {s:?}: want pds, electricity, passport or pension"
-                )),
-            )
-        })
-        .collect();
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let mut c = MinistriesConfig::local();
-    c.listen = listen.unwrap_or(c.listen);
-    let knobs = Knobs {
-        latency: latency.unwrap_or_default(),
-        jitter: jitter.unwrap_or_default(),
-        error_rate: a.error_rate,
-        hang: hang.unwrap_or_default(),
-        malformed: malformed.flatten(),
-    };
-    Ok((c, services, knobs))
-}
-
-async fn run_ministries((config, services, knobs): MinistriesPlan) -> anyhow::Result<()> {
-    let m = Ministries::start(config).await?;
-    if services.is_empty() {
-        m.set_knobs(Scope::All, knobs);
-    }
-    for s in services {
-        m.set_knobs(Scope::Only(s), knobs);
-    }
-    println!(
-        "bawaba-sim ministries listening on http://{}",
-        m.local_addr()
-    );
-    tokio::signal::ctrl_c().await?;
-    m.shutdown();
-    Ok(())
-}
-
-/// What to run, with flags already checked.
 enum Run {
     Smsc(SmscConfig),
     Ministries(MinistriesPlan),
@@ -400,8 +271,11 @@ mod tests {
             "5",
             "--nack-instead-of-resp",
             "0x58",
+            "--phones",
+            "127.0.0.1:2776",
         ]);
         let c = build_config(&a).unwrap();
+        assert_eq!(c.phones, Some("127.0.0.1:2776".parse().unwrap()));
         assert_eq!(c.receipt_delay, Duration::from_millis(200));
         assert_eq!(c.behaviour.throttle_every, Some(5));
         assert_eq!(
@@ -409,50 +283,6 @@ mod tests {
             Some(CommandStatus::EsmeRthrottled)
         );
         assert_eq!(c.accounts, vec![Account::new("gw", "pw")]);
-    }
-
-    #[test]
-    fn ministries_flags() {
-        let parse = |extra: &[&str]| {
-            let mut v = vec!["bawaba-sim", "ministries"];
-            v.extend_from_slice(extra);
-            match Cli::parse_from(v).command {
-                Command::Ministries(a) => build_ministries(&a),
-                _ => unreachable!(),
-            }
-        };
-        let (_, services, k) = parse(&[
-            "--latency",
-            "200ms",
-            "--hang",
-            "never",
-            "--malformed",
-            "truncated",
-            "--service",
-            "pds",
-        ])
-        .unwrap();
-        assert_eq!(services, vec![Service::Pds]);
-        assert_eq!(
-            (k.latency, k.hang, k.malformed),
-            (
-                Duration::from_millis(200),
-                Hang::Never,
-                Some(Malformed::Truncated)
-            )
-        );
-        let errors = parse(&[
-            "--error-rate",
-            "2",
-            "--hang",
-            "soon",
-            "--malformed",
-            "x",
-            "--service",
-            "tax",
-        ])
-        .unwrap_err();
-        assert_eq!(errors.len(), 4, "{errors:?}");
     }
 
     #[test]
@@ -464,9 +294,11 @@ mod tests {
             "nocolon",
             "--receipt-delay",
             "2h",
+            "--phones",
+            "nope",
         ]);
         let errors = build_config(&a).unwrap_err();
-        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert_eq!(errors.len(), 4, "{errors:?}");
         assert!(!errors
             .iter()
             .any(|e| e.contains("nocolon") && e.contains("pw")));

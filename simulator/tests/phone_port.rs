@@ -212,3 +212,81 @@ async fn malformed_control_lines_get_error_events_and_the_link_stays_up() {
     let refused = RemoteLink::connect(smsc.phones_addr().unwrap(), "+964").await;
     assert!(matches!(refused, Err(LinkError::Refused(_))), "{refused:?}");
 }
+
+/// A `Write` the test can watch: the terminal prints into it from its own task.
+#[derive(Clone, Default)]
+struct Screenshot {
+    bytes: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    changed: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl std::io::Write for Screenshot {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.bytes.lock().unwrap().extend_from_slice(b);
+        self.changed.notify_one();
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Screenshot {
+    fn text(&self) -> String {
+        String::from_utf8(self.bytes.lock().unwrap().clone()).unwrap()
+    }
+    /// Waits until the output contains `needle` (a readiness signal, not a sleep).
+    async fn wait_for(&self, needle: &str) {
+        let t = tokio::time::timeout(WAIT, async {
+            while !self.text().contains(needle) {
+                self.changed.notified().await;
+            }
+        });
+        t.await
+            .unwrap_or_else(|_| panic!("no {needle:?} in:\n{}", self.text()));
+    }
+}
+
+#[tokio::test]
+async fn interactive_terminal_on_an_in_process_phone() {
+    // What `bawaba demo` does: the terminal on a LocalLink, no phone port.
+    let smsc = smsc(|_| {}).await;
+    let mut gw = Esme::bound(&smsc).await;
+    let mut link = smsc.local_phone(PHONE);
+    let (mut keys, input) = tokio::io::duplex(1024);
+    let screen = Screenshot::default();
+    let mut out = screen.clone();
+    let terminal = tokio::spawn(async move {
+        terminal::interactive(&mut link, BufReader::new(input), &mut out).await
+    });
+
+    keys.write_all("1\n*123#\n".as_bytes()).await.unwrap();
+    screen.wait_for("[?] no USSD session open").await;
+    let dial = gw.recv().await;
+    let [session, _] = ussd_tlvs(deliver_of(&dial)).1.unwrap();
+    gw.ack_deliver(&dial, CommandStatus::EsmeRok).await;
+    gw.request(ussd_screen(PHONE, "1) رصيد\n2) حصة", 2, [session, 2]))
+        .await;
+    assert_eq!(gw.recv().await.id(), CommandId::SubmitSmResp);
+    screen.wait_for("| 2) حصة\n").await;
+    screen.wait_for("[reply]").await;
+
+    keys.write_all("٢\n".as_bytes()).await.unwrap();
+    let reply = gw.recv().await;
+    let r = deliver_of(&reply);
+    assert_eq!(text::decode_ucs2(r.short_message()).unwrap(), "٢");
+    gw.ack_deliver(&reply, CommandStatus::EsmeRok).await;
+    // An SMS arrives while the dialogue is open: printed as it comes.
+    gw.request(submit(PHONE, 8, text::encode_ucs2("تذكير"), 0))
+        .await;
+    assert_eq!(gw.recv().await.id(), CommandId::SubmitSmResp);
+    screen.wait_for("[sms from 4455] تذكير").await;
+    keys.write_all(b"abort\n").await.unwrap();
+    let abort = gw.recv().await;
+    assert_eq!(ussd_tlvs(deliver_of(&abort)).0, Some(129));
+    gw.ack_deliver(&abort, CommandStatus::EsmeRok).await;
+    screen.wait_for("[session aborted]").await;
+
+    keys.write_all(b"quit\n").await.unwrap();
+    terminal.await.unwrap().unwrap();
+}
