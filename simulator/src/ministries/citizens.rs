@@ -253,32 +253,38 @@ mod tests {
 }
 
 #[cfg(test)]
-mod samples {
+mod readme {
     use super::*;
 
-    /// `cargo test -p bawaba-sim --lib samples -- --nocapture` prints ids for the README.
+    /// Pins the sample-id table in simulator/README.md.
     #[test]
-    fn print_sample_ids() {
-        let ids = || (123_456u64..).map(|n| n.to_string());
-        for svc in ["pds", "electricity", "passport", "pension"] {
-            let found: Vec<String> = ids().filter(|i| lookup(svc, i).is_some()).take(3).collect();
-            let missing: Vec<String> = ids().filter(|i| lookup(svc, i).is_none()).take(2).collect();
-            println!("{svc}: found {found:?} missing {missing:?}");
-        }
-        for id in ids().filter(|i| lookup("pension", i).is_some()).take(3) {
-            println!(
-                "pension {id} pin {:?} {}",
-                pension_pin(&id),
-                pension(&id, Lang::En).unwrap()
-            );
-        }
-        for id in ids().filter(|i| lookup("passport", i).is_some()).take(6) {
-            println!("passport {id} {}", passport_status(&id, Lang::En).unwrap());
-        }
-        let id = ids().find(|i| lookup("pds", i).is_some()).unwrap();
-        println!("{}", pds_balance(&id, Lang::Ar).unwrap());
-        println!("{}", pds_entitlements(&id, Lang::Ckb).unwrap());
-        let id = ids().find(|i| lookup("electricity", i).is_some()).unwrap();
-        println!("{}", electricity_bill(&id, Lang::En).unwrap());
+    fn sample_ids_match_the_readme() {
+        let status =
+            |id| passport_status(id, Lang::En).map(|v| v["status"].as_str().unwrap().to_owned());
+        let row = |id| {
+            (
+                pds_balance(id, Lang::En).is_some(),
+                electricity_bill(id, Lang::En).is_some(),
+                status(id),
+                pension_pin(id),
+            )
+        };
+        let s = |x: &str| Some(x.to_owned());
+        assert_eq!(row("123456"), (true, true, None, s("9355")));
+        assert_eq!(row("123457"), (true, false, s("approved"), s("9070")));
+        assert_eq!(row("123458"), (true, true, s("in_review"), s("6507")));
+        assert_eq!(
+            row("123459"),
+            (true, true, s("ready_for_pickup"), s("6222"))
+        );
+        assert_eq!(row("123461"), (false, true, s("received"), None));
+        assert_eq!(
+            pds_balance("123458", Lang::Ar).unwrap(),
+            json!({"holder": "كريم عباس البياتي", "balance": "27000", "members": "9"})
+        );
+        assert_eq!(
+            pension("123456", Lang::En).unwrap(),
+            json!({"holder": "Ali Abbas Al-Obaidi", "amount": "530000", "next_payment": "2026-12-01"})
+        );
     }
 }
