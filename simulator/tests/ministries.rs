@@ -154,6 +154,16 @@ async fn not_found_bad_ids_and_wrong_pin() {
         400
     );
     assert!(m.requests().iter().any(|r| r.body.contains("1;DROP")));
+    let r = c
+        .post(format!("{base}/pension/v1/inquiry"))
+        .body(vec![b' '; 20_000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    let (s, _) = get(&c, format!("{base}/pension/v1/inquiry")).await;
+    assert_eq!(s, 405);
+    assert_eq!(m.base_url(), base);
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 mod common;
 
 use bawaba_sim::control::Event;
-use bawaba_sim::link::{LinkError, RemoteLink};
+use bawaba_sim::link::{LinkError, PhoneLink, RemoteLink};
 use bawaba_sim::rusmpp::{CommandId, CommandStatus};
 use bawaba_sim::{terminal, text, SmscHandle};
 use common::*;
@@ -289,4 +289,24 @@ async fn interactive_terminal_on_an_in_process_phone() {
 
     keys.write_all(b"quit\n").await.unwrap();
     terminal.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_second_phone_on_the_msisdn_takes_its_sms_and_shutdown_closes_phones() {
+    let smsc = smsc_with_phones().await;
+    let addr = smsc.phones_addr().unwrap();
+    let mut first = RemoteLink::connect(addr, PHONE).await.unwrap();
+    let mut second = RemoteLink::connect(addr, PHONE).await.unwrap();
+    let e = tokio::time::timeout(WAIT, first.next_event())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&e, Ok(Event::Error { message, .. }) if message.contains("took over")),
+        "{e:?}"
+    );
+    smsc.shutdown().await;
+    let closed = tokio::time::timeout(WAIT, second.next_event())
+        .await
+        .unwrap();
+    assert!(matches!(closed, Err(LinkError::Closed)), "{closed:?}");
 }

@@ -27,8 +27,10 @@ pub async fn run_phone(a: PhoneArgs, step_timeout: Duration) -> anyhow::Result<(
         Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("{}", p.display()))?),
         None => None,
     };
-    let mut link = RemoteLink::connect(&a.smsc, &a.msisdn)
+    let connect = RemoteLink::connect(&a.smsc, &a.msisdn);
+    let mut link = tokio::time::timeout(step_timeout, connect)
         .await
+        .map_err(|_| anyhow::anyhow!("no ready from {} within {step_timeout:?}", a.smsc))?
         .with_context(|| format!("phone port {}", a.smsc))?;
     let mut out = std::io::stdout();
     match script {

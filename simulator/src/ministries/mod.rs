@@ -20,14 +20,17 @@ use axum::http::{header, Method, Request, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::smsc::lock;
 use citizens::Lang;
 pub use knobs::{Hang, Knobs, Malformed, Service};
 
-/// Request bodies over this are refused with 413 (and logged cut to it).
+/// Request bodies over this are refused with 413 (and logged with an empty body).
 pub const MAX_BODY: usize = 16 * 1024;
+/// Requests handled at once; beyond it the answer is an immediate 503 (fail fast, bounded).
+pub const MAX_IN_FLIGHT: usize = 1024;
 
 #[derive(Debug, Clone)]
 pub struct MinistriesConfig {
@@ -74,6 +77,7 @@ struct State {
     counts: Mutex<HashMap<Service, u64>>,
     log: Mutex<VecDeque<RequestRecord>>,
     log_cap: usize,
+    in_flight: Semaphore,
     shutdown: CancellationToken,
 }
 
@@ -107,6 +111,7 @@ impl Ministries {
             counts: Mutex::default(),
             log: Mutex::default(),
             log_cap: config.request_log,
+            in_flight: Semaphore::new(MAX_IN_FLIGHT),
             shutdown: CancellationToken::new(),
         });
         let s = state.clone();
@@ -126,6 +131,10 @@ impl Ministries {
 impl MinistriesHandle {
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+    /// `http://127.0.0.1:PORT`, what a back-end config wants.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.local_addr)
     }
     /// The requests received so far, oldest first (the last `request_log` of them).
     pub fn requests(&self) -> Vec<RequestRecord> {
@@ -193,6 +202,10 @@ fn error(status: StatusCode, code: &str) -> (StatusCode, Value) {
 }
 
 async fn handle(state: Arc<State>, req: Request<Body>) -> Response<Body> {
+    let Ok(_permit) = state.in_flight.try_acquire() else {
+        let (s, v) = error(StatusCode::SERVICE_UNAVAILABLE, "busy");
+        return reply(s, v.to_string());
+    };
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_BODY).await;
     let secret = |k: &str| matches!(k, "authorization" | "cookie" | "x-api-key");
