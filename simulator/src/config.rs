@@ -118,6 +118,10 @@ pub struct SmscConfig {
     pub observe_timeout: Duration,
     pub ussd: UssdProfile,
     pub behaviour: Behaviour,
+    /// Where to listen for phone control connections (JSON lines, see [`crate::control`]);
+    /// `None` runs no phone port. `127.0.0.1:0` picks a free port (see
+    /// [`crate::SmscHandle::phones_addr`]).
+    pub phones: Option<SocketAddr>,
 }
 
 impl SmscConfig {
@@ -133,6 +137,7 @@ impl SmscConfig {
             observe_timeout: Duration::from_secs(10),
             ussd: UssdProfile::default(),
             behaviour: Behaviour::default(),
+            phones: None,
         }
     }
 

@@ -23,6 +23,7 @@ use crate::smsc::{lock, Shared, SimError, Target};
 pub struct SmscHandle {
     pub(crate) shared: Arc<Shared>,
     pub(crate) local_addr: SocketAddr,
+    pub(crate) phones_addr: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for SmscHandle {
@@ -36,6 +37,14 @@ impl std::fmt::Debug for SmscHandle {
 impl SmscHandle {
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+    /// The phone control port, if [`SmscConfig::phones`] asked for one.
+    pub fn phones_addr(&self) -> Option<SocketAddr> {
+        self.phones_addr
+    }
+    /// A phone in this process (USSD and SMS) for a terminal or a test; see [`crate::link`].
+    pub fn local_phone(&self, msisdn: &str) -> crate::link::LocalLink {
+        crate::link::LocalLink::new(self, msisdn)
     }
     pub fn config(&self) -> &SmscConfig {
         &self.shared.config

@@ -28,11 +28,19 @@
 //! [`SmscHandle::next_submit`]. A gateway that does not echo its_session_info therefore leaves
 //! the phone waiting (a timeout) and the MT in `next_submit`.
 //!
+//! ## Phones for humans and mock ministries
+//! [`SmscConfig::phones`] opens a phone control port (JSON lines, [`control`]); [`link`] has the
+//! two ends a UI drives ([`link::LocalLink`] in process, [`link::RemoteLink`] over the port), and
+//! [`terminal`] is the phone UI on either (`bawaba-sim phone`, `bawaba demo`). [`ministries`]
+//! serves fake PDS, electricity, passport and pension back-ends over HTTP with knobs and a raw
+//! request log. simulator/README.md documents the protocol, endpoints and sample ids.
+//!
 //! ## Modules
 //! `frame` (our length-prefixed framing, rusmpp decode/encode), `session` (one task per
 //! connection), `pdu` (binds, enquire_link, unbind, responses), `mt` (submits, receipts),
 //! `smsc`/`handle` (shared state and the test-facing handle), `phone`/`sms_phone`, [`text`]
-//! (GSM 03.38, Latin-1, UCS-2, UDH), `observe` (what tests read).
+//! (GSM 03.38, Latin-1, UCS-2, UDH), `observe` (what tests read), `phone_port` (the control
+//! listener), [`control`], [`link`], [`terminal`], [`ministries`].
 //!
 //! ```no_run
 //! use bawaba_sim::{Behaviour, Smsc, SmscConfig, Target};
@@ -59,15 +67,20 @@
 //! ```
 
 mod config;
+pub mod control;
 mod frame;
 mod handle;
+pub mod link;
+pub mod ministries;
 mod mt;
 mod observe;
 mod pdu;
 mod phone;
+mod phone_port;
 mod session;
 mod sms_phone;
 mod smsc;
+pub mod terminal;
 pub mod text;
 
 pub use config::{Account, Behaviour, DialField, SmscConfig, UssdProfile};

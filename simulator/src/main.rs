@@ -1,5 +1,6 @@
 //! `bawaba-sim`: the simulator's command line. Thin: parse flags, check them all at once
-//! (exit 64 before any port is bound), init tracing, run the SMSC until Ctrl-C.
+//! (exit 64 before any port is bound), init tracing, run the SMSC, a phone or the mock
+//! ministries until Ctrl-C (a scripted phone until its script ends).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -8,6 +9,13 @@ use std::time::Duration;
 use bawaba_sim::rusmpp::CommandStatus;
 use bawaba_sim::{Account, Behaviour, Smsc, SmscConfig};
 use clap::{Args, Parser, Subcommand};
+
+mod cli {
+    pub mod ministries;
+    pub mod phone;
+}
+use cli::ministries::{build_ministries, run_ministries, MinistriesArgs, MinistriesPlan};
+use cli::phone::{run_phone, PhoneArgs};
 
 #[derive(Parser)]
 #[command(
@@ -24,6 +32,10 @@ struct Cli {
 enum Command {
     /// Run a simulated SMSC (SMPP 3.4/5.0 on rusmpp) until Ctrl-C.
     Smsc(SmscArgs),
+    /// A phone for humans against a running `bawaba-sim smsc --phones ADDR`.
+    Phone(PhoneArgs),
+    /// Mock ministry HTTP services (PDS, electricity, passport, pension) until Ctrl-C.
+    Ministries(MinistriesArgs),
     /// Print the version and exit.
     Version,
 }
@@ -32,6 +44,9 @@ enum Command {
 struct SmscArgs {
     #[arg(long, default_value = "127.0.0.1:2775")]
     listen: String,
+    /// Also listen for phone control connections here (e.g. 127.0.0.1:2776).
+    #[arg(long)]
+    phones: Option<String>,
     /// SYSTEM_ID:PASSWORD, repeatable.
     #[arg(long = "account", required = true)]
     accounts: Vec<String>,
@@ -68,7 +83,7 @@ struct SmscArgs {
 }
 
 /// "250ms", "2s", "1m" -> Duration.
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let n: u64 = num
@@ -92,7 +107,7 @@ fn parse_status(s: &str) -> Result<CommandStatus, String> {
 }
 
 /// Collects the error, if any, so all of them can be reported at once.
-fn keep<T>(errors: &mut Vec<String>, r: Result<T, String>) -> Option<T> {
+pub(crate) fn keep<T>(errors: &mut Vec<String>, r: Result<T, String>) -> Option<T> {
     r.map_err(|e| errors.push(e)).ok()
 }
 
@@ -121,6 +136,13 @@ fn build_config(a: &SmscArgs) -> Result<SmscConfig, Vec<String>> {
             ),
         })
         .collect();
+    let phones = a.phones.as_deref().map(|p| {
+        keep(
+            &mut errors,
+            p.parse::<SocketAddr>()
+                .map_err(|e| format!("--phones {p:?}: {e}")),
+        )
+    });
     let receipt_delay = keep(&mut errors, parse_duration(&a.receipt_delay));
     let submit_resp_delay = keep(&mut errors, parse_duration(&a.submit_resp_delay));
     let enquire = a
@@ -137,6 +159,7 @@ fn build_config(a: &SmscArgs) -> Result<SmscConfig, Vec<String>> {
     let mut c = SmscConfig::local("", "");
     c.listen = listen.unwrap_or(c.listen);
     c.accounts = accounts;
+    c.phones = phones.flatten();
     c.receipt_delay = receipt_delay.unwrap_or_default();
     c.enquire_link_interval = enquire.flatten();
     c.behaviour = Behaviour {
@@ -155,30 +178,50 @@ fn build_config(a: &SmscArgs) -> Result<SmscConfig, Vec<String>> {
 async fn run_smsc(config: SmscConfig) -> anyhow::Result<()> {
     let smsc = Smsc::start(config).await?;
     println!("bawaba-sim SMSC listening on {}", smsc.local_addr());
+    if let Some(p) = smsc.phones_addr() {
+        println!("bawaba-sim phone port listening on {p}");
+    }
     tokio::signal::ctrl_c().await?;
     tracing::info!(stats = ?smsc.stats(), "shutting down");
     smsc.shutdown().await;
     Ok(())
 }
 
+enum Run {
+    Smsc(SmscConfig),
+    Ministries(MinistriesPlan),
+    Phone(PhoneArgs, Duration),
+}
+
 fn main() -> ExitCode {
-    let args = match Cli::parse().command {
+    let run = match Cli::parse().command {
         Command::Version => {
             println!("bawaba-sim {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
-        Command::Smsc(args) => args,
+        Command::Smsc(args) => build_config(&args).map(Run::Smsc),
+        Command::Ministries(args) => build_ministries(&args).map(Run::Ministries),
+        Command::Phone(args) => match parse_duration(&args.timeout) {
+            Ok(t) => Ok(Run::Phone(args, t)),
+            Err(e) => Err(vec![format!("--timeout: {e}")]),
+        },
     };
-    let config = match build_config(&args) {
-        Ok(c) => c,
+    let run = match run {
+        Ok(r) => r,
         Err(errors) => {
             errors.iter().for_each(|e| eprintln!("error: {e}"));
             return ExitCode::from(64);
         }
     };
+    let default_filter = match run {
+        Run::Phone(..) => "warn",
+        _ => "info",
+    };
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -188,7 +231,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run_smsc(config)) {
+    let result = match run {
+        Run::Smsc(config) => runtime.block_on(run_smsc(config)),
+        Run::Phone(args, t) => runtime.block_on(run_phone(args, t)),
+        Run::Ministries(plan) => runtime.block_on(run_ministries(plan)),
+    };
+    // tokio's stdin reader is a blocking thread that a normal runtime drop would wait on.
+    runtime.shutdown_background();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -206,7 +256,7 @@ mod tests {
         v.extend_from_slice(extra);
         match Cli::parse_from(v).command {
             Command::Smsc(a) => a,
-            Command::Version => unreachable!(),
+            _ => unreachable!(),
         }
     }
 
@@ -221,8 +271,11 @@ mod tests {
             "5",
             "--nack-instead-of-resp",
             "0x58",
+            "--phones",
+            "127.0.0.1:2776",
         ]);
         let c = build_config(&a).unwrap();
+        assert_eq!(c.phones, Some("127.0.0.1:2776".parse().unwrap()));
         assert_eq!(c.receipt_delay, Duration::from_millis(200));
         assert_eq!(c.behaviour.throttle_every, Some(5));
         assert_eq!(
@@ -241,9 +294,11 @@ mod tests {
             "nocolon",
             "--receipt-delay",
             "2h",
+            "--phones",
+            "nope",
         ]);
         let errors = build_config(&a).unwrap_err();
-        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert_eq!(errors.len(), 4, "{errors:?}");
         assert!(!errors
             .iter()
             .any(|e| e.contains("nocolon") && e.contains("pw")));

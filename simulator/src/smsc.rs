@@ -214,9 +214,25 @@ impl Smsc {
             shutdown: CancellationToken::new(),
             config,
         });
+        let phones = shared.config.phones;
+        let shutdown = shared.shutdown.clone();
         tokio::spawn(accept_loop(listener, shared.clone()));
         tracing::info!(%local_addr, "SMSC simulator listening");
-        Ok(SmscHandle { shared, local_addr })
+        let mut handle = SmscHandle {
+            shared,
+            local_addr,
+            phones_addr: None,
+        };
+        if let Some(addr) = phones {
+            match crate::phone_port::start(addr, handle.clone(), shutdown).await {
+                Ok(a) => handle.phones_addr = Some(a),
+                Err(e) => {
+                    handle.shutdown().await;
+                    return Err(e.into());
+                }
+            }
+        }
+        Ok(handle)
     }
 }
 
