@@ -7,5 +7,6 @@
 pub mod charset;
 pub mod config;
 pub mod engine;
+pub mod msisdn;
 pub mod smpp;
 pub mod store;
