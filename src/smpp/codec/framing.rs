@@ -1,6 +1,6 @@
 //! The `tokio_util` codec: splits a byte stream into frames by
-//! command_length, bounded by a cap checked on the 4 length bytes before
-//! any buffer space is reserved.
+//! command_length, bounded by a cap checked on the 4 length bytes. The
+//! decoder never reserves buffer space on a peer's say-so.
 
 use super::{decode, encode, DecodeError, DEFAULT_MAX_PDU, HEADER_LEN};
 use crate::smpp::pdu::{CommandStatus, Pdu};
@@ -95,8 +95,8 @@ impl Decoder for SmppCodec {
         }
         let length = length as usize;
         if src.len() < length {
-            // Bounded by the cap just checked.
-            src.reserve(length - src.len());
+            // No reserve here: the transport grows the buffer as bytes
+            // arrive, so a peer's claim of a length costs us nothing.
             return Ok(None);
         }
         let frame = src.split_to(length);

@@ -66,6 +66,10 @@ pub(super) fn put<O: Out>(t: &Tlvs, o: &mut O) {
     }
 }
 
+/// Unknown TLVs kept per PDU. Real PDUs carry a handful; the bound keeps
+/// what one frame can make us allocate close to its own size.
+pub(super) const MAX_RAW: usize = 64;
+
 /// Parse TLVs up to the end of `input`. Only the framing of a TLV can fail
 /// (fewer than 4 bytes left, or a length past the end: ESME_RINVPARLEN);
 /// its value never does.
@@ -80,6 +84,9 @@ pub(super) fn parse(mut input: &[u8]) -> PResult<'_, Tlvs> {
         }
         let (value, rest) = rest.split_at(len);
         if !typed(&mut tlvs, tag, value) {
+            if tlvs.other.len() == MAX_RAW {
+                return Err(tlv_err("more than 64 unknown TLVs"));
+            }
             tlvs.other.push(RawTlv {
                 tag,
                 value: Bytes::copy_from_slice(value),
