@@ -1,0 +1,214 @@
+//! The running gateway, wired: the only module that knows every part.
+//!
+//! [`run`] (what `bawaba serve` does) and [`start`] + [`App::stop`] (what
+//! `bawaba demo` and the end-to-end tests do) take an already validated
+//! [`Config`] and, in this order: compile the flows in `gateway.flows_dir`
+//! against the configuration's back-ends and the strictest operator screen
+//! budget, build the back-end clients, open the sled store, then start the
+//! gateway (binds, workers, outbound queue). Everything that can be wrong
+//! with what the operator wrote is found before the store is opened or any
+//! socket is bound, and reported whole ([`Error::exit_code`] 64).
+//!
+//! Shutdown is passed in (a [`CancellationToken`]); on it the gateway stops
+//! taking new sessions, finishes turns in flight, unbinds and flushes, all
+//! within `gateway.shutdown_grace`, and the store is synced and closed.
+//! Must not: parse arguments, install signal handlers or a logger (the
+//! CLI does), or hold protocol logic of its own.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::engine::{self, CompileContext, Diagnostic, FlowSet, Source};
+use crate::store::{SledConfig, SledStore};
+
+/// Why the gateway did not start, or did not stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read the flows in {}: {source}", dir.display())]
+    FlowsRead {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no *.yaml flow files in {} (gateway.flows_dir)", .0.display())]
+    NoFlows(PathBuf),
+    /// Every problem in the flows, sorted by file and line.
+    #[error("{} problem(s) in the flows; nothing was started", .0.len())]
+    Flows(Vec<Diagnostic>),
+    #[error("back-ends: {0}")]
+    Backends(String),
+    #[error("store at {}: {source}", path.display())]
+    Store {
+        path: PathBuf,
+        #[source]
+        source: crate::store::Error,
+    },
+    #[error("gateway: {0:#}")]
+    Gateway(anyhow::Error),
+}
+
+impl Error {
+    /// The process exit status: 64 for what the operator must fix in the
+    /// configuration or the flows (nothing was started), 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::FlowsRead { .. } | Error::NoFlows(_) | Error::Flows(_) | Error::Backends(_) => {
+                64
+            }
+            Error::Store { .. } | Error::Gateway(_) => 1,
+        }
+    }
+
+    /// The lines an operator reads: every flow problem, or the one error.
+    pub fn report(&self) -> Vec<String> {
+        match self {
+            Error::Flows(diags) => diags
+                .iter()
+                .map(Diagnostic::to_string)
+                .chain(std::iter::once(self.to_string()))
+                .collect(),
+            _ => vec![self.to_string()],
+        }
+    }
+}
+
+/// Runs the gateway until `shutdown` is cancelled, then stops it
+/// gracefully. Returns once everything is stopped and the store closed.
+pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Error> {
+    let app = start(config).await?;
+    shutdown.cancelled().await;
+    tracing::info!("shutting down");
+    app.stop().await
+}
+
+/// The flows of `gateway.flows_dir`, compiled against this configuration:
+/// its back-ends and operations, and the smallest screen of any operator
+/// (flows are shared by every operator, so each screen must fit them all).
+pub fn compile_flows(config: &Config) -> Result<FlowSet, Error> {
+    let dir = &config.gateway.flows_dir;
+    let sources = flow_sources(dir)?;
+    if sources.is_empty() {
+        return Err(Error::NoFlows(dir.clone()));
+    }
+    let ctx = CompileContext {
+        backends: Some(config.backend_operations()),
+        budget: config.strictest_budget(),
+    };
+    engine::compile(&sources, &ctx).map_err(|mut diags| {
+        diags.sort();
+        Error::Flows(diags)
+    })
+}
+
+/// The `*.yaml` files of `dir`, sorted by name, read.
+fn flow_sources(dir: &Path) -> Result<Vec<Source>, Error> {
+    let read_err = |source| Error::FlowsRead {
+        dir: dir.to_path_buf(),
+        source,
+    };
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(read_err)? {
+        let path = entry.map_err(read_err)?.path();
+        if path.is_file() && path.extension().is_some_and(|e| e == "yaml") {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).map_err(read_err)?;
+            Ok(Source {
+                path: path.display().to_string(),
+                text,
+            })
+        })
+        .collect()
+}
+
+/// The sled store as `[store]` describes it.
+pub fn store_config(config: &Config) -> SledConfig {
+    let mut sled = SledConfig::new(&config.store.path);
+    sled.cache_capacity = config.store.cache_capacity;
+    sled.group_commit.max_ops = config.store.group_commit.max_batch;
+    sled.group_commit.max_wait = config.store.group_commit.max_delay;
+    sled
+}
+
+async fn open_store(config: &Config) -> Result<SledStore, Error> {
+    let path = config.store.path.clone();
+    if let Err(source) = std::fs::create_dir_all(&path) {
+        return Err(Error::Store {
+            path,
+            source: crate::store::Error::from_io(source),
+        });
+    }
+    SledStore::open(store_config(config))
+        .await
+        .map_err(|source| Error::Store { path, source })
+}
+
+/// A started gateway.
+pub struct App {
+    config: Arc<Config>,
+    flows: Arc<FlowSet>,
+    store: Arc<SledStore>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("node", &self.config.gateway.node)
+            .field("flows", &self.flows.flows().count())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Compiles, opens and starts everything; see the module docs for the
+/// order. Nothing is bound when this returns an exit-64 error.
+pub async fn start(config: Config) -> Result<App, Error> {
+    let flows = Arc::new(compile_flows(&config)?);
+    let store = Arc::new(open_store(&config).await?);
+    tracing::info!(
+        node = %config.gateway.node,
+        flows = flows.flows().count(),
+        operators = config.operators.len(),
+        "gateway started"
+    );
+    Ok(App {
+        config: Arc::new(config),
+        flows,
+        store,
+    })
+}
+
+impl App {
+    /// Whether every operator has a bind up, waiting up to `timeout`.
+    pub async fn wait_bound(&self, timeout: std::time::Duration) -> bool {
+        // The runtime is not merged into this branch yet: nothing binds.
+        tokio::time::sleep(timeout.min(std::time::Duration::from_millis(1))).await;
+        false
+    }
+
+    /// Stops everything within `gateway.shutdown_grace`, then syncs and
+    /// closes the store.
+    pub async fn stop(self) -> Result<(), Error> {
+        let App { config, store, .. } = self;
+        let path = config.store.path.clone();
+        let store_err = |source| Error::Store {
+            path: path.clone(),
+            source,
+        };
+        match Arc::try_unwrap(store) {
+            Ok(store) => store.close().await.map_err(store_err)?,
+            Err(shared) => crate::store::Store::sync(&*shared)
+                .await
+                .map_err(store_err)?,
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
