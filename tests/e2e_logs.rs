@@ -9,7 +9,7 @@ mod e2e_support;
 use std::time::Duration;
 
 use bawaba_sim::ministries::citizens::{self, Lang};
-use e2e_support::{write_config, Peers, Serve};
+use e2e_support::Rig;
 use serde_json::Value;
 
 const MSISDN: &str = "9647809876543";
@@ -50,17 +50,9 @@ async fn json_logs_of_a_real_dialogue_hold_no_number_pin_or_body() {
         .as_str()
         .unwrap()
         .to_string();
-    let peers = Peers::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        dir.path(),
-        &peers,
-        &dir.path().join("store"),
-        "json",
-        "info,bawaba=debug",
-    );
-    let mut gateway = Serve::spawn(&config, &dir.path().join("serve.jsonl"));
-    peers.wait_binds(1).await;
+    let rig = Rig::start("json", "info,bawaba=debug").await;
+    let peers = &rig.peers;
+    let mut gateway = rig.serve("serve.jsonl", 1).await;
 
     let mut phone = peers.smsc.ussd(MSISDN);
     phone.dial("*123*4#").await.unwrap();

@@ -9,7 +9,7 @@ mod e2e_support;
 use std::time::Duration;
 
 use bawaba_sim::ministries::{Knobs, Scope, Service};
-use e2e_support::{write_config, Peers, Serve};
+use e2e_support::{Peers, Rig};
 
 const EXIT: Duration = Duration::from_secs(20);
 const MSISDN: &str = "9647701234567";
@@ -31,18 +31,10 @@ async fn finish_pension_dialogue(phone: &mut bawaba_sim::UssdPhone) {
 }
 
 async fn restart_and_continue(signal: &str) {
-    let peers = Peers::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        dir.path(),
-        &peers,
-        &dir.path().join("store"),
-        "text",
-        "info",
-    );
-    let mut first = Serve::spawn(&config, &dir.path().join("first.log"));
-    peers.wait_binds(1).await;
-    let mut phone = start_pension_dialogue(&peers).await;
+    let rig = Rig::start("text", "info").await;
+    let peers = &rig.peers;
+    let mut first = rig.serve("first.log", 1).await;
+    let mut phone = start_pension_dialogue(peers).await;
 
     if signal == "KILL" {
         // Session state is written at once but forced to disk only by
@@ -62,8 +54,7 @@ async fn restart_and_continue(signal: &str) {
     }
     peers.smsc.wait_bound_at_most(0).await.unwrap();
 
-    let mut second = Serve::spawn(&config, &dir.path().join("second.log"));
-    peers.wait_binds(2).await;
+    let mut second = rig.serve("second.log", 2).await;
     finish_pension_dialogue(&mut phone).await;
     second.signal("TERM");
     let status = second.wait(EXIT).await;
@@ -89,18 +80,10 @@ async fn sigkill_mid_dialogue_then_restart_continues() {
 /// turn (the citizen gets the answer), then unbinds and exits 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_a_backend_call_answers_the_turn_first() {
-    let peers = Peers::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        dir.path(),
-        &peers,
-        &dir.path().join("store"),
-        "text",
-        "info",
-    );
-    let mut gateway = Serve::spawn(&config, &dir.path().join("serve.log"));
-    peers.wait_binds(1).await;
-    let mut phone = start_pension_dialogue(&peers).await;
+    let rig = Rig::start("text", "info").await;
+    let peers = &rig.peers;
+    let mut gateway = rig.serve("serve.log", 1).await;
+    let mut phone = start_pension_dialogue(peers).await;
     let slow = Knobs {
         latency: Duration::from_millis(1200),
         ..Knobs::default()

@@ -134,6 +134,32 @@ fn repoint(url: &str, to: SocketAddr) -> String {
     format!("{scheme}://{to}{path}")
 }
 
+/// Peers, a temporary directory with a configuration for them (store in
+/// `dir/store`), ready to start `bawaba serve` on.
+pub struct Rig {
+    pub peers: Peers,
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+}
+
+impl Rig {
+    pub async fn start(format: &str, level: &str) -> Rig {
+        let peers = Peers::start().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = dir.path().join("store");
+        let config = write_config(dir.path(), &peers, &store, format, level);
+        Rig { peers, dir, config }
+    }
+
+    /// Starts `bawaba serve`, its stderr in `dir/<log>`, and waits until
+    /// it has bound `binds` times in all.
+    pub async fn serve(&self, log: &str, binds: u64) -> Serve {
+        let serve = Serve::spawn(&self.config, &self.dir.path().join(log));
+        self.peers.wait_binds(binds).await;
+        serve
+    }
+}
+
 /// `bawaba serve` as a child process; its stderr (the logs) goes to a
 /// file. Killed (SIGKILL) when dropped.
 pub struct Serve {
