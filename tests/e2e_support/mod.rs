@@ -5,6 +5,8 @@
 //! demo ships, whoever edits them).
 #![allow(dead_code)]
 
+pub mod node;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Output, Stdio};
@@ -77,13 +79,17 @@ impl Peers {
     }
 }
 
-/// config/demo.toml pointed at `peers`, its store in `store`, logs as
-/// `format` at `level`; written to `dir/bawaba.toml`.
-pub fn write_config(dir: &Path, peers: &Peers, store: &Path, format: &str, level: &str) -> PathBuf {
+/// config/demo.toml pointed at an SMSC and the ministries, its store in
+/// `store`, logs as `format` at `level`; written to `dir/bawaba.toml`.
+pub fn write_config(
+    dir: &Path,
+    (smsc, ministries): (SocketAddr, SocketAddr),
+    store: &Path,
+    format: &str,
+    level: &str,
+) -> PathBuf {
     let text = std::fs::read_to_string(root("config/demo.toml")).expect("config/demo.toml");
     let mut doc: toml::Table = text.parse().expect("config/demo.toml is TOML");
-    let smsc = peers.smsc.local_addr();
-    let ministries = peers.ministries.local_addr();
     let table = |doc: &mut toml::Table, key: &str| -> toml::Table {
         doc.get(key)
             .and_then(|v| v.as_table())
@@ -147,7 +153,8 @@ impl Rig {
         let peers = Peers::start().await;
         let dir = tempfile::tempdir().expect("tempdir");
         let store = dir.path().join("store");
-        let config = write_config(dir.path(), &peers, &store, format, level);
+        let addrs = (peers.smsc.local_addr(), peers.ministries.local_addr());
+        let config = write_config(dir.path(), addrs, &store, format, level);
         Rig { peers, dir, config }
     }
 
