@@ -4,6 +4,7 @@
 //! sockets or sled. `charset` is shared arithmetic about what fits on a
 //! phone screen. Only the runtime wiring knows every part.
 
+pub mod backend;
 pub mod charset;
 pub mod config;
 pub mod engine;
