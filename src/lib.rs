@@ -5,6 +5,7 @@
 //! phone screen. Only the runtime wiring knows every part.
 
 pub mod app;
+pub mod backend;
 pub mod charset;
 pub mod config;
 pub mod engine;
