@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::backend::Backends;
 use crate::config::Config;
 use crate::engine::{self, CompileContext, Diagnostic, FlowSet, Source};
 use crate::store::{SledConfig, SledStore};
@@ -155,6 +156,7 @@ async fn open_store(config: &Config) -> Result<SledStore, Error> {
 pub struct App {
     config: Arc<Config>,
     flows: Arc<FlowSet>,
+    _backends: Backends,
     store: Arc<SledStore>,
 }
 
@@ -171,6 +173,8 @@ impl std::fmt::Debug for App {
 /// order. Nothing is bound when this returns an exit-64 error.
 pub async fn start(config: Config) -> Result<App, Error> {
     let flows = Arc::new(compile_flows(&config)?);
+    let backends =
+        Backends::from_config(&config.backends).map_err(|e| Error::Backends(e.to_string()))?;
     let store = Arc::new(open_store(&config).await?);
     tracing::info!(
         node = %config.gateway.node,
@@ -181,6 +185,7 @@ pub async fn start(config: Config) -> Result<App, Error> {
     Ok(App {
         config: Arc::new(config),
         flows,
+        _backends: backends,
         store,
     })
 }
