@@ -8,6 +8,7 @@
 //! screens stay readable.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -223,6 +224,28 @@ fn prepare(
     Ok(temp)
 }
 
+/// Every operator at `smsc`, every back-end at `ministries` (same path),
+/// no admin listener.
+fn point_at(config: &mut Config, smsc: SocketAddr, ministries: SocketAddr) -> anyhow::Result<()> {
+    for op in &mut config.operators {
+        op.host = smsc.ip().to_string();
+        op.port = smsc.port();
+    }
+    for backend in &mut config.backends {
+        let url = &mut backend.base_url;
+        if url.set_ip_host(ministries.ip()).is_err()
+            || url.set_port(Some(ministries.port())).is_err()
+        {
+            bail!(
+                "back-end {}: cannot point {url} at the mock ministries",
+                backend.name
+            );
+        }
+    }
+    config.admin.listen = None;
+    Ok(())
+}
+
 /// Waits for the binds, then runs the phone until `quit`, EOF, Ctrl-C or
 /// the script's end.
 async fn converse(
@@ -285,4 +308,57 @@ fn banner(out: &mut impl Write, peers: &Peers, msisdn: &Msisdn) -> std::io::Resu
         writeln!(out, "  {what:<24} {does}")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo_config() -> Config {
+        let text = std::fs::read_to_string(BUILT_IN_CONFIG).unwrap();
+        Config::from_str(&text, BUILT_IN_CONFIG).unwrap()
+    }
+
+    #[test]
+    fn the_demo_config_is_pointed_at_the_peers() {
+        let mut config = demo_config();
+        let smsc: SocketAddr = "127.0.0.1:41001".parse().unwrap();
+        let ministries: SocketAddr = "127.0.0.1:41002".parse().unwrap();
+        let paths: Vec<String> = config
+            .backends
+            .iter()
+            .map(|b| b.base_url.path().into())
+            .collect();
+        point_at(&mut config, smsc, ministries).unwrap();
+        assert!(!config.operators.is_empty());
+        for op in &config.operators {
+            assert_eq!((op.host.as_str(), op.port), ("127.0.0.1", 41001));
+        }
+        assert!(!config.backends.is_empty());
+        for (b, path) in config.backends.iter().zip(paths) {
+            assert_eq!(b.base_url.host_str(), Some("127.0.0.1"));
+            assert_eq!(b.base_url.port(), Some(41002));
+            assert_eq!(b.base_url.path(), path, "{}", b.name);
+        }
+        assert_eq!(config.admin.listen, None);
+    }
+
+    #[test]
+    fn the_smsc_takes_every_operator_account_and_their_ussd_framing() {
+        let mut config = demo_config();
+        let mut second = config.operators[0].clone();
+        second.system_id = "other".into();
+        config.operators.push(second);
+        let smsc = smsc_config(&config).unwrap();
+        let ids: Vec<&str> = smsc.accounts.iter().map(|a| a.system_id.as_str()).collect();
+        assert_eq!(ids, ["bawaba", "other"]);
+        // Pure parse: the inline password is there.
+        assert_eq!(smsc.accounts[0].password, "demo");
+        let p = &config.operators[0].ussd.profile;
+        assert_eq!(smsc.ussd.dial_op, p.ops.begin);
+        assert_eq!(smsc.ussd.reply_op, p.ops.user_reply);
+        assert_eq!(smsc.ussd.continue_ops, vec![p.ops.our_continue]);
+        assert_eq!(smsc.ussd.end_ops, vec![p.ops.our_end]);
+        assert!(smsc.ussd.its_session_info);
+    }
 }
