@@ -189,24 +189,11 @@ fn prepare(
     peers: &Peers,
     store: Option<&Path>,
 ) -> anyhow::Result<Option<tempfile::TempDir>> {
-    let smsc = peers.smsc.local_addr();
-    for op in &mut config.operators {
-        op.host = smsc.ip().to_string();
-        op.port = smsc.port();
-    }
-    let ministries = peers.ministries.local_addr();
-    for backend in &mut config.backends {
-        let url = &mut backend.base_url;
-        if url.set_ip_host(ministries.ip()).is_err()
-            || url.set_port(Some(ministries.port())).is_err()
-        {
-            bail!(
-                "back-end {}: cannot point {url} at the mock ministries",
-                backend.name
-            );
-        }
-    }
-    config.admin.listen = None;
+    point_at(
+        config,
+        peers.smsc.local_addr(),
+        peers.ministries.local_addr(),
+    )?;
     let temp = match store {
         Some(dir) => {
             config.store.path = dir.to_path_buf();
