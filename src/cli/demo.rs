@@ -114,10 +114,10 @@ async fn run(mut config: Config, args: DemoArgs, msisdn: Msisdn) -> ExitCode {
     let code = match app::start(config).await {
         Ok(gateway) => {
             let code = converse(&gateway, &peers, &args, script, &msisdn).await;
-            if let Err(e) = gateway.stop().await {
-                report(&e);
+            match gateway.stop().await {
+                Ok(()) => code,
+                Err(e) => report(&e),
             }
-            code
         }
         Err(e) => report(&e),
     };
