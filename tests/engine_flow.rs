@@ -312,17 +312,7 @@ fn resume_after_drop_within_window_only() {
 fn list_menu_paginates_and_saves_choice() {
     let f = flows();
     let mut p = Phone::new(&f, Bearer::Ussd, Lang::Ar);
-    p.dial("*123*1*2*12345678#");
-    let id = p.call_id();
-    let items: Vec<_> = (1..=20)
-        .map(|i| json!({"name": format!("مادة رقم {i} طويلة جدا جدا"), "qty": i}))
-        .collect();
-    p.send(Input::CallDone {
-        call_id: id,
-        outcome: Outcome::Ok,
-        data: json!({ "items": items }),
-    });
-    let first = p.screen();
+    let first = items_menu(&mut p, 20);
     assert!(first.starts_with("المواد\n1. "), "{first}");
     assert!(first.contains("\n98. المزيد"), "{first}");
     let mut pages = 1;
@@ -402,4 +392,41 @@ fn navigation_edges_are_screens() {
     assert_eq!(p.screen(), "Your items\n0. Back\n00. Home");
     assert!(p.reply("1").starts_with("Invalid choice"));
     assert!(p.reply("00").starts_with("Ration card"));
+}
+
+/// Dials the items list (shortcut) and answers with `n` long item names;
+/// the first screen of the list menu.
+fn items_menu(p: &mut Phone, n: usize) -> String {
+    p.dial("*123*1*2*12345678#");
+    let id = p.call_id();
+    let items: Vec<_> = (1..=n)
+        .map(|i| json!({"name": format!("مادة رقم {i} طويلة جدا جدا"), "qty": i}))
+        .collect();
+    p.send(Input::CallDone {
+        call_id: id,
+        outcome: Outcome::Ok,
+        data: json!({ "items": items }),
+    });
+    p.screen()
+}
+
+#[test]
+fn list_menu_numbers_work_from_any_page() {
+    let f = flows();
+    for lang in [Lang::Ar, Lang::En] {
+        let mut p = Phone::new(&f, Bearer::Ussd, lang);
+        let first = items_menu(&mut p, 12);
+        assert!(!first.contains("\n11. "), "{first}");
+        // Item 11 is on a later page; its number still picks it.
+        let s = p.reply("11");
+        assert!(s.starts_with("مادة رقم 11"), "{lang}: {s}");
+        // A number past the list is an invalid choice, not a crash.
+        let mut p = Phone::new(&f, Bearer::Ussd, lang);
+        items_menu(&mut p, 3);
+        assert!(p.reply("4").starts_with(if lang == Lang::En {
+            "Invalid choice"
+        } else {
+            "اختيار غير صحيح"
+        }));
+    }
 }
