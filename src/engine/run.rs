@@ -253,7 +253,11 @@ impl<'f> Run<'f> {
             .filter(|_| t.bytes().all(|b| b.is_ascii_digit()));
         match &node.kind {
             NodeKind::Menu { options, pages, .. } => {
-                let pages = &pages[lang.index()];
+                let pages = &pages[lang.index()][usize::from(!self.s.history.is_empty())];
+                // A page number from another pagination (history cut by its
+                // limit) reads as the last page.
+                let page = page.min(pages.len().saturating_sub(1));
+                self.s.at.page = page as u32;
                 if self.navigate(&t, page + 1 < pages.len()) {
                     return;
                 }

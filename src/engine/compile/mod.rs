@@ -9,6 +9,7 @@
 
 mod flow;
 mod node;
+mod pages;
 mod proof;
 mod rule;
 mod vars;
