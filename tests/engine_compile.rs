@@ -107,6 +107,16 @@ fn every_problem_reported_at_once_with_places() {
     has(&d, 46, "invalid range min 9 max 3");
     has(&d, 44, "node with no way out: a `input` node needs `next`");
     has(&d, 52, "`options` is not allowed on a `sms` node");
+    // `nowhere` (line 15) might have been meant for `lonely`: with a way
+    // out that leads nowhere known, no node is called unreachable, and the
+    // bad regex does not make its `code` variable "undeclared".
+    assert!(
+        !d.iter()
+            .any(|x| x.message.contains("unreachable") || x.message.contains("`code`")),
+        "{d:?}"
+    );
+    let fixed = BROKEN.replace("next: nowhere", "next: bye");
+    let d = errors(&[src("flows/broken.yaml", &fixed)], &ctx);
     has(&d, 40, "unreachable node `lonely`");
     assert!(
         d.iter()

@@ -11,6 +11,7 @@ mod flow;
 mod node;
 mod pages;
 mod proof;
+mod reach;
 mod rule;
 mod vars;
 
