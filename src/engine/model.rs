@@ -35,6 +35,10 @@ pub struct Flow {
     pub(crate) title: Texts,
     pub(crate) languages: Vec<Lang>,
     pub(crate) resume: bool,
+    /// `entry.ussd` and `entry.sms` as written (for listings; routing uses
+    /// the `FlowSet` indexes).
+    pub(crate) codes: Vec<String>,
+    pub(crate) keywords: Vec<String>,
     pub(crate) nav: Navigation,
     pub(crate) vars: BTreeMap<String, VarSpec>,
     pub(crate) start: NodeId,

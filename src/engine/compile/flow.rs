@@ -286,6 +286,8 @@ pub(super) fn build(
         title: title?,
         languages: cx.languages,
         resume: fd.resume.as_ref().is_none_or(|r| r.value),
+        codes: fd.entry.ussd.iter().map(|c| c.value.clone()).collect(),
+        keywords: fd.entry.sms.iter().map(|k| k.value.clone()).collect(),
         nav,
         vars: cx.vars,
         start: start?,
