@@ -98,35 +98,44 @@ fn every_flow_has_a_transcript_that_passes() {
 fn service_transcripts_cover_languages_failures_and_digits() {
     for id in ["pds", "electricity", "passport", "pension"] {
         let t = transcript(id);
-        let langs: BTreeSet<Lang> = t.conversations.iter().filter_map(|c| c.lang).collect();
-        assert!(
-            langs.contains(&Lang::Ar) && langs.contains(&Lang::En),
-            "{id}: {langs:?}"
-        );
-        let outcomes: BTreeSet<&str> = t
+        // In every language: the happy path, invalid input, a back-end
+        // failure and a timeout (the flows' first language, ar, is the
+        // default of a conversation without @lang).
+        for lang in Lang::ALL {
+            let convs: Vec<_> = t
+                .conversations
+                .iter()
+                .filter(|c| c.lang.unwrap_or(Lang::Ar) == lang)
+                .collect();
+            let outcomes: BTreeSet<&str> = convs
+                .iter()
+                .flat_map(|c| &c.steps)
+                .filter_map(|s| match &s.kind {
+                    StepKind::Answer(a) => Some(a.outcome.key()),
+                    _ => None,
+                })
+                .collect();
+            for o in [Outcome::Ok, Outcome::Failed, Outcome::Timeout] {
+                assert!(
+                    outcomes.contains(o.key()),
+                    "{id}.test never answers `{}` in {lang}",
+                    o.key()
+                );
+            }
+            let invalid = convs
+                .iter()
+                .any(|c| c.name.contains("invalid") || c.name.contains("must be"));
+            assert!(invalid, "{id}.test has no invalid input in {lang}");
+        }
+        let not_found = t
             .conversations
             .iter()
             .flat_map(|c| &c.steps)
-            .filter_map(|s| match &s.kind {
-                StepKind::Answer(a) => Some(a.outcome.key()),
-                _ => None,
-            })
-            .collect();
-        for o in Outcome::ALL {
-            assert!(
-                outcomes.contains(o.key()),
-                "{id}.test never answers `{}`",
-                o.key()
-            );
-        }
+            .any(|s| matches!(&s.kind, StepKind::Answer(a) if a.outcome == Outcome::NotFound));
+        assert!(not_found, "{id}.test never answers `not_found`");
         let arabic_digits =
             inputs(&t).any(|s| s.chars().any(|c| ('\u{0660}'..='\u{0669}').contains(&c)));
         assert!(arabic_digits, "{id}.test never types Arabic-Indic digits");
-        let invalid = t
-            .conversations
-            .iter()
-            .any(|c| c.name.contains("invalid") || c.name.contains("must be"));
-        assert!(invalid, "{id}.test has no invalid-input conversation");
     }
 }
 
