@@ -430,3 +430,44 @@ fn list_menu_numbers_work_from_any_page() {
         }));
     }
 }
+
+#[test]
+fn navigation_keys_are_configurable_and_translated() {
+    let yaml = "id: nav\nversion: 1\ntitle: {ar: تجربة, en: Test}\nlanguages: [ar, en]\nentry: {ussd: [\"*700#\"]}\nnavigation: {back: \"*\", home: \"**\", more: \"9\"}\nstart: main\nnodes:\n  main:\n    type: menu\n    text: {ar: الرئيسية, en: Main}\n    options:\n      - label: {ar: فرعية, en: Sub}\n        next: sub\n  sub:\n    type: menu\n    text: {ar: فرعية, en: Sub}\n    options:\n      - label: {ar: عودة, en: Again}\n        next: sub\n";
+    let f = compile(
+        &[Source {
+            path: "nav.yaml".into(),
+            text: yaml.into(),
+        }],
+        &CompileContext::default(),
+    )
+    .unwrap_or_else(|d| panic!("{d:?}"));
+    let mut p = Phone::new(&f, Bearer::Ussd, Lang::En);
+    assert_eq!(p.dial("*700#"), "Main\n1. Sub");
+    assert_eq!(p.reply("1"), "Sub\n1. Again\n*. Back\n**. Home");
+    assert_eq!(p.reply("*"), "Main\n1. Sub");
+    p.reply("1");
+    p.reply("1");
+    assert_eq!(p.reply("**"), "Main\n1. Sub");
+    // The defaults are plain choices here: `0` is not "back".
+    p.reply("1");
+    assert!(p.reply("0").starts_with("Invalid choice\n1. Again"));
+    let mut p = Phone::new(&f, Bearer::Ussd, Lang::Ar);
+    p.dial("*700#");
+    assert_eq!(p.reply("١"), "فرعية\n1. عودة\n*. رجوع\n**. الرئيسية");
+    // A key ending in `#` could never be typed: handsets add or strip it.
+    let bad = yaml.replace("home: \"**\"", "home: \"*#\"");
+    let d = compile(
+        &[Source {
+            path: "nav.yaml".into(),
+            text: bad,
+        }],
+        &CompileContext::default(),
+    )
+    .unwrap_err();
+    assert!(
+        d.iter()
+            .any(|x| x.line == 6 && x.message.contains("must not end with `#`")),
+        "{d:?}"
+    );
+}

@@ -193,6 +193,15 @@ fn navigation(fd: &FlowDoc, d: &mut Diags) -> Navigation {
                         loc(k),
                         format!("navigation key `{}` must be digits, `*` or `#`", k.value),
                     );
+                } else if k.value.ends_with('#') {
+                    // Replies are normalised without a trailing `#`.
+                    d.at(
+                        loc(k),
+                        format!(
+                            "navigation key `{}` must not end with `#` (handsets add or strip it)",
+                            k.value
+                        ),
+                    );
                 }
                 *slot = k.value.clone();
             }
