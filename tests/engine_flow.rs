@@ -417,6 +417,12 @@ fn list_menu_numbers_work_from_any_page() {
         let mut p = Phone::new(&f, Bearer::Ussd, lang);
         let first = items_menu(&mut p, 12);
         assert!(!first.contains("\n11. "), "{first}");
+        // A page index from another paging (a stored session, another
+        // language) reads as the last page.
+        p.s.as_mut().unwrap().at.page = 40;
+        let s = p.reply("x");
+        assert!(s.contains("\n12. "), "{s}");
+        assert!(!s.contains("\n98. "), "{s}");
         // Item 11 is on a later page; its number still picks it.
         let s = p.reply("11");
         assert!(s.starts_with("مادة رقم 11"), "{lang}: {s}");

@@ -59,6 +59,9 @@ impl Run<'_> {
                     _ => &empty,
                 };
                 let per = per_page[lang.index()].max(1);
+                // A page from another language's paging reads as the last.
+                let page = page.min(items.len().saturating_sub(1) / per);
+                let back = page > 0 || !self.s.history.is_empty();
                 let opts: Vec<(usize, String)> = (page * per..((page + 1) * per).min(items.len()))
                     .map(|k| {
                         let item = &items[k];

@@ -285,6 +285,8 @@ impl<'f> Run<'f> {
                     _ => Vec::new(),
                 };
                 let per = per_page[lang.index()].max(1);
+                let page = page.min(items.len().saturating_sub(1) / per);
+                self.s.at.page = page as u32;
                 if self.navigate(&t, (page + 1) * per < items.len()) {
                     return;
                 }
