@@ -77,7 +77,7 @@ fn shipped_transcripts_pass() {
 fn one_transcript_file_runs_with_the_flows_beside_it() {
     let r = bawaba(&["flows", "test", "flows/pension.test"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert_eq!(r.stdout.trim(), "9 passed, 0 failed");
+    assert_eq!(r.stdout.trim(), "12 passed, 0 failed");
 }
 
 /// `line:col: substring` lines (or `file:line:col: substring` for a folder
