@@ -3,6 +3,11 @@
 //! balance conversation (dial, card number, menu choice, back-end answer,
 //! final screen: 4 steps), each step round-tripping the session through
 //! serde_json as the runtime's store does. Run: `cargo bench --bench engine`.
+//!
+//! Measured 2026-11-27 on the shared 2-vCPU VM (load average 2-8 from other
+//! builds), one run: compiling the five shipped flows 2.1 ms (2.0-2.2);
+//! steps 570k/s pure (7.0 us a 4-step conversation), 190k/s with the
+//! session's serde_json round trip per step.
 
 use std::hint::black_box;
 use std::path::PathBuf;
