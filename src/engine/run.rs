@@ -81,6 +81,7 @@ impl<'f> Run<'f> {
             id: flow.id.clone(),
             version: flow.version,
         });
+        self.s.entry = Some(flow.id.clone());
         self.s.pending = pending.into();
         self.s.prefill = prefill;
         self.enter(flow.start);
@@ -252,12 +253,19 @@ impl<'f> Run<'f> {
             .filter(|_| t.bytes().all(|b| b.is_ascii_digit()));
         match &node.kind {
             NodeKind::Menu { options, pages, .. } => {
-                let pages = &pages[lang.index()];
+                let pages = &pages[lang.index()][usize::from(!self.s.history.is_empty())];
+                // A page number from another pagination (history cut by its
+                // limit) reads as the last page.
+                let page = page.min(pages.len().saturating_sub(1));
+                self.s.at.page = page as u32;
                 if self.navigate(&t, page + 1 < pages.len()) {
                     return;
                 }
-                let (first, end) = pages.get(page).copied().unwrap_or((0, 0));
-                match choice.filter(|n| *n > first && *n <= end) {
+                // Any option number counts, not only those on this page:
+                // numbers are the same in every language and on every page,
+                // so a shortcut (`*123*5#`) or a citizen who knows the number
+                // does not depend on how the menu was paginated.
+                match choice.filter(|n| (1..=options.len()).contains(n)) {
                     Some(n) => {
                         self.push_history();
                         self.enter(options[n - 1].next);
@@ -277,12 +285,12 @@ impl<'f> Run<'f> {
                     _ => Vec::new(),
                 };
                 let per = per_page[lang.index()].max(1);
+                let page = page.min(items.len().saturating_sub(1) / per);
+                self.s.at.page = page as u32;
                 if self.navigate(&t, (page + 1) * per < items.len()) {
                     return;
                 }
-                match choice
-                    .filter(|n| *n > page * per && *n <= ((page + 1) * per).min(items.len()))
-                {
+                match choice.filter(|n| (1..=items.len()).contains(n)) {
                     Some(n) => {
                         if let Some(save) = save {
                             self.s.vars.insert(save.clone(), Value::Text(n.to_string()));

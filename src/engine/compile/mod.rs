@@ -9,7 +9,9 @@
 
 mod flow;
 mod node;
+mod pages;
 mod proof;
+mod reach;
 mod rule;
 mod vars;
 

@@ -177,6 +177,9 @@ fn menu(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
         (None, Some(of)) => {
             let of = &of.value;
             let Some(VarSpec::List { fields, .. }) = cx.vars.get(&of.list.value) else {
+                if cx.is_broken(&of.list.value) {
+                    return None; // reported at its declaration
+                }
                 d.at(
                     loc(&of.list),
                     format!("options_from: `{}` is not a declared list", of.list.value),
@@ -278,7 +281,7 @@ fn call(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
     }
     let mut results = Vec::new();
     for r in nd.results.as_ref().map_or(&[][..], |r| &r.value) {
-        if !cx.declared.contains(&r.value) {
+        if !cx.declared.contains(&r.value) && !cx.is_broken(&r.value) {
             d.at(
                 loc(r),
                 format!(
@@ -344,7 +347,7 @@ fn branch(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
             ),
             Ok(expr) => {
                 for v in expr.variables() {
-                    if !cx.vars.contains_key(&v) {
+                    if !cx.vars.contains_key(&v) && !cx.is_broken(&v) {
                         d.at(
                             loc(&c.value.cond),
                             format!("undeclared variable `{v}` in condition"),
