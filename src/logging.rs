@@ -92,11 +92,13 @@ fn install(format: LogFormat, filter: EnvFilter, writer: Writer, ansi: bool) -> 
         .with_target(true);
     let installed = match format {
         LogFormat::Text => builder.with_ansi(ansi).try_init(),
+        // The span list carries the parents too (bind, session with the
+        // masked MSISDN), so one citizen can be followed through a log.
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
             .with_current_span(true)
-            .with_span_list(false)
+            .with_span_list(true)
             .try_init(),
     };
     installed.map_err(|_| Error::AlreadyInstalled)
