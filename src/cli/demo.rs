@@ -288,9 +288,13 @@ fn banner(out: &mut impl Write, peers: &Peers, msisdn: &Msisdn) -> std::io::Resu
         ("*123#", "the services menu (98: more, 5: language)"),
         ("*123*1#", "ration card: card 12345678"),
         ("*123*2#", "electricity bill: account 123456"),
-        ("*123*3#", "passport: application 1234567890"),
+        ("*123*3#", "passport: application 1122334455"),
         ("*123*4#", "pension: number 123456, PIN 9355"),
         ("sms 2150 PDS 12345678", "the ration card by SMS"),
+        (
+            "quit",
+            "leave (walks of every flow: README.md, demo/*.script)",
+        ),
     ] {
         writeln!(out, "  {what:<24} {does}")?;
     }
