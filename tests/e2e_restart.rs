@@ -107,3 +107,19 @@ async fn sigterm_during_a_backend_call_answers_the_turn_first() {
     assert!(status.success(), "{status:?}\n{}", gateway.logs());
     assert!(peers.smsc.stats().unbinds_received >= 1);
 }
+
+/// The SMSC drops the link in the middle of a dialogue: the gateway
+/// rebinds by itself and the citizen's next reply is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smsc_drops_the_link_mid_dialogue_and_the_gateway_rebinds() {
+    let rig = Rig::start("text", "info").await;
+    let peers = &rig.peers;
+    let mut gateway = rig.serve("serve.log", 1).await;
+    let mut phone = start_pension_dialogue(peers).await;
+    assert_eq!(peers.smsc.drop_link(bawaba_sim::Target::All).await, 1);
+    peers.wait_binds(2).await;
+    finish_pension_dialogue(&mut phone).await;
+    gateway.signal("TERM");
+    let status = gateway.wait(EXIT).await;
+    assert!(status.success(), "{status:?}\n{}", gateway.logs());
+}
