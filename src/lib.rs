@@ -8,5 +8,6 @@ pub mod charset;
 pub mod config;
 pub mod engine;
 pub mod msisdn;
+pub mod outbox;
 pub mod smpp;
 pub mod store;
