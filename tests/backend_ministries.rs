@@ -289,7 +289,7 @@ async fn an_open_breaker_fails_fast_without_touching_the_network() {
     for _ in 0..50 {
         let r = b.call(balance("123458")).await;
         assert_eq!((r.outcome, r.attempts), (Outcome::Failed, 0));
-        assert!(r.elapsed < Duration::from_millis(5), "{:?}", r.elapsed);
+        assert!(r.elapsed < Duration::from_millis(50), "{:?}", r.elapsed);
     }
     assert_eq!(m.requests().len(), sent, "no request while open");
     // open_for is the breaker's own clock: wait it out, then one probe closes it.
