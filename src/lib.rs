@@ -10,5 +10,6 @@ pub mod config;
 pub mod engine;
 pub mod msisdn;
 pub mod outbox;
+pub mod runtime;
 pub mod smpp;
 pub mod store;

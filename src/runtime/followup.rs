@@ -75,12 +75,16 @@ fn spawn<S: Store>(
         correlation_id = %f.call.correlation_id,
     );
     let task = async move {
-        let result = call.await;
+        let result = tokio::select! {
+            r = call => r,
+            // Stopped: the entry stays in the journal and resumes at start.
+            _ = core.stop.cancelled() => return,
+        };
         let mut backoff = Duration::from_millis(100);
         loop {
             match deliver(&core, id, &f, &result).await {
                 Ok(()) => return,
-                Err(e) if core.draining.load(std::sync::atomic::Ordering::SeqCst) => {
+                Err(e) if core.stop.is_cancelled() => {
                     tracing::warn!(error = %e, "follow-up not queued before shutdown; resumes at next start");
                     return;
                 }

@@ -74,7 +74,7 @@ fn receipt<S: Store>(core: &Arc<Core<S>>, operator: Arc<str>, sm: Sm, responder:
     let core = core.clone();
     tokio::spawn(async move {
         match core.outbox.on_receipt(&operator, &sm).await {
-            Ok(()) => responder.respond(CommandStatus::ESME_ROK),
+            Ok(_) => responder.respond(CommandStatus::ESME_ROK),
             Err(e) => {
                 tracing::warn!(operator = %operator, error = %e, "receipt not recorded; SMSC will retry");
                 responder.respond(CommandStatus::ESME_RX_T_APPN);

@@ -106,6 +106,8 @@ pub(crate) struct Core<S: Store> {
     /// Jobs accepted and not finished (shutdown waits for zero).
     pub in_flight: AtomicUsize,
     pub idle: Notify,
+    /// Cancelled when the gateway stops (or its handle is dropped).
+    pub stop: CancellationToken,
 }
 
 impl<S: Store> Core<S> {
@@ -240,6 +242,7 @@ impl<S: Store> Gateway<S> {
             draining: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
+            stop: shutdown.clone(),
         });
         let c = core.clone();
         let handler: dispatch::Handler<Work> = Arc::new(move |w| {
@@ -262,7 +265,7 @@ impl<S: Store> Gateway<S> {
             in_rx,
             intake.clone(),
         ));
-        tasks.spawn(housekeeping(core.clone(), shutdown.child_token()));
+        tasks.spawn(housekeeping(core.clone(), intake.clone()));
         tracing::info!(
             node = %cfg.gateway.node,
             operators = core.operators.len(),
@@ -397,11 +400,22 @@ impl GatewayHandle {
             self.workers.abort_all();
         }
         self.outbox_stop.cancel();
-        let _ = self.outbox_task.await;
+        let _ = (&mut self.outbox_task).await;
         let left = grace.saturating_sub(started.elapsed());
         self.core.finish(left).await;
         self.shutdown.cancel();
         tracing::info!("gateway stopped");
+    }
+}
+
+impl Drop for GatewayHandle {
+    /// Dropped without `shutdown` (a crash, in tests): stop everything at
+    /// once. Nothing acknowledged is lost: it is in the journal.
+    fn drop(&mut self) {
+        self.intake.cancel();
+        self.outbox_stop.cancel();
+        self.shutdown.cancel();
+        self.outbox_task.abort();
     }
 }
 
