@@ -60,15 +60,25 @@ pub async fn run<S: Store>(core: &Arc<Core<S>>, t: Turn) {
         let hard = hard_deadline(t.received, timers.reply_deadline);
         let calls = call_deadline(t.received, timers.reply_deadline);
         let work = answer(core, &op, &t.mo, calls);
-        let reply = match tokio::time::timeout_at(hard, work).await {
-            Ok(Ok(reply)) => reply,
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "turn failed; asking the citizen to try again");
-                Some(notice(core, None, Notice::TryAgain))
-            }
-            Err(_) => {
-                tracing::warn!("reply deadline reached; asking the citizen to try again");
-                Some(notice(core, None, Notice::TryAgain))
+        let reply = if Instant::now() >= hard {
+            // Waited too long in the queue: answering now would be too late
+            // for the flow's screen, but "try again" still reaches the phone.
+            tracing::warn!(
+                waited_ms = t.received.elapsed().as_millis() as u64,
+                "turn queued past its reply deadline"
+            );
+            Some(notice(core, None, Notice::TryAgain))
+        } else {
+            match tokio::time::timeout_at(hard, work).await {
+                Ok(Ok(reply)) => reply,
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "turn failed; asking the citizen to try again");
+                    Some(notice(core, None, Notice::TryAgain))
+                }
+                Err(_) => {
+                    tracing::warn!("reply deadline reached; asking the citizen to try again");
+                    Some(notice(core, None, Notice::TryAgain))
+                }
             }
         };
         if let Some((text, end)) = reply {

@@ -26,6 +26,7 @@ pub struct Opts {
     pub reply_deadline: &'static str,
     pub backend_url: String,
     pub extra_ussd: &'static str,
+    pub backend_timeout: &'static str,
 }
 
 impl Default for Opts {
@@ -36,6 +37,7 @@ impl Default for Opts {
             reply_deadline: "4s",
             backend_url: "http://127.0.0.1:9".into(),
             extra_ussd: "",
+            backend_timeout: "1s",
         }
     }
 }
@@ -85,7 +87,7 @@ timers = {{ reply_deadline = "{rd}" }}
 name = "pds"
 base_url = "{base}/pds/v1"
 allow_http = true
-timeout = "3s"
+timeout = "{bt}"
 
 [backends.operations]
 balance = {{ method = "GET", path = "/cards/{{card}}/balance" }}
@@ -95,7 +97,7 @@ entitlements = {{ method = "GET", path = "/cards/{{card}}/entitlements" }}
 name = "electricity"
 base_url = "{base}/electricity/v1"
 allow_http = true
-timeout = "3s"
+timeout = "{bt}"
 
 [backends.operations.bill]
 method = "GET"
@@ -106,7 +108,7 @@ response = {{ subscriber = "/holder", amount = "/amount", due = "/due_date" }}
 name = "passport"
 base_url = "{base}/passport/v1"
 allow_http = true
-timeout = "3s"
+timeout = "{bt}"
 
 [backends.operations.status]
 method = "GET"
@@ -117,7 +119,7 @@ response = {{ state = "/status", office_ar = "/office" }}
 name = "pension"
 base_url = "{base}/pension/v1"
 allow_http = true
-timeout = "3s"
+timeout = "{bt}"
 retries = 0
 
 [backends.operations.inquiry]
@@ -133,6 +135,7 @@ response = {{ pensioner = "/holder", amount = "/amount", pay_date = "/next_payme
         store = store.display(),
         rd = o.reply_deadline,
         extra = o.extra_ussd,
+        bt = o.backend_timeout,
     )
 }
 
@@ -251,9 +254,18 @@ impl Rig {
 
     /// Opens the store and starts the gateway; returns once it is bound.
     pub async fn start(&mut self) {
-        let store = SledStore::open(SledConfig::new(self.dir.path().join("store")))
-            .await
-            .expect("sled store");
+        // After a crash (a dropped gateway) sled releases its lock once the
+        // last task holding the store has ended: retry for a while.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let store = loop {
+            match SledStore::open(SledConfig::new(self.dir.path().join("store"))).await {
+                Ok(s) => break s,
+                Err(_) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(10)).await
+                }
+                Err(e) => panic!("sled store: {e}"),
+            }
+        };
         let gw = Gateway::new(
             self.config.clone(),
             Arc::new(store),
