@@ -46,7 +46,7 @@ pub async fn promise<S: Store>(
     let now = Timestamp(core.now_ms());
     let id = core
         .store
-        .append_inbound(Entry::FollowUp(f.clone()).encode(), now)
+        .append_inbound(Entry::FollowUp(Box::new(f.clone())).encode(), now)
         .await?;
     // The dialogue is over for the network; the follow-up owns the state.
     core.store.delete_session(&l.key).await?;

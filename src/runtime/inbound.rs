@@ -216,7 +216,7 @@ pub async fn replay<S: Store>(
                     sms_n += 1;
                 }
                 Some(Entry::FollowUp(f)) => {
-                    followup::resume(core, m.id, f);
+                    followup::resume(core, m.id, *f);
                     followups += 1;
                 }
                 None => {

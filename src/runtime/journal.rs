@@ -14,7 +14,7 @@ use super::conversation::Record;
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Entry {
     Sms(MoSms),
-    FollowUp(FollowUp),
+    FollowUp(Box<FollowUp>),
 }
 
 /// An MO SMS as received (one part of a concatenated message is one entry).

@@ -159,10 +159,13 @@ pub fn flows(config: &Config) -> Arc<FlowSet> {
     Arc::new(compile(&sources, &ctx).expect("shipped flows compile"))
 }
 
+/// An answer and how long it takes.
+pub type Answer = (Outcome, serde_json::Value, Duration);
+
 /// Canned answers by (backend, operation), each after an optional delay.
 #[derive(Default)]
 pub struct Canned {
-    pub answers: Mutex<BTreeMap<(String, String), (Outcome, serde_json::Value, Duration)>>,
+    pub answers: Mutex<BTreeMap<(String, String), Answer>>,
     pub seen: Mutex<Vec<CallRequest>>,
 }
 
