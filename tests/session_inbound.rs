@@ -108,3 +108,38 @@ async fn a_dropped_responder_answers_rx_t_appn() {
     assert_eq!(resp.await.unwrap(), SimStatus::EsmeRxTAppn);
     run.operator.shutdown().await;
 }
+
+#[tokio::test]
+async fn data_sm_from_the_smsc_reaches_the_application_and_is_answered() {
+    use bawaba::smpp::codec;
+    use bawaba::smpp::pdu::{Address, Body, DataSm, Pdu, Tlvs};
+    let (smsc, mut run) = bound(Behaviour::default(), |_| {}).await;
+    // The simulator cannot build a data_sm itself: our codec writes the bytes.
+    let data_sm = DataSm {
+        source: Address::new(1, 1, "9647701234567"),
+        dest: Address::new(0, 0, "2150"),
+        tlvs: Tlvs {
+            message_payload: Some(bytes::Bytes::from_static(b"PDS 1234")),
+            ..Tlvs::default()
+        },
+        ..DataSm::default()
+    };
+    let mut frame = bytes::BytesMut::new();
+    codec::encode(&Pdu::new(0x7000_0010, Body::DataSm(data_sm)), &mut frame);
+    smsc.send_raw(Target::All, &frame).await;
+    let inbound = next(&mut run).await;
+    let InboundPdu::Data(sm) = &inbound.pdu else {
+        panic!("expected data_sm, got {:?}", inbound.pdu)
+    };
+    assert_eq!(sm.tlvs.message_payload.as_deref(), Some(&b"PDS 1234"[..]));
+    assert_eq!(inbound.responder.sequence(), 0x7000_0010);
+    inbound.responder.respond(CommandStatus::ESME_ROK);
+    // The SMSC did not send it through its own books, so it records our
+    // data_sm_resp as an answer to nothing: that record is the proof.
+    smsc.wait_until("data_sm_resp", |_, s| s.protocol_errors >= 1)
+        .await
+        .unwrap();
+    let e = &smsc.protocol_errors()[0];
+    assert_eq!((e.command_id, e.sequence), (0x8000_0103, 0x7000_0010));
+    run.operator.shutdown().await;
+}

@@ -245,3 +245,29 @@ async fn response_timer_reports_unknown_and_frees_the_slot() {
     assert_eq!(smsc.stats().binds_accepted, 1);
     run.operator.shutdown().await;
 }
+
+#[tokio::test]
+async fn data_sm_is_submitted_like_submit_sm() {
+    use bawaba::smpp::pdu::{Address, DataSm, Tlvs};
+    let (smsc, run) = bound(Behaviour::default(), |_| {}).await;
+    let sm = DataSm {
+        source: Address::new(0, 0, "2150"),
+        dest: Address::new(1, 1, "9647701234567"),
+        tlvs: Tlvs {
+            message_payload: Some(bytes::Bytes::from_static(b"hello via data sm")),
+            ..Tlvs::default()
+        },
+        ..DataSm::default()
+    };
+    let r = run.operator.submit_data(sm).await;
+    assert!(accepted(&r), "{r:?}");
+    let got = smsc.next_submit().await.unwrap();
+    assert_eq!(got.kind, bawaba_sim::SubmitKind::DataSm);
+    assert_eq!(got.text, "hello via data sm");
+    assert!(
+        smsc.protocol_errors().is_empty(),
+        "{:?}",
+        smsc.protocol_errors()
+    );
+    run.operator.shutdown().await;
+}
