@@ -11,6 +11,32 @@
 //!
 //! Must not: know about flows, the store or HTTP; log a password or a
 //! message body at info; hold anything unbounded.
+//!
+//! ## Using it
+//! * `Operator::start(cfg, inbound_tx, shutdown)` spawns the binds (inside
+//!   a tokio runtime) and returns at once; `wait_bound` / `wait_all_bound`
+//!   wait for them. `binds` transceivers, or `binds` transmitter+receiver
+//!   pairs with `bind_mode = "tx_rx"`.
+//! * `submit` waits for a bind with window room and a TPS token, at most
+//!   `Options::submit_wait` (30 s) for one to take the message (else
+//!   `NotBound`), then for the answer (bounded by `response_timeout`).
+//!   `Unknown` = sent but unanswered (link died, or the response timer
+//!   fired; the slot is freed, the link is kept: enquire_link decides
+//!   whether it is dead). `Rejected { temporary: true }` carries
+//!   `retry_after()`; ESME_RTHROTTLED is retried here (pause 1 s, rate
+//!   halved, additive increase) up to `THROTTLE_RETRIES` times first.
+//! * TPS: `tps` is per operator account, split evenly over the binds that
+//!   submit (`tps_share`).
+//! * Inbound deliver_sm / data_sm arrive on the application's bounded
+//!   channel as `Inbound`; `Responder::respond(status)` sends the
+//!   `*_resp` on the same connection (after the SMS is stored). A full
+//!   channel, too many unanswered PDUs, or a dropped `Responder` answers
+//!   ESME_RX_T_APPN so the SMSC retries later.
+//! * enquire_link goes out after `enquire_link.idle` with nothing received,
+//!   and the link is declared dead after `enquire_link.timeout`.
+//! * Shutdown: cancel the token or call `Operator::shutdown` (which also
+//!   waits): no new submits, the window drains, unbind, unbind_resp, close,
+//!   each step bounded by `Options::unbind_grace`.
 
 mod backoff;
 mod bind;

@@ -99,10 +99,15 @@ impl Throttle {
         true
     }
 
-    /// The SMSC said ESME_RTHROTTLED: pause, halve the rate.
+    /// The SMSC said ESME_RTHROTTLED: pause, halve the rate. The other
+    /// submits of the window that come back throttled during the same
+    /// pause are the same congestion event: they do not halve it again.
     pub fn throttled(&mut self, now: Instant) {
-        self.refill(now);
         self.throttled += 1;
+        if self.paused(now) {
+            return;
+        }
+        self.refill(now);
         self.rate = (self.rate / 2.0).max(1.0);
         self.tokens = 0.0;
         self.paused_until = Some(now + PAUSE);
@@ -190,13 +195,38 @@ mod tests {
     }
 
     #[test]
+    fn one_congestion_event_halves_once() {
+        let t0 = Instant::now();
+        let mut t = Throttle::new(80, t0);
+        for i in 0..10 {
+            t.throttled(t0 + ms(i));
+        }
+        assert_eq!(
+            t.rate(),
+            40.0,
+            "the window's other answers do not halve again"
+        );
+        assert_eq!(t.ready_at(t0 + ms(500)), Some(t0 + PAUSE));
+        t.throttled(t0 + PAUSE + ms(1));
+        // 40/s grew by 4/s (5 % of 80) for 1 s, then halved: 22/s.
+        let r = t.rate();
+        assert!(
+            (21.9..22.1).contains(&r),
+            "a new event after the pause halves again: {r}"
+        );
+    }
+
+    #[test]
     fn repeated_throttling_never_stops_the_bind() {
         let t0 = Instant::now();
         let mut t = Throttle::new(3, t0);
         for i in 0..10 {
-            t.throttled(t0 + ms(i));
+            t.throttled(t0 + PAUSE * i);
         }
         assert!(t.rate() >= 1.0);
-        assert!(t.ready_at(t0 + Duration::from_secs(3)).is_none());
+        assert!(
+            t.ready_at(t0 + PAUSE * 10).is_none(),
+            "one submit right after the pause"
+        );
     }
 }
