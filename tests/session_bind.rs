@@ -353,3 +353,49 @@ async fn graceful_shutdown_unbinds_and_refuses_new_submits() {
         smsc.protocol_errors()
     );
 }
+
+/// Every submit ends in exactly one answer across repeated link drops:
+/// accepted ones are really at the SMSC, the rest are Unknown, none lost.
+#[tokio::test]
+async fn link_drops_under_load_lose_nothing() {
+    let slow = Behaviour {
+        submit_resp_delay: Duration::from_millis(20),
+        ..Behaviour::default()
+    };
+    let (smsc, run) = bound(slow, |c| c.binds = 2).await;
+    let tasks: Vec<_> = (0..300)
+        .map(|i| {
+            let op = run.operator.clone();
+            tokio::spawn(async move { op.submit(sm("9647701234567", &format!("load {i}"))).await })
+        })
+        .collect();
+    for at in [50, 150] {
+        smsc.wait_stats(|s| s.submits >= at).await.unwrap();
+        assert!(smsc.drop_link(Target::All).await >= 1);
+    }
+    let mut accepted = std::collections::BTreeSet::new();
+    let mut unknown = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            SubmitResult::Accepted { message_id } => assert!(accepted.insert(message_id)),
+            SubmitResult::Unknown => unknown += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(
+        unknown >= 1,
+        "drops with submits in flight must show as Unknown"
+    );
+    assert_eq!(accepted.len() + unknown, 300);
+    let mut at_smsc = std::collections::BTreeSet::new();
+    while let Some(s) = smsc.try_next_submit() {
+        at_smsc.extend(s.message_id);
+    }
+    assert!(
+        accepted.is_subset(&at_smsc),
+        "an Accepted id the SMSC never gave out"
+    );
+    let lost: u64 = run.operator.stats().iter().map(|s| s.unknown).sum();
+    assert_eq!(lost, unknown as u64);
+    run.operator.shutdown().await;
+}
