@@ -133,12 +133,10 @@ impl<'a> Link<'a> {
             if self.end.is_some() {
                 break;
             }
-            let wake = match self.next_wake(now) {
-                Some(due) => due,
-                None if !fired && armed > now + FAR / 2 => armed,
-                None => now + FAR,
-            };
-            if wake != armed || fired {
+            let wake = self.next_wake(now).unwrap_or(now + FAR);
+            // Only an earlier wake re-arms: a later one lets the timer fire
+            // early and re-arm then (cheaper than a reset per PDU).
+            if wake < armed || fired {
                 sleep.as_mut().reset(wake);
                 armed = wake;
                 fired = false;
