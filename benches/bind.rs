@@ -4,6 +4,9 @@
 //! operator's TPS limit is set far above what loopback reaches, so the
 //! window and the two ends' per-PDU cost are what is measured.
 //!
+//! Also prints CPU time per submit (both ends, this process), which a busy
+//! shared machine disturbs far less than the wall-clock rate.
+//!
 //! Env: BIND_BENCH_SUBMITS (default 200000 per window), BIND_BENCH_WINDOWS
 //! (default "1,10,50").
 
@@ -21,7 +24,19 @@ fn env(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
 }
 
-async fn run(window: u32, submits: usize) -> f64 {
+/// This process's CPU time (user + system) from /proc, so a number taken on
+/// a busy shared machine can be judged: wall-clock rate moves with the
+/// load, CPU per submit much less. `None` off Linux.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10)) // USER_HZ is 100 on Linux
+}
+
+async fn run(window: u32, submits: usize) -> (f64, Option<Duration>) {
     let mut sim = SmscConfig::local("bench", "bench");
     sim.submit_queue = 1; // nobody reads the MTs; overflow is only counted
     let smsc = Smsc::start(sim).await.expect("simulator");
@@ -68,12 +83,16 @@ async fn run(window: u32, submits: usize) -> f64 {
         }
     };
     batch(per / 10 + 1).await; // warm-up
-    let t0 = Instant::now();
+    let (t0, c0) = (Instant::now(), cpu_time());
     batch(per).await;
-    let rate = (per * callers) as f64 / t0.elapsed().as_secs_f64();
+    let n = per * callers;
+    let rate = n as f64 / t0.elapsed().as_secs_f64();
+    let cpu = c0
+        .zip(cpu_time())
+        .map(|(a, b)| b.saturating_sub(a) / n as u32);
     op.shutdown().await;
     smsc.shutdown().await;
-    rate
+    (rate, cpu)
 }
 
 fn main() {
@@ -91,7 +110,10 @@ fn main() {
         .build()
         .unwrap();
     for window in windows {
-        let rate = rt.block_on(run(window, submits));
-        println!("bind/submit window={window:<3} {rate:>10.0} submits/s ({submits} submits)");
+        let (rate, cpu) = rt.block_on(run(window, submits));
+        let cpu = cpu.map_or("?".into(), |c| format!("{:.1}", c.as_secs_f64() * 1e6));
+        println!(
+            "bind/submit window={window:<3} {rate:>10.0} submits/s, {cpu} CPU-µs per submit (ESME + SMSC) ({submits} submits)"
+        );
     }
 }
