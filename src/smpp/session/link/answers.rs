@@ -40,11 +40,18 @@ impl Link<'_> {
         } = &bad
         {
             if command_id.is_response() {
-                // An answer we cannot read: whether it was accepted is unknown.
-                if let Some(Pending::Submit(req)) = self.window.remove(*sequence) {
-                    self.ctx.stats.add_unknown(1);
-                    req.finish(SubmitResult::Unknown);
+                match self.window.remove(*sequence) {
+                    // An answer we cannot read: whether it was accepted is unknown.
+                    Some(Pending::Submit(req)) => {
+                        self.ctx.stats.add_unknown(1);
+                        req.finish(SubmitResult::Unknown);
+                    }
+                    // Garbled, but an answer: the link is alive.
+                    Some(Pending::EnquireLink) => self.enquiring = false,
+                    Some(Pending::Unbind) => self.finish(End::Shutdown),
+                    Some(Pending::Bind) | None => {}
                 }
+                self.ctx.stats.set_in_flight(self.window.used());
             }
         }
         if let Some(reply) = bad.reply() {
