@@ -16,6 +16,8 @@ use tokio::time::Instant;
 use tokio_util::codec::FramedRead;
 
 mod answers;
+#[cfg(test)]
+mod tests;
 
 use super::bind::BindCtx;
 use super::inbound::Answer;
