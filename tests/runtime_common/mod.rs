@@ -27,6 +27,8 @@ pub struct Opts {
     pub backend_url: String,
     pub extra_ussd: &'static str,
     pub backend_timeout: &'static str,
+    pub tps: u32,
+    pub binds: u32,
 }
 
 impl Default for Opts {
@@ -38,6 +40,8 @@ impl Default for Opts {
             backend_url: "http://127.0.0.1:9".into(),
             extra_ussd: "",
             backend_timeout: "1s",
+            tps: 1000,
+            binds: 1,
         }
     }
 }
@@ -72,7 +76,8 @@ port = {port}
 system_id = "bawaba"
 password = "secret"
 window = 10
-tps = 1000
+tps = {tps}
+binds = {binds}
 enquire_link = {{ idle = "30s", timeout = "5s" }}
 reconnect = {{ min = "100ms", max = "1s" }}
 msisdn_prefixes = ["964"]
@@ -136,6 +141,8 @@ response = {{ pensioner = "/holder", amount = "/amount", pay_date = "/next_payme
         rd = o.reply_deadline,
         extra = o.extra_ussd,
         bt = o.backend_timeout,
+        tps = o.tps,
+        binds = o.binds,
     )
 }
 
