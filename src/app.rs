@@ -17,13 +17,16 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
+use futures::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
-use crate::backend::Backends;
+use crate::backend::{Backends, CallRequest, CallResult};
 use crate::config::Config;
 use crate::engine::{self, CompileContext, Diagnostic, FlowSet, Source};
-use crate::store::{SledConfig, SledStore};
+use crate::runtime::{Calls, Gateway, GatewayHandle};
+use crate::store::{SledConfig, SledStore, Store};
 
 /// Why the gateway did not start, or did not stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -152,11 +155,24 @@ async fn open_store(config: &Config) -> Result<SledStore, Error> {
         .map_err(|source| Error::Store { path, source })
 }
 
+/// How far past `gateway.shutdown_grace` a stop may run before it is
+/// abandoned (the process exits 1 rather than hang).
+const STOP_SLACK: Duration = Duration::from_secs(3);
+
+/// The runtime's seam for back-end calls, over the HTTP clients.
+struct BackendCalls(Backends);
+
+impl Calls for BackendCalls {
+    fn call(&self, req: CallRequest) -> BoxFuture<'static, CallResult> {
+        let backends = self.0.clone();
+        Box::pin(async move { backends.call(req).await })
+    }
+}
+
 /// A started gateway.
 pub struct App {
     config: Arc<Config>,
-    flows: Arc<FlowSet>,
-    _backends: Backends,
+    gateway: GatewayHandle,
     store: Arc<SledStore>,
 }
 
@@ -164,7 +180,6 @@ impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("App")
             .field("node", &self.config.gateway.node)
-            .field("flows", &self.flows.flows().count())
             .finish_non_exhaustive()
     }
 }
@@ -175,45 +190,87 @@ pub async fn start(config: Config) -> Result<App, Error> {
     let flows = Arc::new(compile_flows(&config)?);
     let backends =
         Backends::from_config(&config.backends).map_err(|e| Error::Backends(e.to_string()))?;
+    let calls: Arc<dyn Calls> = Arc::new(BackendCalls(backends));
     let store = Arc::new(open_store(&config).await?);
+    let config = Arc::new(config);
+    let n_flows = flows.flows().count();
+    let gateway = Gateway::new(Arc::clone(&config), Arc::clone(&store), flows, calls);
+    let gateway = match gateway.start().await {
+        Ok(g) => g,
+        Err(e) => {
+            close_store(&config, store).await.ok();
+            return Err(Error::Gateway(e));
+        }
+    };
     tracing::info!(
         node = %config.gateway.node,
-        flows = flows.flows().count(),
+        flows = n_flows,
         operators = config.operators.len(),
         "gateway started"
     );
     Ok(App {
-        config: Arc::new(config),
-        flows,
-        _backends: backends,
+        config,
+        gateway,
         store,
     })
 }
 
 impl App {
     /// Whether every operator has a bind up, waiting up to `timeout`.
-    pub async fn wait_bound(&self, timeout: std::time::Duration) -> bool {
-        // The runtime is not merged into this branch yet: nothing binds.
-        tokio::time::sleep(timeout.min(std::time::Duration::from_millis(1))).await;
-        false
+    pub async fn wait_bound(&self, timeout: Duration) -> bool {
+        self.gateway.wait_bound(timeout).await
     }
 
-    /// Stops everything within `gateway.shutdown_grace`, then syncs and
-    /// closes the store.
+    /// Queues an SMS through the durable outbox (demo and tests).
+    pub async fn enqueue_sms(&self, to: &str, text: &str) -> Result<(), Error> {
+        self.gateway
+            .enqueue_sms(to, text)
+            .await
+            .map(drop)
+            .map_err(|e| Error::Gateway(e.into()))
+    }
+
+    /// Stops the gateway (it bounds itself by `gateway.shutdown_grace`),
+    /// then syncs and closes the store.
     pub async fn stop(self) -> Result<(), Error> {
-        let App { config, store, .. } = self;
-        let path = config.store.path.clone();
-        let store_err = |source| Error::Store {
-            path: path.clone(),
-            source,
-        };
-        match Arc::try_unwrap(store) {
-            Ok(store) => store.close().await.map_err(store_err)?,
-            Err(shared) => crate::store::Store::sync(&*shared)
-                .await
-                .map_err(store_err)?,
+        let App {
+            config,
+            gateway,
+            store,
+        } = self;
+        // The gateway keeps to the grace; this only guards against a stop
+        // that hangs, so the process still exits.
+        let limit = config.gateway.shutdown_grace + STOP_SLACK;
+        let stopped = tokio::time::timeout(limit, gateway.shutdown())
+            .await
+            .is_ok();
+        if !stopped {
+            tracing::error!(
+                ?limit,
+                "the gateway did not stop in time; closing the store anyway"
+            );
+        }
+        close_store(&config, store).await?;
+        if !stopped {
+            return Err(Error::Gateway(anyhow::anyhow!(
+                "did not stop within gateway.shutdown_grace ({}) + {}s",
+                crate::config::show_duration(config.gateway.shutdown_grace),
+                STOP_SLACK.as_secs()
+            )));
         }
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Closes the store if nothing else holds it, else syncs it.
+async fn close_store(config: &Config, store: Arc<SledStore>) -> Result<(), Error> {
+    let store_err = |source| Error::Store {
+        path: config.store.path.clone(),
+        source,
+    };
+    match Arc::try_unwrap(store) {
+        Ok(store) => store.close().await.map_err(store_err),
+        Err(shared) => shared.sync().await.map_err(store_err),
     }
 }
