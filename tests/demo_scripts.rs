@@ -128,7 +128,7 @@ fn a_kept_store_remembers_the_language_between_demo_runs() {
     let store = dir.path().join("store");
     let store = store.to_str().unwrap();
     let first = dir.path().join("first.script");
-    std::fs::write(&first, "*123#\n98\n5\n3\n? Government e-services\nabort\n").unwrap();
+    std::fs::write(&first, "*123#\n5\n3\n? Government e-services\nabort\n").unwrap();
     let second = dir.path().join("second.script");
     std::fs::write(&second, "*123#\n? Government e-services\n").unwrap();
     for script in [&first, &second] {

@@ -285,7 +285,10 @@ fn banner(out: &mut impl Write, peers: &Peers, msisdn: &Msisdn) -> std::io::Resu
     )?;
     writeln!(out, "You are the phone {}. Try:", msisdn.as_str())?;
     for (what, does) in [
-        ("*123#", "the services menu (98: more, 5: language)"),
+        (
+            "*123#",
+            "the services menu (5: language; 98: more, 0: back)",
+        ),
         ("*123*1#", "ration card: card 12345678"),
         ("*123*2#", "electricity bill: account 123456"),
         ("*123*3#", "passport: application 1122334455"),
