@@ -335,3 +335,45 @@ async fn secrets_and_parameters_stay_out_of_the_logs() {
         );
     }
 }
+
+#[tokio::test]
+async fn reference_data_is_cached_for_gets_only() {
+    let m = ministries().await;
+    let b = pds(&m, "cache_ttl = \"1m\"");
+    let first = b.call(balance("123458")).await;
+    let again = b.call(balance("123458")).await;
+    assert_eq!((first.outcome, first.attempts), (Outcome::Ok, 1));
+    assert_eq!(
+        (again.outcome, again.attempts),
+        (Outcome::Ok, 0),
+        "from the cache"
+    );
+    assert_eq!(again.data, first.data);
+    assert_eq!(m.requests().len(), 1);
+    // Another card, another language: other keys. Not found is not cached.
+    assert_eq!(b.call(balance("123459")).await.attempts, 1);
+    let mut ckb = balance("123458");
+    ckb.params.insert("lang".into(), "ckb".into());
+    assert_eq!(b.call(ckb).await.attempts, 1);
+    for _ in 0..2 {
+        assert_eq!(b.call(balance("123461")).await.outcome, Outcome::NotFound);
+    }
+    assert_eq!(m.requests().len(), 5);
+    // A POST is never answered from a cache.
+    let p = backends(&format!(
+        "[[backends]]\nname = \"pension\"\nbase_url = \"{}/pension/v1\"\nallow_http = true\ncache_ttl = \"1m\"\n\
+         [backends.operations]\ninquiry = {{ method = \"POST\", path = \"/inquiry\" }}\n",
+        m.base_url()
+    ));
+    for _ in 0..2 {
+        let r = p
+            .call(req(
+                "pension",
+                "inquiry",
+                &[("pension_number", "123458"), ("pin", "6507")],
+            ))
+            .await;
+        assert_eq!((r.outcome, r.attempts), (Outcome::Ok, 1));
+    }
+    assert_eq!(m.requests().len(), 7);
+}

@@ -53,7 +53,8 @@ impl Http {
             .referer(false)
             .http1_only()
             .connect_timeout(CONNECT_TIMEOUT.min(b.timeout))
-            .timeout(b.timeout)
+            // A safety net only: the call's deadline (<= timeout) comes first.
+            .timeout(b.timeout + Duration::from_secs(1))
             .pool_max_idle_per_host(b.concurrency)
             .pool_idle_timeout(Duration::from_secs(60))
             .tcp_nodelay(true)
@@ -120,12 +121,10 @@ impl Http {
     }
 }
 
-fn transport(e: &reqwest::Error) -> Failure {
-    if e.is_timeout() {
-        Failure::Timeout
-    } else {
-        Failure::Transport
-    }
+/// A connect timeout is a connection failure like any other; only the
+/// call's deadline (enforced by the caller) is `Timeout`.
+fn transport(_: &reqwest::Error) -> Failure {
+    Failure::Transport
 }
 
 fn auth_header(b: &Backend) -> Result<Option<(HeaderName, HeaderValue)>, BackendError> {
