@@ -322,7 +322,17 @@ async fn secrets_and_parameters_stay_out_of_the_logs() {
         },
     );
     assert_eq!(b.call(balance("123459")).await.outcome, Outcome::Failed);
+    // A refused connection: reqwest's error names the URL, the log must not.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = closed.local_addr().unwrap();
+    drop(closed);
+    let gone = backends(&format!(
+        "[[backends]]\nname = \"pds\"\nbase_url = \"http://{addr}\"\nallow_http = true\n\
+         [backends.operations]\nbalance = {{ method = \"GET\", path = \"/cards/{{card}}/balance\" }}\n"
+    ));
+    assert_eq!(gone.call(balance("123459")).await.outcome, Outcome::Failed);
     let text = logs.text();
+    assert!(text.contains("transport error"), "{text}");
     assert!(
         text.contains("corr-7f3a"),
         "the correlation id is logged:\n{text}"

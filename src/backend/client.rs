@@ -94,7 +94,7 @@ impl Http {
         }
         let mut response = match builder.send().await {
             Ok(r) => r,
-            Err(e) => return (None, Err(transport(&e))),
+            Err(e) => return (None, Err(transport(e))),
         };
         let status = response.status().as_u16();
         if response
@@ -114,7 +114,7 @@ impl Http {
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
-                Err(e) => return (Some(status), Err(transport(&e))),
+                Err(e) => return (Some(status), Err(transport(e))),
             }
         }
         (Some(status), classify(status, &body, not_found))
@@ -122,8 +122,12 @@ impl Http {
 }
 
 /// A connect timeout is a connection failure like any other; only the
-/// call's deadline (enforced by the caller) is `Timeout`.
-fn transport(_: &reqwest::Error) -> Failure {
+/// call's deadline (enforced by the caller) is `Timeout`. The URL is cut
+/// from the message: its path holds the citizen's parameters.
+fn transport(e: reqwest::Error) -> Failure {
+    let e = e.without_url();
+    let source = std::error::Error::source(&e).map(ToString::to_string);
+    tracing::debug!(error = %e, source, "transport error");
     Failure::Transport
 }
 
