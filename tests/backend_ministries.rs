@@ -170,8 +170,9 @@ async fn injection_attempts_arrive_encoded_and_harmless() {
         log[cases.len()].query.as_deref(),
         Some("lang=en%26admin%3D1")
     );
-    // `.` and `..` would vanish from the path: refused before any request.
-    for card in ["..", ".", ""] {
+    // `.` and `..` would vanish from the path (and url strips tabs and
+    // newlines first): refused before any request.
+    for card in ["..", ".", "", "..\t", "\n..", "1\r\n2"] {
         let r = b.call(balance(card)).await;
         assert_eq!((r.outcome, r.attempts), (Outcome::Failed, 0), "{card:?}");
     }
