@@ -53,8 +53,9 @@ impl Http {
             .referer(false)
             .http1_only()
             .connect_timeout(CONNECT_TIMEOUT.min(b.timeout))
-            // A safety net only: the call's deadline (<= timeout) comes first.
-            .timeout(b.timeout + Duration::from_secs(1))
+            // No client-wide `timeout`: the call's deadline (<= `timeout`,
+            // `tokio::time::timeout_at` around each attempt) bounds every
+            // attempt, and a second timer per request costs throughput.
             .pool_max_idle_per_host(b.concurrency)
             .pool_idle_timeout(Duration::from_secs(60))
             .tcp_nodelay(true)

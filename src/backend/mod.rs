@@ -217,15 +217,34 @@ impl Target {
         let Some(ticket) = self.breaker.admit(start) else {
             return (Err(Failure::Open), 0);
         };
+        let (result, attempts) = self.attempts(op, &prepared, &headers, deadline).await;
+        let healthy = !matches!(result, Err(f) if f.unhealthy());
+        ticket.record(healthy, Instant::now());
+        let result = result.map(|a| self.shape(op, a));
+        if let (Some(cache), Some(key), Ok(Answer::Found(data))) = (cache, cache_key, &result) {
+            cache.put(key, data.clone(), Instant::now());
+        }
+        (result, attempts)
+    }
+
+    /// Attempts until an answer, a failure not worth retrying, the last
+    /// allowed retry, or too little of the deadline left for another.
+    async fn attempts(
+        &self,
+        op: &Operation,
+        prepared: &request::Prepared,
+        headers: &CallHeaders,
+        deadline: Instant,
+    ) -> (Result<Answer, Failure>, u32) {
         let max_attempts = 1 + if op.idempotent {
             self.config.retries
         } else {
             0
         };
         let mut attempts = 0;
-        let result = loop {
+        loop {
             attempts += 1;
-            let sent = self.http.attempt(&prepared, &headers, &op.not_found);
+            let sent = self.http.attempt(prepared, headers, &op.not_found);
             let (status, result) = match tokio::time::timeout_at(deadline, sent).await {
                 Ok(r) => r,
                 Err(_) => (None, Err(Failure::Timeout)),
@@ -235,20 +254,13 @@ impl Target {
                 Err(f) if f.retryable() && attempts < max_attempts => {
                     let pause = backoff(attempts);
                     if Instant::now() + pause + MIN_ATTEMPT >= deadline {
-                        break Err(f);
+                        return (Err(f), attempts);
                     }
                     tokio::time::sleep(pause).await;
                 }
-                other => break other,
+                other => return (other, attempts),
             }
-        };
-        let healthy = !matches!(result, Err(f) if f.unhealthy());
-        ticket.record(healthy, Instant::now());
-        let result = result.map(|a| self.shape(op, a));
-        if let (Some(cache), Some(key), Ok(Answer::Found(data))) = (cache, cache_key, &result) {
-            cache.put(key, data.clone(), Instant::now());
         }
-        (result, attempts)
     }
 
     /// Applies the operation's `response` map (variable -> JSON pointer).
