@@ -11,9 +11,15 @@
 //! `throughput` lines (calls/s with 64 callers for 2 s, two worker threads
 //! shared with the mock).
 //!
-//! Measured 2026-11-27 on the shared 2-vCPU VM (other engineers' builds
-//! running, so spread is wide): see the commit message of this file's
-//! latest change for the numbers of that run.
+//! Measured 2026-11-27 on the shared 2-vCPU VM (load average 2.5-3.9 from
+//! other engineers' builds), release profile, two runs:
+//! sequential p50 bare 28.6-28.7 µs, gateway 30.8-31.4 µs: overhead p50
+//! 2.2-2.7 µs, p99 4.9-6.2 µs (p99 bare 63-68 µs, gateway 70-73 µs);
+//! criterion 28.3 vs 30.3 µs on the quieter run. Throughput with 64
+//! callers: gateway 30k-52k calls/s, bare 32k-35k (the run-to-run spread
+//! of the VM is larger than the difference).
+//! Before the mock stopped sleeping for zero latency, every call took
+//! ~1.2 ms (tokio's 1 ms timer tick), which hid all of this.
 
 use std::hint::black_box;
 use std::sync::Arc;
