@@ -290,6 +290,22 @@ async fn a_full_concurrency_limit_fails_fast() {
 }
 
 #[tokio::test]
+async fn the_total_limit_spans_every_back_end() {
+    let (s, b) = start("concurrency = 8").await;
+    let b = b.with_total_limit(1);
+    let first = tokio::spawn({
+        let b = b.clone();
+        async move { b.call(req("t", "gated", &[])).await }
+    });
+    s.arrived.notified().await;
+    let r = b.call(req("t", "ok", &[])).await;
+    assert_eq!((r.outcome, r.attempts), (Outcome::Failed, 0));
+    s.gate.0.add_permits(1);
+    assert_eq!(first.await.unwrap().outcome, Outcome::Ok);
+    assert_eq!(b.call(req("t", "ok", &[])).await.outcome, Outcome::Ok);
+}
+
+#[tokio::test]
 async fn the_deadline_caps_the_whole_call_retries_included() {
     let (s, b) = start("retries = 5\ntimeout = \"2s\"").await;
     let mut hang = req("t", "hang", &[]);

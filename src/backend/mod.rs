@@ -93,6 +93,8 @@ struct Target {
 #[derive(Clone)]
 pub struct Backends {
     targets: Arc<BTreeMap<String, Target>>,
+    /// Calls in flight across every back-end (`gateway.queues.backend_calls`).
+    total: Option<Arc<Semaphore>>,
 }
 
 impl std::fmt::Debug for Backends {
@@ -116,7 +118,16 @@ impl Backends {
         }
         Ok(Backends {
             targets: Arc::new(targets),
+            total: None,
         })
+    }
+
+    /// Caps the calls in flight across every back-end
+    /// (`gateway.queues.backend_calls`): beyond it a call fails at once,
+    /// like a full per-back-end `concurrency`.
+    pub fn with_total_limit(mut self, total: usize) -> Backends {
+        self.total = Some(Arc::new(Semaphore::new(total)));
+        self
     }
 
     /// The breaker state of `backend` (for tests and the admin API).
@@ -142,7 +153,7 @@ impl Backends {
             Some((t, op))
         });
         let (result, attempts) = match found {
-            Some((target, op)) => target.call(op, &req, start).await,
+            Some((target, op)) => target.call(op, &req, start, self.total.as_deref()).await,
             None => (Err(Failure::Unknown), 0),
         };
         let elapsed = start.elapsed();
@@ -184,6 +195,7 @@ impl Target {
         op: &Operation,
         req: &CallRequest,
         start: Instant,
+        total: Option<&Semaphore>,
     ) -> (Result<Answer, Failure>, u32) {
         let budget = req
             .deadline
@@ -213,6 +225,10 @@ impl Target {
         }
         let Ok(_permit) = self.limit.try_acquire() else {
             return (Err(Failure::Busy), 0);
+        };
+        let _total = match total.map(Semaphore::try_acquire) {
+            Some(Err(_)) => return (Err(Failure::Busy), 0),
+            permit => permit,
         };
         let Some(ticket) = self.breaker.admit(start) else {
             return (Err(Failure::Open), 0);
