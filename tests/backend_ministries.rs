@@ -303,7 +303,7 @@ async fn an_open_breaker_fails_fast_without_touching_the_network() {
 #[tokio::test]
 async fn secrets_and_parameters_stay_out_of_the_logs() {
     let m = ministries().await;
-    let (logs, _guard) = Logs::capture(tracing::Level::DEBUG);
+    let (logs, _guard) = Logs::capture(tracing::Level::TRACE);
     let b = pds(&m, "");
     let p = pension(&m);
     assert_eq!(b.call(balance("123458")).await.outcome, Outcome::Ok);
