@@ -147,10 +147,14 @@ async fn start(extra: &str) -> (Arc<Server>, Backends) {
         "hang = { method = \"GET\", path = \"/hang\" }",
         "post = { method = \"POST\", path = \"/post\" }",
     ];
-    let toml = format!(
-        "[[backends]]\nname = \"t\"\nbase_url = \"http://{addr}\"\nallow_http = true\n{extra}\n[backends.operations]\n{}\n",
-        ops.join("\n")
-    );
+    // Two identical back-ends, `t` and `u`, on the same server.
+    let toml = ["t", "u"].map(|name| {
+        format!(
+            "[[backends]]\nname = \"{name}\"\nbase_url = \"http://{addr}\"\nallow_http = true\n{extra}\n[backends.operations]\n{}\n",
+            ops.join("\n")
+        )
+    });
+    let toml = toml.join("\n");
     (s, backends(&toml))
 }
 
@@ -264,15 +268,15 @@ async fn redirects_are_not_followed() {
     assert_eq!(s.admin_hits.load(Ordering::SeqCst), 0);
 }
 
-#[tokio::test]
-async fn a_full_concurrency_limit_fails_fast() {
-    let (s, b) = start("concurrency = 1").await;
+/// Holds one call to `t` in flight, then checks a call to `second` fails
+/// at once without a request, and succeeds once the first is done.
+async fn a_full_limit_fails_fast(s: &Server, b: &Backends, second: &str) {
     let first = tokio::spawn({
         let b = b.clone();
         async move { b.call(req("t", "gated", &[])).await }
     });
     s.arrived.notified().await;
-    let r = b.call(req("t", "ok", &[])).await;
+    let r = b.call(req(second, "ok", &[])).await;
     assert_eq!((r.outcome, r.attempts), (Outcome::Failed, 0));
     assert!(r.elapsed < Duration::from_millis(50), "{:?}", r.elapsed);
     assert_eq!(
@@ -282,11 +286,20 @@ async fn a_full_concurrency_limit_fails_fast() {
     );
     s.gate.0.add_permits(1);
     assert_eq!(first.await.unwrap().outcome, Outcome::Ok);
-    assert_eq!(
-        b.call(req("t", "ok", &[])).await.outcome,
-        Outcome::Ok,
-        "the slot is back"
-    );
+    let again = b.call(req(second, "ok", &[])).await;
+    assert_eq!(again.outcome, Outcome::Ok, "the slot is back");
+}
+
+#[tokio::test]
+async fn a_full_concurrency_limit_fails_fast() {
+    let (s, b) = start("concurrency = 1").await;
+    a_full_limit_fails_fast(&s, &b, "t").await;
+}
+
+#[tokio::test]
+async fn the_total_limit_spans_every_back_end() {
+    let (s, b) = start("concurrency = 8").await;
+    a_full_limit_fails_fast(&s, &b.with_total_limit(1), "u").await;
 }
 
 #[tokio::test]

@@ -170,8 +170,9 @@ async fn injection_attempts_arrive_encoded_and_harmless() {
         log[cases.len()].query.as_deref(),
         Some("lang=en%26admin%3D1")
     );
-    // `.` and `..` would vanish from the path: refused before any request.
-    for card in ["..", ".", ""] {
+    // `.` and `..` would vanish from the path (and url strips tabs and
+    // newlines first): refused before any request.
+    for card in ["..", ".", "", "..\t", "\n..", "1\r\n2"] {
         let r = b.call(balance(card)).await;
         assert_eq!((r.outcome, r.attempts), (Outcome::Failed, 0), "{card:?}");
     }
@@ -302,7 +303,7 @@ async fn an_open_breaker_fails_fast_without_touching_the_network() {
 #[tokio::test]
 async fn secrets_and_parameters_stay_out_of_the_logs() {
     let m = ministries().await;
-    let (logs, _guard) = Logs::capture(tracing::Level::DEBUG);
+    let (logs, _guard) = Logs::capture(tracing::Level::TRACE);
     let b = pds(&m, "");
     let p = pension(&m);
     assert_eq!(b.call(balance("123458")).await.outcome, Outcome::Ok);
@@ -322,7 +323,17 @@ async fn secrets_and_parameters_stay_out_of_the_logs() {
         },
     );
     assert_eq!(b.call(balance("123459")).await.outcome, Outcome::Failed);
+    // A refused connection: reqwest's error names the URL, the log must not.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = closed.local_addr().unwrap();
+    drop(closed);
+    let gone = backends(&format!(
+        "[[backends]]\nname = \"pds\"\nbase_url = \"http://{addr}\"\nallow_http = true\n\
+         [backends.operations]\nbalance = {{ method = \"GET\", path = \"/cards/{{card}}/balance\" }}\n"
+    ));
+    assert_eq!(gone.call(balance("123459")).await.outcome, Outcome::Failed);
     let text = logs.text();
+    assert!(text.contains("transport error"), "{text}");
     assert!(
         text.contains("corr-7f3a"),
         "the correlation id is logged:\n{text}"
@@ -334,4 +345,46 @@ async fn secrets_and_parameters_stay_out_of_the_logs() {
             "{secret} leaked into the logs:\n{text}"
         );
     }
+}
+
+#[tokio::test]
+async fn reference_data_is_cached_for_gets_only() {
+    let m = ministries().await;
+    let b = pds(&m, "cache_ttl = \"1m\"");
+    let first = b.call(balance("123458")).await;
+    let again = b.call(balance("123458")).await;
+    assert_eq!((first.outcome, first.attempts), (Outcome::Ok, 1));
+    assert_eq!(
+        (again.outcome, again.attempts),
+        (Outcome::Ok, 0),
+        "from the cache"
+    );
+    assert_eq!(again.data, first.data);
+    assert_eq!(m.requests().len(), 1);
+    // Another card, another language: other keys. Not found is not cached.
+    assert_eq!(b.call(balance("123459")).await.attempts, 1);
+    let mut ckb = balance("123458");
+    ckb.params.insert("lang".into(), "ckb".into());
+    assert_eq!(b.call(ckb).await.attempts, 1);
+    for _ in 0..2 {
+        assert_eq!(b.call(balance("123461")).await.outcome, Outcome::NotFound);
+    }
+    assert_eq!(m.requests().len(), 5);
+    // A POST is never answered from a cache.
+    let p = backends(&format!(
+        "[[backends]]\nname = \"pension\"\nbase_url = \"{}/pension/v1\"\nallow_http = true\ncache_ttl = \"1m\"\n\
+         [backends.operations]\ninquiry = {{ method = \"POST\", path = \"/inquiry\" }}\n",
+        m.base_url()
+    ));
+    for _ in 0..2 {
+        let r = p
+            .call(req(
+                "pension",
+                "inquiry",
+                &[("pension_number", "123458"), ("pin", "6507")],
+            ))
+            .await;
+        assert_eq!((r.outcome, r.attempts), (Outcome::Ok, 1));
+    }
+    assert_eq!(m.requests().len(), 7);
 }

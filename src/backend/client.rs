@@ -53,7 +53,9 @@ impl Http {
             .referer(false)
             .http1_only()
             .connect_timeout(CONNECT_TIMEOUT.min(b.timeout))
-            .timeout(b.timeout)
+            // No client-wide `timeout`: the call's deadline (<= `timeout`,
+            // `tokio::time::timeout_at` around each attempt) bounds every
+            // attempt, and a second timer per request costs throughput.
             .pool_max_idle_per_host(b.concurrency)
             .pool_idle_timeout(Duration::from_secs(60))
             .tcp_nodelay(true)
@@ -93,7 +95,7 @@ impl Http {
         }
         let mut response = match builder.send().await {
             Ok(r) => r,
-            Err(e) => return (None, Err(transport(&e))),
+            Err(e) => return (None, Err(transport(e))),
         };
         let status = response.status().as_u16();
         if response
@@ -113,19 +115,21 @@ impl Http {
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
-                Err(e) => return (Some(status), Err(transport(&e))),
+                Err(e) => return (Some(status), Err(transport(e))),
             }
         }
         (Some(status), classify(status, &body, not_found))
     }
 }
 
-fn transport(e: &reqwest::Error) -> Failure {
-    if e.is_timeout() {
-        Failure::Timeout
-    } else {
-        Failure::Transport
-    }
+/// A connect timeout is a connection failure like any other; only the
+/// call's deadline (enforced by the caller) is `Timeout`. The URL is cut
+/// from the message: its path holds the citizen's parameters.
+fn transport(e: reqwest::Error) -> Failure {
+    let e = e.without_url();
+    let source = std::error::Error::source(&e).map(ToString::to_string);
+    tracing::debug!(error = %e, source, "transport error");
+    Failure::Transport
 }
 
 fn auth_header(b: &Backend) -> Result<Option<(HeaderName, HeaderValue)>, BackendError> {

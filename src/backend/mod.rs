@@ -93,6 +93,8 @@ struct Target {
 #[derive(Clone)]
 pub struct Backends {
     targets: Arc<BTreeMap<String, Target>>,
+    /// Calls in flight across every back-end (`gateway.queues.backend_calls`).
+    total: Option<Arc<Semaphore>>,
 }
 
 impl std::fmt::Debug for Backends {
@@ -116,7 +118,16 @@ impl Backends {
         }
         Ok(Backends {
             targets: Arc::new(targets),
+            total: None,
         })
+    }
+
+    /// Caps the calls in flight across every back-end
+    /// (`gateway.queues.backend_calls`): beyond it a call fails at once,
+    /// like a full per-back-end `concurrency`.
+    pub fn with_total_limit(mut self, total: usize) -> Backends {
+        self.total = Some(Arc::new(Semaphore::new(total)));
+        self
     }
 
     /// The breaker state of `backend` (for tests and the admin API).
@@ -142,7 +153,7 @@ impl Backends {
             Some((t, op))
         });
         let (result, attempts) = match found {
-            Some((target, op)) => target.call(op, &req, start).await,
+            Some((target, op)) => target.call(op, &req, start, self.total.as_deref()).await,
             None => (Err(Failure::Unknown), 0),
         };
         let elapsed = start.elapsed();
@@ -184,6 +195,7 @@ impl Target {
         op: &Operation,
         req: &CallRequest,
         start: Instant,
+        total: Option<&Semaphore>,
     ) -> (Result<Answer, Failure>, u32) {
         let budget = req
             .deadline
@@ -214,18 +226,41 @@ impl Target {
         let Ok(_permit) = self.limit.try_acquire() else {
             return (Err(Failure::Busy), 0);
         };
+        let _total = match total.map(Semaphore::try_acquire) {
+            Some(Err(_)) => return (Err(Failure::Busy), 0),
+            permit => permit,
+        };
         let Some(ticket) = self.breaker.admit(start) else {
             return (Err(Failure::Open), 0);
         };
+        let (result, attempts) = self.attempts(op, &prepared, &headers, deadline).await;
+        let healthy = !matches!(result, Err(f) if f.unhealthy());
+        ticket.record(healthy, Instant::now());
+        let result = result.map(|a| self.shape(op, a));
+        if let (Some(cache), Some(key), Ok(Answer::Found(data))) = (cache, cache_key, &result) {
+            cache.put(key, data.clone(), Instant::now());
+        }
+        (result, attempts)
+    }
+
+    /// Attempts until an answer, a failure not worth retrying, the last
+    /// allowed retry, or too little of the deadline left for another.
+    async fn attempts(
+        &self,
+        op: &Operation,
+        prepared: &request::Prepared,
+        headers: &CallHeaders,
+        deadline: Instant,
+    ) -> (Result<Answer, Failure>, u32) {
         let max_attempts = 1 + if op.idempotent {
             self.config.retries
         } else {
             0
         };
         let mut attempts = 0;
-        let result = loop {
+        loop {
             attempts += 1;
-            let sent = self.http.attempt(&prepared, &headers, &op.not_found);
+            let sent = self.http.attempt(prepared, headers, &op.not_found);
             let (status, result) = match tokio::time::timeout_at(deadline, sent).await {
                 Ok(r) => r,
                 Err(_) => (None, Err(Failure::Timeout)),
@@ -235,20 +270,13 @@ impl Target {
                 Err(f) if f.retryable() && attempts < max_attempts => {
                     let pause = backoff(attempts);
                     if Instant::now() + pause + MIN_ATTEMPT >= deadline {
-                        break Err(f);
+                        return (Err(f), attempts);
                     }
                     tokio::time::sleep(pause).await;
                 }
-                other => break other,
+                other => return (other, attempts),
             }
-        };
-        let healthy = !matches!(result, Err(f) if f.unhealthy());
-        ticket.record(healthy, Instant::now());
-        let result = result.map(|a| self.shape(op, a));
-        if let (Some(cache), Some(key), Ok(Answer::Found(data))) = (cache, cache_key, &result) {
-            cache.put(key, data.clone(), Instant::now());
         }
-        (result, attempts)
     }
 
     /// Applies the operation's `response` map (variable -> JSON pointer).

@@ -43,7 +43,9 @@ impl Prepared {
 pub enum BuildError {
     #[error("parameter `{0}` is missing")]
     Missing(String),
-    #[error("parameter `{0}` would be an empty, '.' or '..' path segment")]
+    #[error(
+        "parameter `{0}` would be an empty, '.' or '..' path segment, or holds a control character"
+    )]
     Segment(String),
     #[error("parameter `{0}` is not a valid header value")]
     Header(String),
@@ -76,8 +78,11 @@ pub fn build(
         segments.pop_if_empty();
         for template in &op.path_segments {
             let segment = template.render(params).map_err(missing)?;
-            // `url` would drop a `.`/`..` segment (or pop one): refuse.
-            if template.has_params() && matches!(segment.as_str(), "" | "." | "..") {
+            // `url` drops a `.`/`..` segment (or pops one), and strips tabs
+            // and newlines first (`..\t` would become `..`): refuse both.
+            let unsafe_segment = matches!(segment.as_str(), "" | "." | "..")
+                || segment.chars().any(char::is_control);
+            if template.has_params() && unsafe_segment {
                 let name = template.params().next().unwrap_or_default();
                 return Err(BuildError::Segment(name.to_string()));
             }
@@ -184,7 +189,7 @@ mod tests {
             url("١٢٣").unwrap().path(),
             "/pds/v1/cards/%D9%A1%D9%A2%D9%A3/balance"
         );
-        for bad in ["", ".", ".."] {
+        for bad in ["", ".", "..", "..\t", "1\n2"] {
             assert_eq!(url(bad), Err(BuildError::Segment("card".into())));
         }
         assert_eq!(
@@ -224,5 +229,50 @@ mod tests {
             build(&base, &o, &crlf).unwrap_err(),
             BuildError::Header("number".into())
         );
+    }
+
+    fn percent_decode(s: &str) -> String {
+        let b = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%' && i + 2 < b.len() {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap();
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 3;
+            } else {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    proptest::proptest! {
+        /// Whatever a citizen types, it stays one path segment and one
+        /// query value, and reads back unchanged.
+        #[test]
+        fn any_value_stays_in_its_slot(card in "(?s).{0,24}", q in "(?s).{0,24}") {
+            let base = Url::parse("https://api.example/pds/v1").unwrap();
+            let mut o = op(Method::Get, "/cards/{card}/balance");
+            o.query = vec![("lang".into(), Template::parse("{q}").unwrap())];
+            match build(&base, &o, &params(&[("card", &card), ("q", &q)])) {
+                Err(BuildError::Segment(_)) => {
+                    let refused = matches!(card.as_str(), "" | "." | "..")
+                        || card.chars().any(char::is_control);
+                    proptest::prop_assert!(refused);
+                }
+                Err(e) => proptest::prop_assert!(false, "{}", e),
+                Ok(p) => {
+                    let segs: Vec<&str> = p.url.path_segments().unwrap().collect();
+                    proptest::prop_assert_eq!(segs.len(), 5);
+                    proptest::prop_assert_eq!(percent_decode(segs[3]), card);
+                    let pairs: Vec<_> = p.url.query_pairs().collect();
+                    proptest::prop_assert_eq!(pairs.len(), 1);
+                    proptest::prop_assert_eq!(&pairs[0].1, &q);
+                    proptest::prop_assert_eq!(Url::parse(p.url.as_str()).unwrap(), p.url);
+                }
+            }
+        }
     }
 }

@@ -186,8 +186,10 @@ fn body(
     }
     match JsonTemplate::from_toml(b.get_ref()) {
         Ok(t) => Some(t),
-        Err((path, why)) => {
-            cx.err(b.span(), &format!("{key}{path}"), why);
+        Err(errors) => {
+            for (path, why) in errors {
+                cx.err(b.span(), &format!("{key}{path}"), why);
+            }
             None
         }
     }

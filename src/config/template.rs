@@ -112,41 +112,55 @@ pub enum JsonTemplate {
 }
 
 impl JsonTemplate {
-    /// From the TOML value written in `body = ...`; `Err((path, why))`
-    /// names the offending member relative to `body`.
-    pub(crate) fn from_toml(v: &toml::Value) -> Result<JsonTemplate, (String, String)> {
-        Ok(match v {
-            toml::Value::String(s) => {
-                JsonTemplate::Text(Template::parse(s).map_err(|e| (String::new(), e))?)
-            }
+    /// From the TOML value written in `body = ...`; each error is
+    /// `(path, why)`, the member's path relative to `body`. All of them.
+    pub(crate) fn from_toml(v: &toml::Value) -> Result<JsonTemplate, Vec<(String, String)>> {
+        let mut errors = Vec::new();
+        let t = Self::convert(v, String::new(), &mut errors);
+        if errors.is_empty() {
+            Ok(t)
+        } else {
+            Err(errors)
+        }
+    }
+
+    fn convert(v: &toml::Value, path: String, errors: &mut Vec<(String, String)>) -> JsonTemplate {
+        let mut fail = |why: String| {
+            errors.push((path.clone(), why));
+            JsonTemplate::Bool(false)
+        };
+        match v {
+            toml::Value::String(s) => match Template::parse(s) {
+                Ok(t) => JsonTemplate::Text(t),
+                Err(e) => fail(e),
+            },
             toml::Value::Integer(n) => JsonTemplate::Number((*n).into()),
             toml::Value::Float(f) => match serde_json::Number::from_f64(*f) {
                 Some(n) => JsonTemplate::Number(n),
-                None => return Err((String::new(), format!("{f} is not a JSON number"))),
+                None => fail(format!("{f} is not a JSON number")),
             },
             toml::Value::Boolean(b) => JsonTemplate::Bool(*b),
-            toml::Value::Datetime(d) => {
-                let msg = format!("a TOML date is not JSON; write it as a string: \"{d}\"");
-                return Err((String::new(), msg));
-            }
+            toml::Value::Datetime(d) => fail(format!(
+                "a TOML date is not JSON; write it as a string: \"{d}\""
+            )),
             toml::Value::Array(items) => JsonTemplate::Array(
                 items
                     .iter()
                     .enumerate()
-                    .map(|(i, item)| {
-                        Self::from_toml(item).map_err(|(p, e)| (format!("[{i}]{p}"), e))
-                    })
-                    .collect::<Result<_, _>>()?,
+                    .map(|(i, item)| Self::convert(item, format!("{path}[{i}]"), errors))
+                    .collect(),
             ),
             toml::Value::Table(t) => JsonTemplate::Object(
                 t.iter()
                     .map(|(k, item)| {
-                        let t = Self::from_toml(item).map_err(|(p, e)| (format!(".{k}{p}"), e))?;
-                        Ok::<_, (String, String)>((k.clone(), t))
+                        (
+                            k.clone(),
+                            Self::convert(item, format!("{path}.{k}"), errors),
+                        )
                     })
-                    .collect::<Result<_, _>>()?,
+                    .collect(),
             ),
-        })
+        }
     }
 
     /// Every placeholder name in the body.
@@ -226,7 +240,7 @@ mod tests {
         assert_eq!(json.as_object().unwrap().len(), 4);
         assert_eq!(json["flags"][1], "x6507");
         let date: toml::Value = toml::from_str("d = 2026-11-27").unwrap();
-        let (path, _) = JsonTemplate::from_toml(&date).unwrap_err();
-        assert_eq!(path, ".d");
+        let errors = JsonTemplate::from_toml(&date).unwrap_err();
+        assert_eq!(errors[0].0, ".d");
     }
 }
