@@ -168,3 +168,24 @@ async fn full_queues_answer_busy_and_a_late_turn_try_again() {
     );
     rig.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_idle_timer_ends_the_dialogue_and_a_redial_can_resume() {
+    let clock = Arc::new(bawaba::runtime::ManualClock::new(1_700_000_000_000));
+    let mut rig = Rig::with_clock(Opts::default(), canned(Duration::ZERO), clock.clone()).await;
+    let mut phone = rig.smsc.ussd(MSISDN);
+    phone.dial("*123*1#").await.unwrap();
+    phone.reply("12345678").await.unwrap();
+    // The citizen walks away past the operator's user_idle (default 60 s).
+    clock.advance(61_000);
+    let late = phone.reply("1").await.unwrap();
+    assert!(late.end);
+    assert_eq!(late.text, Notice::TryAgain.text(Lang::Ar));
+    let again = phone.dial("*123*1#").await.unwrap();
+    assert!(
+        again.text.contains("1. متابعة"),
+        "resume offer after the timeout: {}",
+        again.text
+    );
+    rig.stop().await;
+}
