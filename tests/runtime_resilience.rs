@@ -189,3 +189,29 @@ async fn user_idle_timer_ends_the_dialogue_and_a_redial_can_resume() {
     );
     rig.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_finishes_the_step_in_flight() {
+    let calls = canned(Duration::from_millis(800));
+    let mut rig = Rig::new(Opts::default(), calls.clone()).await;
+    let mut phone = rig.smsc.ussd(MSISDN);
+    let turn = tokio::spawn(async move { phone.dial("*123*1*12345678*1#").await });
+    while calls.seen.lock().unwrap().is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Shut down while the back-end call is running: the turn still ends
+    // with the flow's answer, then the gateway unbinds.
+    rig.stop().await;
+    let screen = turn.await.unwrap().unwrap();
+    assert!(
+        screen.end && screen.text.contains("Ali Hassan Jasim"),
+        "{}",
+        screen.text
+    );
+    rig.smsc
+        .wait_until("unbound", |_, s| {
+            s.binds_accepted >= 1 && s.unbinds_received >= 1
+        })
+        .await
+        .unwrap();
+}

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bawaba::backend::{Backends, CallRequest, CallResult};
+use bawaba::backend::{CallRequest, CallResult};
 use bawaba::config::Config;
 use bawaba::engine::{compile, CompileContext, FlowSet, Outcome, Source};
 use bawaba::runtime::{Calls, Clock, Gateway, GatewayHandle};
@@ -212,16 +212,6 @@ impl Calls for Canned {
                 attempts: 1,
             }
         })
-    }
-}
-
-/// The real HTTP back-ends.
-pub struct Http(pub Arc<Backends>);
-
-impl Calls for Http {
-    fn call(&self, req: CallRequest) -> BoxFuture<'static, CallResult> {
-        let b = self.0.clone();
-        Box::pin(async move { b.call(req).await })
     }
 }
 
