@@ -13,7 +13,7 @@ use bawaba::engine::Lang;
 use bawaba::runtime::Notice;
 use bawaba_sim::ministries::{Knobs, Ministries, MinistriesConfig, Scope, Service};
 use bawaba_sim::SmscConfig;
-use runtime_common::{config_text, Http, Opts, Rig, MSISDN};
+use runtime_common::{config_text, Opts, Rig, MSISDN};
 
 async fn rig(opts: Opts) -> (Rig, bawaba_sim::ministries::MinistriesHandle) {
     let m = Ministries::start(MinistriesConfig::local()).await.unwrap();
@@ -25,12 +25,8 @@ async fn rig(opts: Opts) -> (Rig, bawaba_sim::ministries::MinistriesHandle) {
     let text = config_text(1, std::path::Path::new("/tmp/unused"), &opts);
     let cfg = bawaba::config::Config::from_str(&text, "/tmp/b.toml").unwrap();
     let backends = Arc::new(Backends::from_config(&cfg.backends).unwrap());
-    let rig = Rig::with_smsc(
-        opts,
-        Arc::new(Http(backends)),
-        SmscConfig::local("bawaba", "secret"),
-    )
-    .await;
+    // `Backends` is the runtime's production `Calls`.
+    let rig = Rig::with_smsc(opts, backends, SmscConfig::local("bawaba", "secret")).await;
     (rig, m)
 }
 

@@ -136,7 +136,11 @@ async fn full_queues_answer_busy_and_a_late_turn_try_again() {
         ..Opts::default()
     };
     let calls = canned(Duration::from_secs(5));
-    let mut rig = Rig::new(opts, calls.clone()).await;
+    // No delivery receipts during the test: the readiness check below
+    // counts deliver_sm_resps, and a DLR's would be miscounted.
+    let mut sc = bawaba_sim::SmscConfig::local("bawaba", "secret");
+    sc.receipt_delay = Duration::from_secs(600);
+    let mut rig = Rig::with_smsc(opts, calls.clone(), sc).await;
     let mut sms = rig.smsc.sms("9647800000001");
     sms.send("2150", "PDS 12345678").await.unwrap();
     sms.next_message().await.unwrap();
@@ -167,4 +171,51 @@ async fn full_queues_answer_busy_and_a_late_turn_try_again() {
         balance.text
     );
     rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_idle_timer_ends_the_dialogue_and_a_redial_can_resume() {
+    let clock = Arc::new(bawaba::runtime::ManualClock::new(1_700_000_000_000));
+    let mut rig = Rig::with_clock(Opts::default(), canned(Duration::ZERO), clock.clone()).await;
+    let mut phone = rig.smsc.ussd(MSISDN);
+    phone.dial("*123*1#").await.unwrap();
+    phone.reply("12345678").await.unwrap();
+    // The citizen walks away past the operator's user_idle (default 60 s).
+    clock.advance(61_000);
+    let late = phone.reply("1").await.unwrap();
+    assert!(late.end);
+    assert_eq!(late.text, Notice::TryAgain.text(Lang::Ar));
+    let again = phone.dial("*123*1#").await.unwrap();
+    assert!(
+        again.text.contains("1. متابعة"),
+        "resume offer after the timeout: {}",
+        again.text
+    );
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_finishes_the_step_in_flight() {
+    let calls = canned(Duration::from_millis(800));
+    let mut rig = Rig::new(Opts::default(), calls.clone()).await;
+    let mut phone = rig.smsc.ussd(MSISDN);
+    let turn = tokio::spawn(async move { phone.dial("*123*1*12345678*1#").await });
+    while calls.seen.lock().unwrap().is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Shut down while the back-end call is running: the turn still ends
+    // with the flow's answer, then the gateway unbinds.
+    rig.stop().await;
+    let screen = turn.await.unwrap().unwrap();
+    assert!(
+        screen.end && screen.text.contains("Ali Hassan Jasim"),
+        "{}",
+        screen.text
+    );
+    rig.smsc
+        .wait_until("unbound", |_, s| {
+            s.binds_accepted >= 1 && s.unbinds_received >= 1
+        })
+        .await
+        .unwrap();
 }

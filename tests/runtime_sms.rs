@@ -86,3 +86,23 @@ async fn a_duplicate_deliver_sm_is_acknowledged_and_handled_once() {
     assert_eq!(calls.seen.lock().unwrap().len(), 1, "one call, not two");
     rig.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concatenated_sms_is_reassembled_into_one_message() {
+    let mut rig = Rig::new(Opts::default(), canned()).await;
+    let mut phone = rig.smsc.sms(MSISDN);
+    let long = "مرحبا ".repeat(40); // 240 UCS-2 characters: 4 parts
+    let statuses = phone.send("2150", &long).await.unwrap();
+    assert_eq!(statuses.len(), 4, "sent in parts");
+    let first = phone.next_message().await.unwrap();
+    assert_eq!(first.text, rig.config.sms.fallback.ar);
+    // Handled as one message: one fallback, so the next reply is the menu.
+    phone.send("2150", "PDS 12345678").await.unwrap();
+    let menu = phone.next_message().await.unwrap();
+    assert!(
+        menu.text.contains("الرصيد"),
+        "parts were handled one by one: {}",
+        menu.text
+    );
+    rig.stop().await;
+}

@@ -165,19 +165,25 @@ impl<'f> Run<'f> {
                     let Some(target) = self.flows.flows.get(*i) else {
                         return self.end_with(Ui::Unavailable);
                     };
-                    self.s.flow = Some(FlowRef {
-                        id: target.id.clone(),
-                        version: target.version,
-                    });
-                    self.s.vars.clear();
-                    self.s.secrets.clear();
-                    self.s.history.clear();
+                    self.switch_to(target);
                     cur = target.start;
                 }
                 _ => return self.end_with(Ui::Unavailable),
             }
         }
         self.end_with(Ui::Unavailable)
+    }
+
+    /// Moves the session into `target` (a `goto: {flow}`, or home to the
+    /// entry flow): variables and back history belong to the flow left.
+    fn switch_to(&mut self, target: &Flow) {
+        self.s.flow = Some(FlowRef {
+            id: target.id.clone(),
+            version: target.version,
+        });
+        self.s.vars.clear();
+        self.s.secrets.clear();
+        self.s.history.clear();
     }
 
     /// Plays queued replies (shortcut dial, SMS keyword text), then shows
@@ -228,8 +234,19 @@ impl<'f> Run<'f> {
                 return false;
             }
         } else if t == nav.home {
-            self.s.history.clear();
-            self.enter(flow.start);
+            // Home is where the citizen started: the `*123#` menu they came
+            // from through `goto: {flow}`, else this flow's start.
+            let entry = self.s.entry.as_deref().filter(|e| *e != flow.id);
+            match entry.and_then(|e| self.flows.get(e)) {
+                Some(home) => {
+                    self.switch_to(home);
+                    self.enter(home.start);
+                }
+                None => {
+                    self.s.history.clear();
+                    self.enter(flow.start);
+                }
+            }
         } else {
             return false;
         }

@@ -158,8 +158,8 @@ pub struct Session {
     /// The flow being run and the version the session is pinned to.
     pub flow: Option<FlowRef>,
     /// The flow the citizen started (by dial or keyword) before any
-    /// `goto: {flow}`: a redial of its code resumes the session, and
-    /// "Start over" starts it again.
+    /// `goto: {flow}`: a redial of its code resumes the session, "Start
+    /// over" starts it again, and `00` (home) goes back to its start.
     #[serde(default)]
     pub entry: Option<String>,
     /// Current node (index into the flow's nodes) and menu page.

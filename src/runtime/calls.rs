@@ -25,6 +25,14 @@ pub trait Calls: Send + Sync + 'static {
     fn call(&self, req: CallRequest) -> BoxFuture<'static, CallResult>;
 }
 
+/// The production implementation: the configured HTTP back-ends.
+impl Calls for crate::backend::Backends {
+    fn call(&self, req: CallRequest) -> BoxFuture<'static, CallResult> {
+        let backends = self.clone();
+        Box::pin(async move { backends.call(req).await })
+    }
+}
+
 /// The calls a flow asked for, bounded by `[gateway.queues] backend_calls`.
 #[derive(Clone)]
 pub struct CallGate {

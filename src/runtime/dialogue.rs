@@ -236,3 +236,24 @@ fn expiry<S: Store>(core: &Core<S>, op: &config::Operator, now: u64) -> Timestam
         .max(op.ussd.profile.timers.user_idle);
     Timestamp(now).after(keep)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_margin_keeps_calls_inside_the_reply_deadline() {
+        let ms = Duration::from_millis;
+        assert_eq!(margin(Duration::from_secs(8)), ms(2000));
+        assert_eq!(margin(Duration::from_secs(2)), ms(500));
+        assert_eq!(margin(Duration::from_secs(1)), ms(250));
+        assert_eq!(margin(Duration::from_secs(60)), ms(2000));
+        let t0 = Instant::now();
+        for rd in [1, 2, 8, 30] {
+            let rd = Duration::from_secs(rd);
+            let calls = call_deadline(t0, rd);
+            let hard = hard_deadline(t0, rd);
+            assert!(calls < hard && hard < t0 + rd, "{rd:?}");
+        }
+    }
+}

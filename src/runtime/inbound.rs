@@ -26,9 +26,21 @@ use crate::store::{Store, Timestamp};
 /// SMS being journalled at once (each waits for a group commit).
 const INTAKE: usize = 256;
 
-/// esm_class message type bits: SMSC delivery receipt / intermediate notification.
+/// esm_class message type 0x04: an SMSC delivery receipt.
 fn is_receipt(esm_class: u8) -> bool {
-    matches!(esm_class & 0x3C, 0x04 | 0x20)
+    esm_class & 0x3C == 0x04
+}
+
+/// esm_class message type 0x20: an intermediate delivery notification
+/// (nothing to record; acknowledged so the SMSC does not resend it).
+fn is_intermediate(esm_class: u8) -> bool {
+    esm_class & 0x3C == 0x20
+}
+
+/// The worker key of a subscriber: the canonical MSISDN when the address
+/// is one, so `+964..` and `964..` land on the same worker.
+fn subscriber(raw: &str) -> String {
+    crate::msisdn::Msisdn::parse(raw).map_or_else(|_| raw.to_string(), |m| m.as_str().to_string())
 }
 
 pub async fn route<S: Store>(
@@ -53,6 +65,8 @@ pub async fn route<S: Store>(
             InboundPdu::Deliver(sm) => {
                 if is_receipt(sm.esm_class) {
                     receipt(&core, operator, sm, responder);
+                } else if is_intermediate(sm.esm_class) {
+                    responder.respond(CommandStatus::ESME_ROK);
                 } else if let Some(op) = sm.tlvs.ussd_service_op {
                     ussd_mo(&core, &dispatch, operator, op, &sm, responder).await;
                 } else {
@@ -204,7 +218,7 @@ pub async fn replay<S: Store>(
             match Entry::decode(&m.payload) {
                 Some(Entry::Sms(mo)) => {
                     core.in_flight.fetch_add(1, Ordering::AcqRel);
-                    let who = mo.source.clone();
+                    let who = subscriber(&mo.source);
                     let turn = sms::Turn {
                         id: m.id,
                         mo,

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bawaba::backend::{Backends, CallRequest, CallResult};
+use bawaba::backend::{CallRequest, CallResult};
 use bawaba::config::Config;
 use bawaba::engine::{compile, CompileContext, FlowSet, Outcome, Source};
-use bawaba::runtime::{Calls, Gateway, GatewayHandle};
+use bawaba::runtime::{Calls, Clock, Gateway, GatewayHandle};
 use bawaba::store::{SledConfig, SledStore};
 use bawaba_sim::{Smsc, SmscConfig, SmscHandle};
 use futures::future::BoxFuture;
@@ -215,22 +215,13 @@ impl Calls for Canned {
     }
 }
 
-/// The real HTTP back-ends.
-pub struct Http(pub Arc<Backends>);
-
-impl Calls for Http {
-    fn call(&self, req: CallRequest) -> BoxFuture<'static, CallResult> {
-        let b = self.0.clone();
-        Box::pin(async move { b.call(req).await })
-    }
-}
-
 pub struct Rig {
     pub smsc: SmscHandle,
     pub dir: tempfile::TempDir,
     pub config: Arc<Config>,
     pub flows: Arc<FlowSet>,
     pub calls: Arc<dyn Calls>,
+    pub clock: Option<Arc<dyn Clock>>,
     pub gw: Option<GatewayHandle>,
 }
 
@@ -240,6 +231,25 @@ impl Rig {
     }
 
     pub async fn with_smsc(opts: Opts, calls: Arc<dyn Calls>, sc: SmscConfig) -> Rig {
+        Self::build(opts, calls, sc, None).await
+    }
+
+    pub async fn with_clock(opts: Opts, calls: Arc<dyn Calls>, clock: Arc<dyn Clock>) -> Rig {
+        Self::build(
+            opts,
+            calls,
+            SmscConfig::local("bawaba", "secret"),
+            Some(clock),
+        )
+        .await
+    }
+
+    async fn build(
+        opts: Opts,
+        calls: Arc<dyn Calls>,
+        sc: SmscConfig,
+        clock: Option<Arc<dyn Clock>>,
+    ) -> Rig {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()
@@ -256,6 +266,7 @@ impl Rig {
             config,
             flows,
             calls,
+            clock,
             gw: None,
         };
         rig.start().await;
@@ -276,15 +287,16 @@ impl Rig {
                 Err(e) => panic!("sled store: {e}"),
             }
         };
-        let gw = Gateway::new(
+        let mut gw = Gateway::new(
             self.config.clone(),
             Arc::new(store),
             self.flows.clone(),
             self.calls.clone(),
-        )
-        .start()
-        .await
-        .expect("gateway starts");
+        );
+        if let Some(c) = &self.clock {
+            gw = gw.with_clock(c.clone());
+        }
+        let gw = gw.start().await.expect("gateway starts");
         assert!(
             gw.wait_bound(Duration::from_secs(10)).await,
             "gateway never bound"

@@ -234,7 +234,8 @@ pub(super) fn build(
     let mut broken = BTreeSet::new();
     let nav = navigation(fd, d);
     let mut vars = vars::declared_vars(fd, d, &mut broken);
-    let declared = vars.keys().cloned().collect();
+    // Every name written under `vars:`, well declared or not.
+    let declared = fd.vars.0.iter().map(|(k, _)| k.value.clone()).collect();
     let rules: Vec<Option<Rule>> = fd
         .nodes
         .value

@@ -259,8 +259,9 @@ fn call(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
     let backend = need(&nd.backend, "backend", n, d);
     let operation = need(&nd.operation, "operation", n, d);
     let on = need(&nd.on, "on", n, d);
-    let (backend, operation, on) = (backend?, operation?, on?);
-    if let Some(known) = &cx.ctx.backends {
+    // Everything else is still checked when a field is missing, so all
+    // the node's problems come out at once.
+    if let (Some(known), Some(backend), Some(operation)) = (&cx.ctx.backends, backend, operation) {
         match known.get(&backend.value) {
             None => d.at(loc(backend), format!("unknown backend `{}`", backend.value)),
             Some(ops) if !ops.contains(&operation.value) => d.at(
@@ -281,7 +282,7 @@ fn call(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
     }
     let mut results = Vec::new();
     for r in nd.results.as_ref().map_or(&[][..], |r| &r.value) {
-        if !cx.declared.contains(&r.value) && !cx.is_broken(&r.value) {
+        if !cx.declared.contains(&r.value) {
             d.at(
                 loc(r),
                 format!(
@@ -292,6 +293,7 @@ fn call(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
         }
         results.push(r.value.clone());
     }
+    let (backend, operation, on) = (backend?, operation?, on?);
     let mut targets: [Option<NodeId>; 4] = [None; 4];
     for (k, v) in &on.value.0 {
         match Outcome::ALL.into_iter().find(|o| o.key() == k.value) {

@@ -85,6 +85,13 @@ pub(super) fn implied_vars(
 ) {
     let declared = vars.clone();
     for ((_, n), rule) in fd.nodes.value.0.iter().zip(rules) {
+        // A call result missing from `vars:` is reported at the call, not
+        // again as "undeclared" wherever it is shown.
+        for r in n.value.results.iter().flat_map(|r| &r.value) {
+            if !fd.vars.0.iter().any(|(k, _)| k.value == r.value) {
+                broken.insert(r.value.clone());
+            }
+        }
         if let (Kind::Input, Some(save), None) = (n.value.kind.value, &n.value.save, rule) {
             broken.insert(save.value.clone());
         }
