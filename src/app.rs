@@ -19,10 +19,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
-use crate::backend::{Backends, CallRequest, CallResult};
+use crate::backend::Backends;
 use crate::config::Config;
 use crate::engine::{self, CompileContext, Diagnostic, FlowSet, Source};
 use crate::runtime::{Calls, Gateway, GatewayHandle};
@@ -159,16 +158,6 @@ async fn open_store(config: &Config) -> Result<SledStore, Error> {
 /// abandoned (the process exits 1 rather than hang).
 const STOP_SLACK: Duration = Duration::from_secs(3);
 
-/// The runtime's seam for back-end calls, over the HTTP clients.
-struct BackendCalls(Backends);
-
-impl Calls for BackendCalls {
-    fn call(&self, req: CallRequest) -> BoxFuture<'static, CallResult> {
-        let backends = self.0.clone();
-        Box::pin(async move { backends.call(req).await })
-    }
-}
-
 /// A started gateway.
 pub struct App {
     config: Arc<Config>,
@@ -190,7 +179,7 @@ pub async fn start(config: Config) -> Result<App, Error> {
     let flows = Arc::new(compile_flows(&config)?);
     let backends =
         Backends::from_config(&config.backends).map_err(|e| Error::Backends(e.to_string()))?;
-    let calls: Arc<dyn Calls> = Arc::new(BackendCalls(backends));
+    let calls: Arc<dyn Calls> = Arc::new(backends);
     let store = Arc::new(open_store(&config).await?);
     let config = Arc::new(config);
     let n_flows = flows.flows().count();
