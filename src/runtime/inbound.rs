@@ -143,9 +143,10 @@ async fn ussd_mo<S: Store>(
         return;
     }
     tracing::warn!(operator = %operator, msisdn = %refuse.who.masked(), "worker queue full; busy screen");
-    let text = Notice::Busy.text(core.default_lang());
     let core = core.clone();
     tokio::spawn(async move {
+        let lang = dialogue::language_of(&core, &refuse.who).await;
+        let text = Notice::Busy.text(lang.unwrap_or_else(|| core.default_lang()));
         dialogue::send(&core, &cfg, &operator, &refuse, text, true).await;
     });
 }
