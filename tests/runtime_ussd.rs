@@ -176,3 +176,26 @@ ops = { begin = 1, user_reply = 19, our_continue = 3, our_end = 16, abort = [130
     assert!(done.text.contains("Ali Hassan Jasim"), "{}", done.text);
     rig.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaced_flows_serve_the_next_dialogue() {
+    let mut rig = Rig::new(Opts::default(), pds_answers()).await;
+    let mut phone = rig.smsc.ussd(MSISDN);
+    let before = phone.dial("*123#").await.unwrap();
+    assert!(
+        before.text.starts_with("الخدمات الحكومية\n"),
+        "{}",
+        before.text
+    );
+    let edited = runtime_common::flows_edited(&rig.config, |path, text| {
+        if path.ends_with("home.yaml") {
+            text.replacen("ar: الخدمات الحكومية", "ar: خدمات بوابة", 1)
+        } else {
+            text
+        }
+    });
+    rig.gw.as_ref().unwrap().set_flows(edited);
+    let after = phone.dial("*123#").await.unwrap();
+    assert!(after.text.starts_with("خدمات بوابة"), "{}", after.text);
+    rig.stop().await;
+}

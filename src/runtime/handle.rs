@@ -25,6 +25,7 @@ pub(super) trait Running: Send + Sync {
     fn drain(&self) -> BoxFuture<'_, ()>;
     fn finish(&self, grace: Duration) -> BoxFuture<'_, ()>;
     fn grace(&self) -> Duration;
+    fn set_flows(&self, flows: Arc<crate::engine::FlowSet>);
 }
 
 impl<S: Store> Running for Arc<Core<S>> {
@@ -68,6 +69,10 @@ impl<S: Store> Running for Arc<Core<S>> {
     fn grace(&self) -> Duration {
         self.config.gateway.shutdown_grace
     }
+
+    fn set_flows(&self, flows: Arc<crate::engine::FlowSet>) {
+        *self.flows.write().unwrap_or_else(|e| e.into_inner()) = flows;
+    }
 }
 
 /// A running gateway.
@@ -88,6 +93,13 @@ impl GatewayHandle {
         let ops = self.core.bound();
         let all = futures::future::join_all(ops.iter().map(|o| o.wait_bound(timeout))).await;
         all.into_iter().all(|b| b)
+    }
+
+    /// Replaces the flows for every turn from now on (a reload after the
+    /// flow files changed and compiled cleanly).
+    pub fn set_flows(&self, flows: Arc<crate::engine::FlowSet>) {
+        self.core.set_flows(flows);
+        tracing::info!("flows replaced");
     }
 
     /// Queues an SMS to `to` through the durable outbox.

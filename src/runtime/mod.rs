@@ -34,7 +34,7 @@ mod ussd;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, Notify};
@@ -94,7 +94,10 @@ pub(crate) enum Work {
 pub(crate) struct Core<S: Store> {
     pub config: Arc<Config>,
     pub store: Arc<S>,
-    pub flows: Arc<FlowSet>,
+    /// The flows in force; swapped whole by `GatewayHandle::set_flows`
+    /// (sessions carry their flow id and version; the engine decides what
+    /// a session pinned to a replaced version does).
+    pub flows: RwLock<Arc<FlowSet>>,
     pub gate: CallGate,
     pub clock: Arc<dyn Clock>,
     pub outbox: Outbox<S>,
@@ -114,10 +117,15 @@ pub(crate) struct Core<S: Store> {
 impl<S: Store> Core<S> {
     pub fn engine(&self) -> Engine<'_> {
         Engine {
-            flows: &self.flows,
+            flows: self.flows(),
             ctx: &self.ctx,
             gate: &self.gate,
         }
+    }
+
+    /// The flows in force now.
+    pub fn flows(&self) -> Arc<FlowSet> {
+        self.flows.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn now_ms(&self) -> u64 {
@@ -233,7 +241,7 @@ impl<S: Store> Gateway<S> {
             ),
             config: cfg.clone(),
             store: self.store,
-            flows: self.flows,
+            flows: RwLock::new(self.flows),
             clock: self.clock,
             outbox,
             operators,
