@@ -305,6 +305,12 @@ impl Rig {
             gw.wait_bound(Duration::from_secs(10)).await,
             "gateway never bound"
         );
+        // And the SMSC has registered the binds (phones route through them).
+        let binds: u32 = self.config.operators.iter().map(|o| o.binds).sum();
+        self.smsc
+            .wait_bound(binds as usize)
+            .await
+            .expect("SMSC sees the binds");
         self.gw = Some(gw);
     }
 
