@@ -219,3 +219,22 @@ async fn graceful_shutdown_finishes_the_step_in_flight() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_max_ends_a_dialogue_that_was_never_idle_for_long() {
+    let clock = Arc::new(bawaba::runtime::ManualClock::new(1_700_000_000_000));
+    let mut rig = Rig::with_clock(Opts::default(), canned(Duration::ZERO), clock.clone()).await;
+    let mut phone = rig.smsc.ussd(MSISDN);
+    phone.dial("*123*1#").await.unwrap();
+    // Wrong card numbers, each within user_idle (60 s), past session_max (180 s).
+    for _ in 0..3 {
+        clock.advance(50_000);
+        let again = phone.reply("12").await.unwrap();
+        assert!(!again.end, "{}", again.text);
+    }
+    clock.advance(50_000);
+    let over = phone.reply("12345678").await.unwrap();
+    assert!(over.end);
+    assert_eq!(over.text, Notice::TryAgain.text(Lang::Ar));
+    rig.stop().await;
+}

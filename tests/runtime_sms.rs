@@ -106,3 +106,37 @@ async fn a_concatenated_sms_is_reassembled_into_one_message() {
     );
     rig.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sms_arriving_as_data_sm_is_served_like_a_deliver_sm() {
+    use bawaba::smpp::pdu::{Address, Body, CommandStatus, DataSm, Pdu, Tlvs};
+    let mut rig = Rig::new(Opts::default(), canned()).await;
+    let mut phone = rig.smsc.sms(MSISDN);
+    let pdu = Pdu {
+        status: CommandStatus::ESME_ROK,
+        sequence: 0x7000_0001,
+        body: Body::DataSm(DataSm {
+            source: Address {
+                ton: 1,
+                npi: 1,
+                addr: MSISDN.into(),
+            },
+            dest: Address {
+                ton: 0,
+                npi: 0,
+                addr: "2150".into(),
+            },
+            tlvs: Tlvs {
+                message_payload: Some(bytes::Bytes::from_static(b"PDS 12345678")),
+                ..Tlvs::default()
+            },
+            ..DataSm::default()
+        }),
+    };
+    let mut raw = bytes::BytesMut::new();
+    bawaba::smpp::codec::encode(&pdu, &mut raw);
+    assert_eq!(rig.smsc.send_raw(bawaba_sim::Target::All, &raw).await, 1);
+    let menu = phone.next_message().await.unwrap();
+    assert!(menu.text.contains("الرصيد"), "{}", menu.text);
+    rig.stop().await;
+}

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bawaba::engine::Outcome;
+use bawaba_sim::{DialField, UssdProfile};
 use runtime_common::{Canned, Opts, Rig, MSISDN};
 use serde_json::json;
 
@@ -141,4 +142,60 @@ pub fn option_of<'a>(screen: &'a str, label: &str) -> &'a str {
         .find(|l| l.contains(label))
         .unwrap_or_else(|| panic!("no {label:?} in {screen:?}"));
     line.split('.').next().unwrap().trim()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vendor_profile_keyed_by_msisdn_with_the_dial_in_destination_addr() {
+    // A gateway that sends no its_session_info, puts the dialled string in
+    // destination_addr and uses other op codes: all configuration.
+    let opts = Opts {
+        extra_ussd: r#"session_key = "msisdn_service_code"
+dial_string = "destination_addr"
+ops = { begin = 1, user_reply = 19, our_continue = 3, our_end = 16, abort = [130] }"#,
+        ..Opts::default()
+    };
+    let mut rig = Rig::new(opts, pds_answers()).await;
+    let vendor = UssdProfile {
+        dial_in: DialField::DestinationAddr,
+        reply_op: 19,
+        abort_op: 130,
+        continue_ops: vec![3],
+        end_ops: vec![16],
+        its_session_info: false,
+        ..UssdProfile::default()
+    };
+    let mut phone = rig.smsc.ussd_with(MSISDN, vendor);
+    let ask = phone.dial("*123*1#").await.unwrap();
+    assert_eq!(ask.op, Some(3));
+    assert_eq!(ask.submitted.its_session_info, None);
+    assert_eq!(ask.text, "أدخل رقم البطاقة التموينية");
+    phone.reply("12345678").await.unwrap();
+    let done = phone.reply("1").await.unwrap();
+    assert!(done.end);
+    assert_eq!(done.op, Some(16));
+    assert!(done.text.contains("Ali Hassan Jasim"), "{}", done.text);
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaced_flows_serve_the_next_dialogue() {
+    let mut rig = Rig::new(Opts::default(), pds_answers()).await;
+    let mut phone = rig.smsc.ussd(MSISDN);
+    let before = phone.dial("*123#").await.unwrap();
+    assert!(
+        before.text.starts_with("الخدمات الحكومية\n"),
+        "{}",
+        before.text
+    );
+    let edited = runtime_common::flows_edited(&rig.config, |path, text| {
+        if path.ends_with("home.yaml") {
+            text.replacen("ar: الخدمات الحكومية", "ar: خدمات بوابة", 1)
+        } else {
+            text
+        }
+    });
+    rig.gw.as_ref().unwrap().set_flows(edited);
+    let after = phone.dial("*123#").await.unwrap();
+    assert!(after.text.starts_with("خدمات بوابة"), "{}", after.text);
+    rig.stop().await;
 }

@@ -60,33 +60,44 @@ pub async fn run<S: Store>(core: &Arc<Core<S>>, t: Turn) {
         let hard = hard_deadline(t.received, timers.reply_deadline);
         let calls = call_deadline(t.received, timers.reply_deadline);
         let work = answer(core, &op, &t.mo, calls);
-        let reply = if Instant::now() >= hard {
+        if Instant::now() >= hard {
             // Waited too long in the queue: answering now would be too late
             // for the flow's screen, but "try again" still reaches the phone.
             tracing::warn!(
                 waited_ms = t.received.elapsed().as_millis() as u64,
                 "turn queued past its reply deadline"
             );
-            Some(notice(core, None, Notice::TryAgain))
         } else {
             match tokio::time::timeout_at(hard, work).await {
-                Ok(Ok(reply)) => reply,
+                Ok(Ok(reply)) => {
+                    if let Some((text, end)) = reply {
+                        send(core, &op, &t.operator, &t.mo, &text, end).await;
+                    }
+                    return;
+                }
                 Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "turn failed; asking the citizen to try again");
-                    Some(notice(core, None, Notice::TryAgain))
+                    tracing::warn!(error = %e, "turn failed; asking the citizen to try again")
                 }
-                Err(_) => {
-                    tracing::warn!("reply deadline reached; asking the citizen to try again");
-                    Some(notice(core, None, Notice::TryAgain))
-                }
+                Err(_) => tracing::warn!("reply deadline reached; asking the citizen to try again"),
             }
-        };
-        if let Some((text, end)) = reply {
-            send(core, &op, &t.operator, &t.mo, &text, end).await;
         }
+        let lang = language_of(core, &t.mo.who).await;
+        let (text, end) = notice(core, lang, Notice::TryAgain);
+        send(core, &op, &t.operator, &t.mo, &text, end).await;
     }
     .instrument(span)
     .await
+}
+
+/// The subscriber's remembered language for a runtime notice, if it can
+/// be read at once (an in-memory read in sled; bounded so a slow store
+/// never delays the notice).
+pub async fn language_of<S: Store>(core: &Core<S>, who: &crate::msisdn::Msisdn) -> Option<Lang> {
+    let read = conversation::remembered_language(&*core.store, who);
+    match tokio::time::timeout(Duration::from_millis(50), read).await {
+        Ok(Ok(lang)) => lang,
+        _ => None,
+    }
 }
 
 fn notice<S: Store>(core: &Core<S>, lang: Option<Lang>, n: Notice) -> (String, bool) {

@@ -61,24 +61,29 @@ pub async fn route<S: Store>(
             responder,
             ..
         } = inbound;
-        match pdu {
-            InboundPdu::Deliver(sm) => {
-                if is_receipt(sm.esm_class) {
-                    receipt(&core, operator, sm, responder);
-                } else if is_intermediate(sm.esm_class) {
-                    responder.respond(CommandStatus::ESME_ROK);
-                } else if let Some(op) = sm.tlvs.ussd_service_op {
-                    ussd_mo(&core, &dispatch, operator, op, &sm, responder).await;
-                } else {
-                    sms_mo(&core, &dispatch, &intake, operator, sm, responder);
-                }
-            }
-            InboundPdu::Data(_) => {
-                // No operator we serve sends MOs as data_sm; refuse clearly
-                // (permanent: the SMSC must not retry it forever).
-                tracing::warn!(operator = %operator, "data_sm MO is not supported; rejected");
-                responder.respond(CommandStatus::ESME_RX_P_APPN);
-            }
+        // data_sm carries the same fields (text in message_payload, which
+        // the bearers read when short_message is empty): one path for both.
+        let sm = match pdu {
+            InboundPdu::Deliver(sm) => sm,
+            InboundPdu::Data(d) => Sm {
+                service_type: d.service_type,
+                source: d.source,
+                dest: d.dest,
+                esm_class: d.esm_class,
+                registered_delivery: d.registered_delivery,
+                data_coding: d.data_coding,
+                tlvs: d.tlvs,
+                ..Sm::default()
+            },
+        };
+        if is_receipt(sm.esm_class) {
+            receipt(&core, operator, sm, responder);
+        } else if is_intermediate(sm.esm_class) {
+            responder.respond(CommandStatus::ESME_ROK);
+        } else if let Some(op) = sm.tlvs.ussd_service_op {
+            ussd_mo(&core, &dispatch, operator, op, &sm, responder).await;
+        } else {
+            sms_mo(&core, &dispatch, &intake, operator, sm, responder);
         }
     }
     // Dropping `dispatch` lets the workers finish what they hold and stop.
@@ -143,9 +148,10 @@ async fn ussd_mo<S: Store>(
         return;
     }
     tracing::warn!(operator = %operator, msisdn = %refuse.who.masked(), "worker queue full; busy screen");
-    let text = Notice::Busy.text(core.default_lang());
     let core = core.clone();
     tokio::spawn(async move {
+        let lang = dialogue::language_of(&core, &refuse.who).await;
+        let text = Notice::Busy.text(lang.unwrap_or_else(|| core.default_lang()));
         dialogue::send(&core, &cfg, &operator, &refuse, text, true).await;
     });
 }

@@ -23,6 +23,8 @@ mod conversation;
 mod dialogue;
 mod dispatch;
 mod followup;
+mod handle;
+mod housekeeping;
 mod inbound;
 mod journal;
 mod notice;
@@ -32,10 +34,9 @@ mod ussd;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -93,7 +94,10 @@ pub(crate) enum Work {
 pub(crate) struct Core<S: Store> {
     pub config: Arc<Config>,
     pub store: Arc<S>,
-    pub flows: Arc<FlowSet>,
+    /// The flows in force; swapped whole by `GatewayHandle::set_flows`
+    /// (sessions carry their flow id and version; the engine decides what
+    /// a session pinned to a replaced version does).
+    pub flows: RwLock<Arc<FlowSet>>,
     pub gate: CallGate,
     pub clock: Arc<dyn Clock>,
     pub outbox: Outbox<S>,
@@ -113,10 +117,15 @@ pub(crate) struct Core<S: Store> {
 impl<S: Store> Core<S> {
     pub fn engine(&self) -> Engine<'_> {
         Engine {
-            flows: &self.flows,
+            flows: self.flows(),
             ctx: &self.ctx,
             gate: &self.gate,
         }
+    }
+
+    /// The flows in force now.
+    pub fn flows(&self) -> Arc<FlowSet> {
+        self.flows.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn now_ms(&self) -> u64 {
@@ -232,7 +241,7 @@ impl<S: Store> Gateway<S> {
             ),
             config: cfg.clone(),
             store: self.store,
-            flows: self.flows,
+            flows: RwLock::new(self.flows),
             clock: self.clock,
             outbox,
             operators,
@@ -265,7 +274,7 @@ impl<S: Store> Gateway<S> {
             in_rx,
             intake.clone(),
         ));
-        tasks.spawn(housekeeping(core.clone(), intake.clone()));
+        tasks.spawn(housekeeping::run(core.clone(), intake.clone()));
         tracing::info!(
             node = %cfg.gateway.node,
             operators = core.operators.len(),
@@ -283,6 +292,7 @@ impl<S: Store> Gateway<S> {
                 })
             }),
             core: Box::new(core),
+
             intake,
             shutdown,
             outbox_stop,
@@ -297,158 +307,4 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-type EnqueueFn = Arc<
-    dyn Fn(String, String) -> BoxFuture<'static, Result<OutboundId, EnqueueError>> + Send + Sync,
->;
-
-/// The parts of a running gateway that do not depend on the store type.
-trait Running: Send + Sync {
-    fn bound(&self) -> Vec<Operator>;
-    fn drain(&self) -> BoxFuture<'_, ()>;
-    fn finish(&self, grace: Duration) -> BoxFuture<'_, ()>;
-    fn grace(&self) -> Duration;
-}
-
-impl<S: Store> Running for Arc<Core<S>> {
-    fn bound(&self) -> Vec<Operator> {
-        self.operators.values().map(|(_, o)| o.clone()).collect()
-    }
-
-    /// Stop taking new dialogues; wait until jobs in flight are done.
-    fn drain(&self) -> BoxFuture<'_, ()> {
-        Box::pin(async move {
-            self.draining.store(true, Ordering::SeqCst);
-            loop {
-                let idle = self.idle.notified();
-                if self.in_flight.load(Ordering::Acquire) == 0 {
-                    return;
-                }
-                idle.await;
-            }
-        })
-    }
-
-    /// Follow-ups in flight get the rest of the grace; then unbind, sync.
-    fn finish(&self, grace: Duration) -> BoxFuture<'_, ()> {
-        Box::pin(async move {
-            self.followups.close();
-            if tokio::time::timeout(grace, self.followups.wait())
-                .await
-                .is_err()
-            {
-                tracing::warn!("follow-ups still running at shutdown; they resume at next start");
-            }
-            for (_, op) in self.operators.values() {
-                op.shutdown().await;
-            }
-            if let Err(e) = self.store.sync().await {
-                tracing::error!(error = %e, "store sync at shutdown failed");
-            }
-        })
-    }
-
-    fn grace(&self) -> Duration {
-        self.config.gateway.shutdown_grace
-    }
-}
-
-/// A running gateway.
-pub struct GatewayHandle {
-    core: Box<dyn Running>,
-    enqueue: EnqueueFn,
-    intake: CancellationToken,
-    shutdown: CancellationToken,
-    outbox_stop: CancellationToken,
-    outbox_task: tokio::task::JoinHandle<()>,
-    tasks: JoinSet<()>,
-    workers: JoinSet<()>,
-}
-
-impl GatewayHandle {
-    /// True once every operator has a bind up (within `timeout`).
-    pub async fn wait_bound(&self, timeout: Duration) -> bool {
-        let ops = self.core.bound();
-        let all = futures::future::join_all(ops.iter().map(|o| o.wait_bound(timeout))).await;
-        all.into_iter().all(|b| b)
-    }
-
-    /// Queues an SMS to `to` through the durable outbox.
-    pub async fn enqueue_sms(&self, to: &str, text: &str) -> Result<OutboundId, EnqueueError> {
-        (self.enqueue)(to.to_string(), text.to_string()).await
-    }
-
-    /// Graceful: stop new dialogues and SMS, let steps in flight finish
-    /// within `gateway.shutdown_grace`, stop the outbox, unbind, sync.
-    pub async fn shutdown(mut self) {
-        let grace = self.core.grace();
-        let started = tokio::time::Instant::now();
-        if tokio::time::timeout(grace, self.core.drain())
-            .await
-            .is_err()
-        {
-            tracing::warn!("steps still in flight after the shutdown grace");
-        }
-        self.intake.cancel();
-        while self.tasks.join_next().await.is_some() {}
-        let left = grace.saturating_sub(started.elapsed());
-        if tokio::time::timeout(left, async {
-            while self.workers.join_next().await.is_some() {}
-        })
-        .await
-        .is_err()
-        {
-            self.workers.abort_all();
-        }
-        self.outbox_stop.cancel();
-        let _ = (&mut self.outbox_task).await;
-        let left = grace.saturating_sub(started.elapsed());
-        self.core.finish(left).await;
-        self.shutdown.cancel();
-        tracing::info!("gateway stopped");
-    }
-}
-
-impl Drop for GatewayHandle {
-    /// Dropped without `shutdown` (a crash, in tests): stop everything at
-    /// once. Nothing acknowledged is lost: it is in the journal.
-    fn drop(&mut self) {
-        self.intake.cancel();
-        self.outbox_stop.cancel();
-        self.shutdown.cancel();
-        self.outbox_task.abort();
-    }
-}
-
-/// Sweeps expired sessions, dedupe entries and receipts, and hands back
-/// SMS parts that never completed.
-async fn housekeeping<S: Store>(core: Arc<Core<S>>, stop: CancellationToken) {
-    let every = core
-        .config
-        .store
-        .retention
-        .sweep_interval
-        .max(Duration::from_millis(100));
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        let now = store::Timestamp(core.now_ms());
-        match core.store.sweep_expired(now, 1024).await {
-            Ok(keys) if !keys.is_empty() => {
-                tracing::debug!(sessions = keys.len(), "swept expired sessions")
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "session sweep failed"),
-        }
-        if let Err(e) = core.store.sweep_dedupe(now, 4096).await {
-            tracing::warn!(error = %e, "dedupe sweep failed");
-        }
-        if let Err(e) = core.store.sweep_receipts(now, 4096).await {
-            tracing::warn!(error = %e, "receipt sweep failed");
-        }
-        sms::expire_parts(&core).await;
-    }
-}
+pub use handle::GatewayHandle;

@@ -250,7 +250,7 @@ async fn converse<S: Store>(core: &Arc<Core<S>>, mo: &MoSms, text: &str) -> Resu
     let s = &l.record.session;
     let idle = now.saturating_sub(s.last_activity_ms) > core.ctx.sms_idle_ms;
     let fresh = matches!(s.status, Status::New | Status::Finished) || idle;
-    if fresh && core.flows.by_keyword(text).is_none() {
+    if fresh && core.flows().by_keyword(text).is_none() {
         let lang = s.language.unwrap_or_else(|| core.default_lang());
         let reply = core.config.sms.fallback.get(lang_of(lang));
         tracing::info!("no keyword matched; fallback reply");

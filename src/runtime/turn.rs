@@ -4,6 +4,8 @@
 //! handed back still running ([`Driven::Late`]) so it can become an SMS
 //! follow-up; without one (SMS, follow-ups) calls run to their end.
 
+use std::sync::Arc;
+
 use futures::future::BoxFuture;
 use tokio::time::Instant;
 
@@ -39,7 +41,7 @@ pub enum Driven {
 
 /// The engine and what it needs, shared by every conversation.
 pub struct Engine<'a> {
-    pub flows: &'a FlowSet,
+    pub flows: Arc<FlowSet>,
     pub ctx: &'a StepContext,
     pub gate: &'a CallGate,
 }
@@ -94,8 +96,8 @@ impl Engine<'_> {
             &mut loaded.record.session,
             Session::new(crate::engine::Bearer::Sms, None),
         );
-        let (session, effects) = step_with(self.flows, session, input, now, self.ctx);
-        let secret_params = uses_secret(self.flows, &session);
+        let (session, effects) = step_with(&self.flows, session, input, now, self.ctx);
+        let secret_params = uses_secret(&self.flows, &session);
         loaded.record.session = session;
         let mut call = None;
         for e in effects {
