@@ -242,7 +242,11 @@ async fn converse(
     script: Option<String>,
     msisdn: &Msisdn,
 ) -> ExitCode {
-    if !gateway.wait_bound(Duration::from_secs(10)).await {
+    // Both ends must know the bind: a dial the SMSC cannot route yet fails.
+    let operators = peers.smsc.config().accounts.len();
+    if !gateway.wait_bound(Duration::from_secs(10)).await
+        || peers.smsc.wait_bound(operators).await.is_err()
+    {
         eprintln!("error: the gateway did not bind to the simulator SMSC within 10s");
         return ExitCode::FAILURE;
     }
