@@ -82,7 +82,7 @@ impl Error {
 /// gracefully. Returns once everything is stopped and the store closed.
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Error> {
     let app = start(config).await?;
-    shutdown.cancelled().await;
+    app.watch_flows(&shutdown).await;
     tracing::info!("shutting down");
     app.stop().await
 }
@@ -210,6 +210,42 @@ impl App {
         self.gateway.wait_bound(timeout).await
     }
 
+    /// Until `stop` is cancelled: with `gateway.watch_flows`, checks the
+    /// flow files every [`WATCH_EVERY`] and, when one changed, recompiles
+    /// them all; a clean set replaces the running one for every later turn,
+    /// a broken one is refused (every problem logged) and the running flows
+    /// stay. Without `watch_flows` it only waits for `stop`.
+    pub async fn watch_flows(&self, stop: &CancellationToken) {
+        if !self.config.gateway.watch_flows {
+            return stop.cancelled().await;
+        }
+        let dir = self.config.gateway.flows_dir.clone();
+        let mut seen = fingerprint(dir.clone()).await;
+        let mut tick = tokio::time::interval(WATCH_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let now = fingerprint(dir.clone()).await;
+            if now == seen {
+                continue;
+            }
+            seen = now;
+            let config = Arc::clone(&self.config);
+            match tokio::task::spawn_blocking(move || compile_flows(&config)).await {
+                Ok(Ok(flows)) => self.gateway.set_flows(Arc::new(flows)),
+                Ok(Err(e)) => {
+                    for line in e.report() {
+                        tracing::warn!(problem = %line, "changed flows refused; the running flows stay");
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "flow reload task failed"),
+            }
+        }
+    }
+
     /// Queues an SMS through the durable outbox (demo and tests).
     pub async fn enqueue_sms(&self, to: &str, text: &str) -> Result<(), Error> {
         self.gateway
@@ -250,6 +286,28 @@ impl App {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// How often `watch_flows` looks at the flow files.
+pub const WATCH_EVERY: Duration = Duration::from_secs(1);
+
+/// Names, sizes and modification times of the files in `dir`: what
+/// changes when a flow is edited, added or removed.
+async fn fingerprint(dir: PathBuf) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
+    let scan = move || {
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let meta = e.metadata().ok()?;
+                Some((e.path(), meta.len(), meta.modified().ok()))
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    tokio::task::spawn_blocking(scan).await.unwrap_or_default()
 }
 
 /// Closes the store if nothing else holds it, else syncs it.

@@ -113,7 +113,14 @@ async fn run(mut config: Config, args: DemoArgs, msisdn: Msisdn) -> ExitCode {
     };
     let code = match app::start(config).await {
         Ok(gateway) => {
-            let code = converse(&gateway, &peers, &args, script, &msisdn).await;
+            // The demo configuration watches the flows: edit one, see it.
+            let stop = tokio_util::sync::CancellationToken::new();
+            let talk = async {
+                let code = converse(&gateway, &peers, &args, script, &msisdn).await;
+                stop.cancel();
+                code
+            };
+            let (code, ()) = tokio::join!(talk, gateway.watch_flows(&stop));
             match gateway.stop().await {
                 Ok(()) => code,
                 Err(e) => report(&e),
