@@ -163,6 +163,9 @@ pub struct App {
     config: Arc<Config>,
     gateway: GatewayHandle,
     store: Arc<SledStore>,
+    /// The flow files as they were just before the running set was
+    /// compiled (an edit during the compile is still seen).
+    flows_seen: Fingerprint,
 }
 
 impl std::fmt::Debug for App {
@@ -176,6 +179,7 @@ impl std::fmt::Debug for App {
 /// Compiles, opens and starts everything; see the module docs for the
 /// order. Nothing is bound when this returns an exit-64 error.
 pub async fn start(config: Config) -> Result<App, Error> {
+    let flows_seen = fingerprint(&config.gateway.flows_dir);
     let flows = Arc::new(compile_flows(&config)?);
     let backends =
         Backends::from_config(&config.backends).map_err(|e| Error::Backends(e.to_string()))?;
@@ -201,6 +205,7 @@ pub async fn start(config: Config) -> Result<App, Error> {
         config,
         gateway,
         store,
+        flows_seen,
     })
 }
 
@@ -220,7 +225,7 @@ impl App {
             return stop.cancelled().await;
         }
         let dir = self.config.gateway.flows_dir.clone();
-        let mut seen = fingerprint(dir.clone()).await;
+        let mut seen = self.flows_seen.clone();
         let mut tick = tokio::time::interval(WATCH_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -228,7 +233,10 @@ impl App {
                 _ = stop.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            let now = fingerprint(dir.clone()).await;
+            let scan = dir.clone();
+            let now = tokio::task::spawn_blocking(move || fingerprint(&scan))
+                .await
+                .unwrap_or_default();
             if now == seen {
                 continue;
             }
@@ -262,6 +270,7 @@ impl App {
             config,
             gateway,
             store,
+            ..
         } = self;
         // The gateway keeps to the grace; this only guards against a stop
         // that hangs, so the process still exits.
@@ -291,23 +300,22 @@ impl App {
 /// How often `watch_flows` looks at the flow files.
 pub const WATCH_EVERY: Duration = Duration::from_secs(1);
 
-/// Names, sizes and modification times of the files in `dir`: what
+/// Names, sizes and modification times of the files in a folder: what
 /// changes when a flow is edited, added or removed.
-async fn fingerprint(dir: PathBuf) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
-    let scan = move || {
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| {
-                let meta = e.metadata().ok()?;
-                Some((e.path(), meta.len(), meta.modified().ok()))
-            })
-            .collect();
-        files.sort();
-        files
-    };
-    tokio::task::spawn_blocking(scan).await.unwrap_or_default()
+type Fingerprint = Vec<(PathBuf, u64, Option<std::time::SystemTime>)>;
+
+fn fingerprint(dir: &Path) -> Fingerprint {
+    let mut files: Fingerprint = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let meta = e.metadata().ok()?;
+            Some((e.path(), meta.len(), meta.modified().ok()))
+        })
+        .collect();
+    files.sort();
+    files
 }
 
 /// Closes the store if nothing else holds it, else syncs it.
