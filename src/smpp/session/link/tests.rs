@@ -56,13 +56,20 @@ impl Smsc {
 fn link(
     edit: impl FnOnce(&mut crate::config::Operator),
 ) -> (Smsc, mpsc::Sender<Request>, tokio::task::JoinHandle<End>) {
+    link_with_pipe(64 * 1024, edit)
+}
+
+fn link_with_pipe(
+    pipe: usize,
+    edit: impl FnOnce(&mut crate::config::Operator),
+) -> (Smsc, mpsc::Sender<Request>, tokio::task::JoinHandle<End>) {
     let toml = "[[operators]]\nname = \"t\"\nhost = \"127.0.0.1\"\nport = 1\nsystem_id = \"a\"\npassword = \"b\"\nwindow = 2\n";
     let mut cfg = Config::from_str(toml, "t.toml")
         .unwrap()
         .operators
         .remove(0);
     edit(&mut cfg);
-    let (queue_tx, queue_rx) = mpsc::channel(16);
+    let (queue_tx, queue_rx) = mpsc::channel(64);
     let (inbound, _) = mpsc::channel(1);
     let ctx = BindCtx {
         operator: Arc::from("t"),
@@ -77,7 +84,7 @@ fn link(
         bound: watch::channel(Default::default()).0,
         cancel: CancellationToken::new(),
     };
-    let (esme, smsc) = tokio::io::duplex(64 * 1024);
+    let (esme, smsc) = tokio::io::duplex(pipe);
     let task = tokio::spawn(async move {
         let (r, w) = tokio::io::split(esme);
         let mut window = Window::new(ctx.cfg.window as usize, 1);
@@ -182,4 +189,39 @@ async fn the_window_holds_the_third_submit_until_an_answer_frees_a_slot() {
         (CommandId::ENQUIRE_LINK_RESP, 77)
     );
     task.abort();
+}
+
+/// A peer that stops reading (half-open link): the write times out, the
+/// link ends, and what was sent is Unknown, never lost.
+#[tokio::test(start_paused = true)]
+async fn a_peer_that_stops_reading_ends_the_link_after_the_write_timeout() {
+    let (_smsc, queue, task) = link_with_pipe(256, |c| c.window = 40);
+    let mut tickets = Vec::new();
+    for _ in 0..40 {
+        tickets.push(submit(&queue).await);
+    }
+    let t0 = Instant::now();
+    let end = task.await.unwrap();
+    assert_eq!(end, End::Dropped("write timed out".into()));
+    let waited = t0.elapsed();
+    assert!(
+        waited >= super::WRITE_TIMEOUT - Duration::from_millis(50),
+        "{waited:?}"
+    );
+    assert!(
+        waited < super::WRITE_TIMEOUT + Duration::from_secs(1),
+        "{waited:?}"
+    );
+    // Taken and (partly) written: Unknown. Never taken from the queue (the
+    // write blocked first): not sent, NotBound here, since this test's
+    // queue dies with the link (an Operator's queue outlives its links).
+    let mut unknown = 0;
+    for t in tickets {
+        match t.wait(far()).await {
+            SubmitResult::Unknown => unknown += 1,
+            SubmitResult::NotBound => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(unknown >= 6, "only {unknown} were in flight");
 }
