@@ -111,7 +111,8 @@ impl Backends {
                 http: Http::new(b)?,
                 limit: Semaphore::new(b.concurrency),
                 breaker: Breaker::new(b.circuit_breaker.clone()),
-                cache: (!b.cache_ttl.is_zero()).then(|| Cache::new(b.cache_ttl, cache::CAPACITY)),
+                cache: (!b.cache_ttl.is_zero())
+                    .then(|| Cache::new(b.cache_ttl, cache::CAPACITY, cache::BYTES)),
                 config: b.clone(),
             };
             targets.insert(b.name.clone(), target);
