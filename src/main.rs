@@ -1,7 +1,10 @@
 //! The `bawaba` command line: thin; parses arguments and hands each
-//! subcommand to the module that owns it. Exit codes: 0 success; `flows`:
-//! 1 the flows or transcripts have problems (all reported), 2 bad usage or
-//! unreadable files; `config`: 64 an unusable configuration.
+//! subcommand to the module that owns it. Exit codes: 0 success; 64 an
+//! unusable configuration or flows (`serve`, `demo`, `config`; every problem
+//! printed, nothing started); 1 the gateway failed, or a demo script's check
+//! failed; 2 bad usage or unreadable files; 130 a second SIGINT/SIGTERM
+//! during a graceful stop. `flows`: 1 the flows or transcripts have
+//! problems (all reported).
 
 mod cli;
 
@@ -18,6 +21,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the gateway: `bawaba serve --config config/bawaba.toml`.
+    /// Stops gracefully on SIGINT or SIGTERM.
+    Serve(cli::ServeArgs),
+    /// Everything in one process on loopback (simulator SMSC, mock
+    /// ministries, the gateway with config/demo.toml) and a phone in the
+    /// terminal: dial *123#, reply, text keywords.
+    Demo(cli::DemoArgs),
     /// Print the version and exit.
     Version,
     /// Check a configuration file: `bawaba config check config/bawaba.toml`.
@@ -32,6 +42,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve(args) => cli::serve(args),
+        Command::Demo(args) => cli::demo(args),
         Command::Version => {
             println!("bawaba {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS

@@ -107,6 +107,16 @@ fn every_problem_reported_at_once_with_places() {
     has(&d, 46, "invalid range min 9 max 3");
     has(&d, 44, "node with no way out: a `input` node needs `next`");
     has(&d, 52, "`options` is not allowed on a `sms` node");
+    // `nowhere` (line 15) might have been meant for `lonely`: with a way
+    // out that leads nowhere known, no node is called unreachable, and the
+    // bad regex does not make its `code` variable "undeclared".
+    assert!(
+        !d.iter()
+            .any(|x| x.message.contains("unreachable") || x.message.contains("`code`")),
+        "{d:?}"
+    );
+    let fixed = BROKEN.replace("next: nowhere", "next: bye");
+    let d = errors(&[src("flows/broken.yaml", &fixed)], &ctx);
     has(&d, 40, "unreachable node `lonely`");
     assert!(
         d.iter()
@@ -295,4 +305,49 @@ fn call_results_must_be_declared_not_implied() {
     let yaml = "id: r\nversion: 1\ntitle: {en: R}\nlanguages: [en]\nstart: ask\nnodes:\n  ask:\n    type: input\n    prompt: {en: Card}\n    validate: {digits: {max: 8}}\n    error: {en: Bad}\n    save: card\n    next: c\n  c:\n    type: call\n    backend: b\n    operation: o\n    results: [card]\n    on: {ok: s, failed: s}\n  s:\n    type: message\n    text: {en: \"{card}\"}\n";
     let d = errors(&[src("r.yaml", yaml)], &CompileContext::default());
     has(&d, 18, "result `card` is not declared in vars");
+}
+
+/// A one-option Arabic start menu of exactly 80 characters; its option
+/// leads to an input whose `next` is `after`.
+fn full_start_menu(after: &str) -> String {
+    format!(
+        "id: f\nversion: 1\ntitle: {{ar: ت}}\nlanguages: [ar]\nentry: {{ussd: [\"*600#\"]}}\nstart: main\nnodes:\n  main:\n    type: menu\n    text: {{ar: \"{}\"}}\n    options:\n      - label: {{ar: \"{}\"}}\n        next: ask\n  ask:\n    type: input\n    prompt: {{ar: الرقم}}\n    validate: {{digits: {{max: 4}}}}\n    error: {{ar: خطأ}}\n    save: n\n    next: {after}\n  done:\n    type: message\n    text: {{ar: تم}}\n",
+        "ا".repeat(60),
+        "ب".repeat(16)
+    )
+}
+
+#[test]
+fn navigation_lines_are_counted_only_where_they_can_show() {
+    use bawaba::charset::ucs2_len;
+    use bawaba::engine::{step, Bearer, Effect, Input, Lang, Session};
+    let ctx = CompileContext::default();
+    // The start menu is never shown with back history (nothing leads back
+    // to it) and has one page: no `98`, `0` or `00` line can appear, so a
+    // screen of exactly 80 characters is fine.
+    let only_once = full_start_menu("done");
+    let flows = compile(&[src("f.yaml", &only_once)], &ctx).unwrap_or_else(|d| panic!("{d:?}"));
+    let (_, fx) = step(
+        &flows,
+        Session::new(Bearer::Ussd, Some(Lang::Ar)),
+        Input::Dial {
+            code: "*600#".into(),
+        },
+        0,
+    );
+    let Effect::Show { text, end: false } = &fx[0] else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(ucs2_len(text), 80, "{text}");
+    // Once the input leads back to it, the menu can be shown with history:
+    // `0. رجوع` (but not `00. Home`: it is the start node) makes it 88.
+    let again = full_start_menu("main");
+    let again = &again[..again.find("  done:").unwrap()];
+    let d = errors(&[src("f.yaml", again)], &ctx);
+    has(
+        &d,
+        8,
+        "menu `main` (heading, option 1, navigation) in `ar` can overflow the screen: worst case 88 UCS-2 characters, limit 80",
+    );
+    assert_eq!(d.len(), 1, "{d:?}");
 }

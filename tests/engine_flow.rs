@@ -312,17 +312,7 @@ fn resume_after_drop_within_window_only() {
 fn list_menu_paginates_and_saves_choice() {
     let f = flows();
     let mut p = Phone::new(&f, Bearer::Ussd, Lang::Ar);
-    p.dial("*123*1*2*12345678#");
-    let id = p.call_id();
-    let items: Vec<_> = (1..=20)
-        .map(|i| json!({"name": format!("مادة رقم {i} طويلة جدا جدا"), "qty": i}))
-        .collect();
-    p.send(Input::CallDone {
-        call_id: id,
-        outcome: Outcome::Ok,
-        data: json!({ "items": items }),
-    });
-    let first = p.screen();
+    let first = items_menu(&mut p, 20);
     assert!(first.starts_with("المواد\n1. "), "{first}");
     assert!(first.contains("\n98. المزيد"), "{first}");
     let mut pages = 1;
@@ -402,4 +392,88 @@ fn navigation_edges_are_screens() {
     assert_eq!(p.screen(), "Your items\n0. Back\n00. Home");
     assert!(p.reply("1").starts_with("Invalid choice"));
     assert!(p.reply("00").starts_with("Ration card"));
+}
+
+/// Dials the items list (shortcut) and answers with `n` long item names;
+/// the first screen of the list menu.
+fn items_menu(p: &mut Phone, n: usize) -> String {
+    p.dial("*123*1*2*12345678#");
+    let id = p.call_id();
+    let items: Vec<_> = (1..=n)
+        .map(|i| json!({"name": format!("مادة رقم {i} طويلة جدا جدا"), "qty": i}))
+        .collect();
+    p.send(Input::CallDone {
+        call_id: id,
+        outcome: Outcome::Ok,
+        data: json!({ "items": items }),
+    });
+    p.screen()
+}
+
+#[test]
+fn list_menu_numbers_work_from_any_page() {
+    let f = flows();
+    for lang in [Lang::Ar, Lang::En] {
+        let mut p = Phone::new(&f, Bearer::Ussd, lang);
+        let first = items_menu(&mut p, 12);
+        assert!(!first.contains("\n11. "), "{first}");
+        // A page index from another paging (a stored session, another
+        // language) reads as the last page.
+        p.s.as_mut().unwrap().at.page = 40;
+        let s = p.reply("x");
+        assert!(s.contains("\n12. "), "{s}");
+        assert!(!s.contains("\n98. "), "{s}");
+        // Item 11 is on a later page; its number still picks it.
+        let s = p.reply("11");
+        assert!(s.starts_with("مادة رقم 11"), "{lang}: {s}");
+        // A number past the list is an invalid choice, not a crash.
+        let mut p = Phone::new(&f, Bearer::Ussd, lang);
+        items_menu(&mut p, 3);
+        assert!(p.reply("4").starts_with(if lang == Lang::En {
+            "Invalid choice"
+        } else {
+            "اختيار غير صحيح"
+        }));
+    }
+}
+
+#[test]
+fn navigation_keys_are_configurable_and_translated() {
+    let yaml = "id: nav\nversion: 1\ntitle: {ar: تجربة, en: Test}\nlanguages: [ar, en]\nentry: {ussd: [\"*700#\"]}\nnavigation: {back: \"*\", home: \"**\", more: \"9\"}\nstart: main\nnodes:\n  main:\n    type: menu\n    text: {ar: الرئيسية, en: Main}\n    options:\n      - label: {ar: فرعية, en: Sub}\n        next: sub\n  sub:\n    type: menu\n    text: {ar: فرعية, en: Sub}\n    options:\n      - label: {ar: عودة, en: Again}\n        next: sub\n";
+    let f = compile(
+        &[Source {
+            path: "nav.yaml".into(),
+            text: yaml.into(),
+        }],
+        &CompileContext::default(),
+    )
+    .unwrap_or_else(|d| panic!("{d:?}"));
+    let mut p = Phone::new(&f, Bearer::Ussd, Lang::En);
+    assert_eq!(p.dial("*700#"), "Main\n1. Sub");
+    assert_eq!(p.reply("1"), "Sub\n1. Again\n*. Back\n**. Home");
+    assert_eq!(p.reply("*"), "Main\n1. Sub");
+    p.reply("1");
+    p.reply("1");
+    assert_eq!(p.reply("**"), "Main\n1. Sub");
+    // The defaults are plain choices here: `0` is not "back".
+    p.reply("1");
+    assert!(p.reply("0").starts_with("Invalid choice\n1. Again"));
+    let mut p = Phone::new(&f, Bearer::Ussd, Lang::Ar);
+    p.dial("*700#");
+    assert_eq!(p.reply("١"), "فرعية\n1. عودة\n*. رجوع\n**. الرئيسية");
+    // A key ending in `#` could never be typed: handsets add or strip it.
+    let bad = yaml.replace("home: \"**\"", "home: \"*#\"");
+    let d = compile(
+        &[Source {
+            path: "nav.yaml".into(),
+            text: bad,
+        }],
+        &CompileContext::default(),
+    )
+    .unwrap_err();
+    assert!(
+        d.iter()
+            .any(|x| x.line == 6 && x.message.contains("must not end with `#`")),
+        "{d:?}"
+    );
 }

@@ -91,13 +91,41 @@ fn answer_data() -> impl Strategy<Value = Value> {
     ]
 }
 
-fn act() -> impl Strategy<Value = Act> {
-    let outcome = prop_oneof![
+fn outcome() -> impl Strategy<Value = Outcome> {
+    prop_oneof![
         Just(Outcome::Ok),
         Just(Outcome::NotFound),
         Just(Outcome::Failed),
         Just(Outcome::Timeout)
-    ];
+    ]
+}
+
+/// Inputs aimed at the generated flow: mostly option numbers it has and
+/// navigation keys, so walks reach every menu page with and without back
+/// history (random text alone rarely gets past the first screen).
+fn gen_act() -> impl Strategy<Value = Act> {
+    let numbers = "[1-9]|1[0-9]|2[0-4]";
+    prop_oneof![
+        1 => prop_oneof![
+            Just("*400#".to_string()),
+            "\\*400(\\*([1-9]|1[0-9]|2[0-4]|98|0)){1,4}#",
+        ]
+        .prop_map(Act::Dial),
+        12 => prop_oneof![
+            4 => numbers.prop_map(String::from),
+            2 => Just("98".to_string()),
+            2 => Just("0".to_string()),
+            1 => Just("00".to_string()),
+            1 => text(12),
+        ]
+        .prop_map(Act::Reply),
+        2 => (outcome(), answer_data(), Just(true)).prop_map(|(o, d, right)| Act::Answer(o, d, right)),
+        1 => Just(Act::Abort),
+    ]
+}
+
+fn act() -> impl Strategy<Value = Act> {
+    let outcome = outcome();
     prop_oneof![
         2 => prop_oneof![
             Just("*123*1#".to_string()),
@@ -160,36 +188,46 @@ fn drive(flows: &FlowSet, bearer: Bearer, lang: Option<Lang>, acts: Vec<Act>) {
     }
 }
 
-/// A generated flow: menus of random size and label lengths, a list menu,
+/// A generated flow: menus of random size and label lengths (the start
+/// menu with or without a way back to it, so with or without `0. Back`
+/// lines; a second menu off the start, with `00. Home`), a list menu,
 /// inputs and messages with variables and filters.
 fn generated_flow() -> impl Strategy<Value = String> {
     let label = prop_oneof!["[a-zA-Z€ بێ]{1,24}", "[a-zA-Z€ ]{1,24}"];
     (
-        (proptest::collection::vec(label.clone(), 6..25), 55usize..80),
-        label,
+        (proptest::collection::vec(label.clone(), 7..25), 55usize..80),
+        (label.clone(), proptest::collection::vec(label, 1..12), any::<bool>()),
         1usize..40,
         1usize..30,
         1usize..30,
         1usize..12,
         prop_oneof![Just("[ar, en]"), Just("[en]"), Just("[en]"), Just("[ckb, ar, en]")],
     )
-        .prop_map(|((labels, pad), heading, v_len, max_items, name_len, w_len, langs)| {
+        .prop_map(|((labels, pad), (heading, sub_labels, loops), v_len, max_items, name_len, w_len, langs)| {
             let langs_list: Vec<&str> = langs.trim_matches(['[', ']']).split(", ").collect();
             let t = |s: &str| {
                 let parts: Vec<String> = langs_list.iter().map(|l| format!("{l}: \"{s}\"")).collect();
                 format!("{{{}}}", parts.join(", "))
             };
+            // Without `loops` nothing leads back to `main`: it is only ever
+            // shown without history.
+            let back_to_main = if loops { "main" } else { "sub" };
             let mut y = format!(
                 "id: gen\nversion: 1\ntitle: {}\nlanguages: {langs}\nentry: {{ussd: [\"*400#\"], sms: [GEN]}}\nvars:\n  v: {{max_len: {v_len}}}\n  w: {{max_len: {w_len}}}\n  items:\n    list: {{max_items: {max_items}, fields: {{name: {{max_len: {name_len}}}}}}}\nstart: main\nnodes:\n  main:\n    type: menu\n    text: {}\n    options:\n",
                 t("Gen"),
                 t(&format!("{heading} {{v}}"))
             );
             for (i, l) in labels.iter().enumerate() {
-                let next = ["ask", "fetch", "bye", "lang", "main", "num"][i % 6];
+                let next = ["ask", "fetch", "bye", "lang", back_to_main, "num", "sub"][i % 7];
+                y.push_str(&format!("      - label: {}\n        next: {next}\n", t(l)));
+            }
+            y.push_str(&format!("  sub:\n    type: menu\n    text: {}\n    options:\n", t(&heading)));
+            for (i, l) in sub_labels.iter().enumerate() {
+                let next = ["bye", "lang", "ask", "sub"][i % 4];
                 y.push_str(&format!("      - label: {}\n        next: {next}\n", t(l)));
             }
             y.push_str(&format!(
-                "  lang:\n    type: language\n    next: main\n  ask:\n    type: input\n    prompt: {}\n    validate: {{text: {{min: 1, max: 10}}}}\n    error: {}\n    save: typed\n    next: fetch\n  fetch:\n    type: call\n    backend: b\n    operation: o\n    params: {{q: \"{{typed}}\"}}\n    results: [v, w, items]\n    on: {{ok: pick, failed: num}}\n  pick:\n    type: menu\n    text: {}\n    options_from: {{list: items, label: \"{{item.name}}\", save: chosen, next: bye}}\n  bye:\n    type: message\n    text: {}\n  num:\n    type: message\n    text: {}\n",
+                "  lang:\n    type: language\n    next: {back_to_main}\n  ask:\n    type: input\n    prompt: {}\n    validate: {{text: {{min: 1, max: 10}}}}\n    error: {}\n    save: typed\n    next: fetch\n  fetch:\n    type: call\n    backend: b\n    operation: o\n    params: {{q: \"{{typed}}\"}}\n    results: [v, w, items]\n    on: {{ok: pick, failed: num}}\n  pick:\n    type: menu\n    text: {}\n    options_from: {{list: items, label: \"{{item.name}}\", save: chosen, next: bye}}\n  bye:\n    type: message\n    text: {}\n  num:\n    type: message\n    text: {}\n",
                 t("Type {v}"),
                 t("Bad"),
                 t("{w|number}"),
@@ -216,7 +254,7 @@ proptest! {
     #[test]
     fn generated_flows_that_compile_never_overflow(
         yaml in generated_flow(),
-        acts in proptest::collection::vec(act(), 1..40),
+        acts in proptest::collection::vec(prop_oneof![3 => gen_act(), 1 => act()], 1..60),
         tight in any::<bool>(),
     ) {
         let budget = if tight { Budget { gsm7: 120, ucs2: 60 } } else { Budget::default() };

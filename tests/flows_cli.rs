@@ -1,7 +1,7 @@
 //! `bawaba flows check|test|graph` through the real binary: the shipped
 //! flows compile and their transcripts pass; every broken fixture is
 //! rejected with the diagnostics (and positions) its `.expected` file
-//! lists; a failing transcript reports expected vs actual and exits 1.
+//! lists, and nothing more (no cascades); a failing transcript reports expected vs actual and exits 1.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -77,7 +77,7 @@ fn shipped_transcripts_pass() {
 fn one_transcript_file_runs_with_the_flows_beside_it() {
     let r = bawaba(&["flows", "test", "flows/pension.test"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert_eq!(r.stdout.trim(), "9 passed, 0 failed");
+    assert_eq!(r.stdout.trim(), "12 passed, 0 failed");
 }
 
 /// `line:col: substring` lines (or `file:line:col: substring` for a folder
@@ -148,15 +148,24 @@ fn broken_fixtures_report_every_expected_diagnostic() {
                 r.stdout
             );
         }
-        for line in r.stdout.lines().filter(|l| l.contains(": ")) {
+        let reported: Vec<&str> = r.stdout.lines().filter(|l| l.contains(": ")).collect();
+        for line in &reported {
             assert!(
                 line.starts_with(&shown),
                 "diagnostic for another file: {line}"
             );
         }
+        // Exactly the expected problems: a mistake is reported once, not
+        // followed by a cascade of secondary errors.
+        assert_eq!(
+            reported.len(),
+            wanted.len(),
+            "{shown}: more problems than expected:\n{}",
+            r.stdout
+        );
         checked += 1;
     }
-    assert!(checked >= 13, "only {checked} broken fixtures");
+    assert!(checked >= 19, "only {checked} broken fixtures");
 }
 
 #[test]

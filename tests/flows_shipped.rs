@@ -98,35 +98,44 @@ fn every_flow_has_a_transcript_that_passes() {
 fn service_transcripts_cover_languages_failures_and_digits() {
     for id in ["pds", "electricity", "passport", "pension"] {
         let t = transcript(id);
-        let langs: BTreeSet<Lang> = t.conversations.iter().filter_map(|c| c.lang).collect();
-        assert!(
-            langs.contains(&Lang::Ar) && langs.contains(&Lang::En),
-            "{id}: {langs:?}"
-        );
-        let outcomes: BTreeSet<&str> = t
+        // In every language: the happy path, invalid input, a back-end
+        // failure and a timeout (the flows' first language, ar, is the
+        // default of a conversation without @lang).
+        for lang in Lang::ALL {
+            let convs: Vec<_> = t
+                .conversations
+                .iter()
+                .filter(|c| c.lang.unwrap_or(Lang::Ar) == lang)
+                .collect();
+            let outcomes: BTreeSet<&str> = convs
+                .iter()
+                .flat_map(|c| &c.steps)
+                .filter_map(|s| match &s.kind {
+                    StepKind::Answer(a) => Some(a.outcome.key()),
+                    _ => None,
+                })
+                .collect();
+            for o in [Outcome::Ok, Outcome::Failed, Outcome::Timeout] {
+                assert!(
+                    outcomes.contains(o.key()),
+                    "{id}.test never answers `{}` in {lang}",
+                    o.key()
+                );
+            }
+            let invalid = convs
+                .iter()
+                .any(|c| c.name.contains("invalid") || c.name.contains("must be"));
+            assert!(invalid, "{id}.test has no invalid input in {lang}");
+        }
+        let not_found = t
             .conversations
             .iter()
             .flat_map(|c| &c.steps)
-            .filter_map(|s| match &s.kind {
-                StepKind::Answer(a) => Some(a.outcome.key()),
-                _ => None,
-            })
-            .collect();
-        for o in Outcome::ALL {
-            assert!(
-                outcomes.contains(o.key()),
-                "{id}.test never answers `{}`",
-                o.key()
-            );
-        }
+            .any(|s| matches!(&s.kind, StepKind::Answer(a) if a.outcome == Outcome::NotFound));
+        assert!(not_found, "{id}.test never answers `not_found`");
         let arabic_digits =
             inputs(&t).any(|s| s.chars().any(|c| ('\u{0660}'..='\u{0669}').contains(&c)));
         assert!(arabic_digits, "{id}.test never types Arabic-Indic digits");
-        let invalid = t
-            .conversations
-            .iter()
-            .any(|c| c.name.contains("invalid") || c.name.contains("must be"));
-        assert!(invalid, "{id}.test has no invalid-input conversation");
     }
 }
 
@@ -188,6 +197,8 @@ fn the_pension_pin_reaches_the_back_end_and_nothing_else() {
     let params = call.expect("a call to the pension back-end");
     assert_eq!(params.get("pin").map(String::as_str), Some("4321"));
     assert_eq!(params.get("number").map(String::as_str), Some("1234567"));
+    // The runtime is told which parameters it must not store or log.
+    assert_eq!(set.secret_params(&s), BTreeSet::from(["pin".to_string()]));
     assert!(s.secrets.is_empty(), "PIN kept after the call");
     assert_eq!(s.secrets.get("pin"), None);
     let stored = serde_json::to_string(&s).unwrap();
@@ -198,4 +209,54 @@ fn the_pension_pin_reaches_the_back_end_and_nothing_else() {
     assert!(fx
         .iter()
         .all(|e| !matches!(e, Effect::Show { text, .. } if text.contains("4321"))));
+}
+
+#[test]
+fn the_runtime_routes_dials_and_keywords_through_the_flow_set() {
+    let set = compiled();
+    let route = |dial: &str| {
+        set.by_service_code(dial)
+            .map(|(f, parts)| (f.id().to_string(), parts))
+    };
+    let v = |id: &str, parts: &[&str]| {
+        Some((
+            id.to_string(),
+            parts.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+        ))
+    };
+    assert_eq!(route("*123#"), v("home", &[]));
+    assert_eq!(route("*123*5#"), v("home", &["5"]));
+    assert_eq!(route("*123*1*12345678#"), v("pds", &["12345678"]));
+    assert_eq!(route("*١٢٣*٤*١٢٣٤٥٦٧#"), v("pension", &["1234567"]));
+    assert_eq!(route("*124#"), None);
+    assert_eq!(route("not a dial"), None);
+    let kw = |text: &str| {
+        set.by_keyword(text)
+            .map(|(f, rest)| (f.id().to_string(), rest))
+    };
+    let k = |id: &str, rest: &str| Some((id.to_string(), rest.to_string()));
+    assert_eq!(kw("pds 12345678"), k("pds", "12345678"));
+    // Arabic with a shadda, tatweel and a teh marbuta written as heh, and
+    // Arabic-Indic digits; Kurdish; a bidi mark before the keyword.
+    assert_eq!(kw("تموينيّـه ١٢٣٤٥٦٧٨"), k("pds", "12345678"));
+    assert_eq!(kw("کارەبا 998877"), k("electricity", "998877"));
+    assert_eq!(kw("\u{200F}Passport"), k("passport", ""));
+    assert_eq!(kw("hello"), None);
+    assert_eq!(
+        set.get("pension").map(|f| f.service_codes().to_vec()),
+        Some(vec!["*123*4#".to_string()])
+    );
+}
+
+#[test]
+fn sms_help_lists_every_service_in_the_citizens_script() {
+    let set = compiled();
+    let en = set.sms_help(Lang::En);
+    assert!(en.starts_with("Send one of these words:\n"), "{en}");
+    assert!(en.contains("\nPDS / RATION - Ration card\n"), "{en}");
+    assert!(en.contains("\nPENSION - "), "{en}");
+    let ar = set.sms_help(Lang::Ar);
+    assert!(ar.contains("\nتموينية / خۆراک - البطاقة التموينية"), "{ar}");
+    assert!(!ar.contains("PDS"), "{ar}");
+    assert_eq!(ar.lines().count(), 6, "{ar}");
 }

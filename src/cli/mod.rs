@@ -2,8 +2,11 @@
 //! engine (`compile`, `transcript::run`) and prints what it found. No flow
 //! logic lives here.
 
+mod demo;
 mod files;
 mod graph;
+mod script;
+mod serve;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -14,7 +17,9 @@ use bawaba::charset::Budget;
 use bawaba::engine::{self, transcript, CompileContext, Diagnostic, FlowSet, StepContext};
 use clap::{Subcommand, ValueEnum};
 
+pub use demo::{demo, DemoArgs};
 pub use graph::Format;
+pub use serve::{serve, ServeArgs};
 
 #[derive(Subcommand)]
 pub enum FlowsCommand {

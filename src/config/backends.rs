@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use super::auth::auth;
 use super::check::{millis, secs, Ctx};
-use super::model::{Auth, Backend, CircuitBreaker, Operation};
+use super::model::{Auth, Backend, CircuitBreaker};
+use super::operations::operations;
 use super::raw::RawBackend;
 use super::units::show;
 
@@ -109,6 +110,7 @@ fn backend(cx: &mut Ctx, p: &Parsed) -> Option<Backend> {
     Some(Backend {
         name: r.name.as_ref()?.get_ref().clone(),
         base_url: base_url?,
+        allow_http: r.allow_http.unwrap_or(false),
         auth,
         timeout,
         concurrency,
@@ -121,7 +123,7 @@ fn backend(cx: &mut Ctx, p: &Parsed) -> Option<Backend> {
 }
 
 /// Names flows refer to (`backend: pds`, `operation: balance`).
-fn flow_name(cx: &mut Ctx, v: &toml::Spanned<String>, key: &str, what: &str) {
+pub(crate) fn flow_name(cx: &mut Ctx, v: &toml::Spanned<String>, key: &str, what: &str) {
     let s = v.get_ref();
     let ok = s.len() <= 32
         && s.chars().next().is_some_and(|c| c.is_ascii_lowercase())
@@ -188,102 +190,6 @@ fn base_url(
     Some(url)
 }
 
-fn operations(
-    cx: &mut Ctx,
-    r: &RawBackend,
-    table: Range<usize>,
-    key: &str,
-) -> BTreeMap<String, Operation> {
-    let Some(ops) = &r.operations else {
-        cx.err(
-            table,
-            key,
-            "a back-end needs at least one operation ([backends.operations])",
-        );
-        return BTreeMap::new();
-    };
-    if ops.get_ref().is_empty() {
-        cx.err(ops.span(), key, "a back-end needs at least one operation");
-    }
-    let mut out = BTreeMap::new();
-    for (name, op) in ops.get_ref() {
-        let op_key = format!("{key}.{name}");
-        let name_spanned = toml::Spanned::new(op.span(), name.clone());
-        flow_name(cx, &name_spanned, &op_key, "operation");
-        let (method, path) = (op.get_ref().method, op.get_ref().path.as_ref());
-        if method.is_none() {
-            cx.missing(
-                op.span(),
-                &format!("{op_key}.method"),
-                "is required: GET, POST, PUT, PATCH or DELETE",
-            );
-        }
-        let Some(path) = path else {
-            cx.missing(
-                op.span(),
-                &format!("{op_key}.path"),
-                "is required, e.g. \"/cards/{card}/balance\"",
-            );
-            continue;
-        };
-        match (method, path_params(path.get_ref())) {
-            (Some(method), Ok(path_params)) => {
-                let path = path.get_ref().clone();
-                out.insert(
-                    name.clone(),
-                    Operation {
-                        method,
-                        path,
-                        path_params,
-                    },
-                );
-            }
-            (_, Err(why)) => cx.err(path.span(), &format!("{op_key}.path"), why),
-            (None, Ok(_)) => {}
-        }
-    }
-    out
-}
-
-/// The `{name}` placeholders of a path template, checked.
-fn path_params(path: &str) -> Result<Vec<String>, String> {
-    if !path.starts_with('/') {
-        return Err(format!("must start with '/', got {path:?}"));
-    }
-    if path.contains(['?', '#']) || path.contains("..") {
-        return Err(format!(
-            "must be a plain path (no '?', '#' or '..'), got {path:?}"
-        ));
-    }
-    let mut params = Vec::new();
-    let mut rest = path;
-    while let Some(open) = rest.find(['{', '}']) {
-        if rest.as_bytes()[open] == b'}' {
-            return Err(format!("unbalanced '}}' in {path:?}"));
-        }
-        let after = &rest[open + 1..];
-        let close = after
-            .find('}')
-            .ok_or_else(|| format!("unclosed '{{' in {path:?}"))?;
-        let name = &after[..close];
-        let ok = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if !ok {
-            return Err(format!(
-                "placeholder {{{name}}} must be a-z, 0-9 or '_', in {path:?}"
-            ));
-        }
-        params.push(name.to_string());
-        rest = &after[close + 1..];
-    }
-    Ok(params)
-}
-
 /// A back-end whose deadline outlives the shortest USSD reply deadline
 /// would leave a citizen's screen to expire before the answer comes.
 pub(crate) fn deadline_fits(cx: &mut Ctx, parsed: &[Parsed], shortest: Option<(Duration, String)>) {
@@ -305,21 +211,5 @@ pub(crate) fn deadline_fits(cx: &mut Ctx, parsed: &[Parsed], shortest: Option<(D
             );
             cx.err(span, &format!("backends[{}].timeout", p.index), msg);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::path_params;
-
-    #[test]
-    fn path_templates_yield_their_placeholders() {
-        assert_eq!(path_params("/cards/{card}/balance").unwrap(), ["card"]);
-        assert_eq!(path_params("/a/{x}/{y_2}").unwrap(), ["x", "y_2"]);
-        assert!(path_params("cards").is_err());
-        assert!(path_params("/a/{x").is_err());
-        assert!(path_params("/a/x}").is_err());
-        assert!(path_params("/a/{X}").is_err());
-        assert!(path_params("/a?b=1").is_err());
     }
 }

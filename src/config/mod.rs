@@ -18,11 +18,13 @@ mod command;
 mod document;
 mod error;
 mod model;
+mod operations;
 mod operators;
 mod raw;
 mod routing;
 mod secret;
 mod sections;
+mod template;
 mod units;
 mod ussd;
 

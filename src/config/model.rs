@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::secret::Secret;
+pub use super::template::{JsonTemplate, Piece, Template};
 use crate::charset::Budget;
 
 /// The whole gateway configuration.
@@ -282,6 +283,8 @@ pub struct UssdTimers {
 pub struct Backend {
     pub name: String,
     pub base_url: url::Url,
+    /// `base_url` may be plain `http://` (local test back-ends only).
+    pub allow_http: bool,
     pub auth: Auth,
     /// The whole call's deadline, retries included.
     pub timeout: Duration,
@@ -331,6 +334,8 @@ pub struct CircuitBreaker {
 }
 
 /// One operation a flow may call: `backend: pds, operation: balance`.
+/// Every string that carries a parameter is a [`Template`]; the back-end
+/// client encodes each rendered value for its slot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Operation {
     pub method: Method,
@@ -338,6 +343,46 @@ pub struct Operation {
     pub path: String,
     /// The `{placeholders}` in `path`, in order.
     pub path_params: Vec<String>,
+    /// `path` cut at its slashes: one template per segment.
+    pub path_segments: Vec<Template>,
+    /// Query pairs, in name order.
+    pub query: Vec<(String, Template)>,
+    /// The JSON body; `None` sends none (unless parameters are left over,
+    /// see `leftover_params`).
+    pub body: Option<JsonTemplate>,
+    /// Extra request headers, in name order.
+    pub headers: Vec<(String, Template)>,
+    /// Whether a failed attempt may be sent again (GET, PUT, DELETE by
+    /// default; `idempotent = true` for a POST the back-end dedupes by
+    /// Idempotency-Key).
+    pub idempotent: bool,
+    /// Statuses that mean "no such record" (default `[404]`).
+    pub not_found: Vec<u16>,
+    /// Variable -> JSON pointer into the answer. Empty: the answer's
+    /// top-level object is handed to the flow as it is.
+    pub response: BTreeMap<String, String>,
+}
+
+impl Operation {
+    /// Whether parameters used by no template go in the query (GET,
+    /// DELETE) or a flat JSON body (POST, PUT, PATCH): only when the
+    /// operation declares neither `query` nor `body`.
+    pub fn leftover_params(&self) -> bool {
+        self.query.is_empty() && self.body.is_none()
+    }
+
+    /// Every placeholder the templates use: the parameters a call needs.
+    pub fn params(&self) -> std::collections::BTreeSet<&str> {
+        let mut out: std::collections::BTreeSet<&str> = self
+            .path_segments
+            .iter()
+            .flat_map(Template::params)
+            .collect();
+        out.extend(self.query.iter().flat_map(|(_, t)| t.params()));
+        out.extend(self.headers.iter().flat_map(|(_, t)| t.params()));
+        out.extend(self.body.iter().flat_map(JsonTemplate::params));
+        out
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -263,4 +263,10 @@ pub(crate) struct RawBreaker {
 pub(crate) struct RawOperation {
     pub method: Option<Method>,
     pub path: Text,
+    pub query: Option<S<std::collections::BTreeMap<String, S<String>>>>,
+    pub body: Option<S<toml::Value>>,
+    pub headers: Option<S<std::collections::BTreeMap<String, S<String>>>>,
+    pub idempotent: Option<bool>,
+    pub not_found: Option<S<Vec<S<i64>>>>,
+    pub response: Option<S<std::collections::BTreeMap<String, S<String>>>>,
 }

@@ -92,11 +92,13 @@ pub enum Ui {
     ChooseLanguage,
     /// The SMS conversation expired; shown before starting over.
     Expired,
+    /// Heading of the SMS service listing (`FlowSet::sms_help`).
+    SmsHelp,
 }
 
 impl Ui {
     /// Every built-in string (for the budget proof and tests).
-    pub const ALL: [Ui; 10] = [
+    pub const ALL: [Ui; 11] = [
         Ui::More,
         Ui::Back,
         Ui::Home,
@@ -107,6 +109,7 @@ impl Ui {
         Ui::Unavailable,
         Ui::ChooseLanguage,
         Ui::Expired,
+        Ui::SmsHelp,
     ];
 
     /// The string in `lang`.
@@ -141,6 +144,11 @@ impl Ui {
                 "اللغة / زمان / Language",
                 "اللغة / زمان / Language",
                 "اللغة / زمان / Language",
+            ],
+            Ui::SmsHelp => [
+                "أرسل إحدى هذه الكلمات:",
+                "یەکێک لەم وشانە بنێرە:",
+                "Send one of these words:",
             ],
             Ui::Expired => [
                 "انتهت الجلسة، ابدأ من جديد",

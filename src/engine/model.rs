@@ -35,6 +35,10 @@ pub struct Flow {
     pub(crate) title: Texts,
     pub(crate) languages: Vec<Lang>,
     pub(crate) resume: bool,
+    /// `entry.ussd` and `entry.sms` as written (for listings; routing uses
+    /// the `FlowSet` indexes).
+    pub(crate) codes: Vec<String>,
+    pub(crate) keywords: Vec<String>,
     pub(crate) nav: Navigation,
     pub(crate) vars: BTreeMap<String, VarSpec>,
     pub(crate) start: NodeId,
@@ -116,6 +120,9 @@ impl Node {
     }
 }
 
+/// A menu's pages: `(first, end)` option index ranges, end exclusive.
+pub type Pages = Vec<(usize, usize)>;
+
 /// A static menu option.
 pub struct MenuOption {
     pub(crate) label: Texts,
@@ -158,8 +165,10 @@ pub enum NodeKind {
     Menu {
         text: Texts,
         options: Vec<MenuOption>,
-        /// Per language: the options on each page, as index ranges.
-        pages: [Vec<(usize, usize)>; 3],
+        /// Per language, then per back history (`[0]` shown with none,
+        /// `[1]` with some: it adds `0. Back`/`00. Home` lines, so pages may
+        /// hold fewer options): the options on each page, as index ranges.
+        pages: [[Pages; 2]; 3],
     },
     ListMenu {
         text: Texts,

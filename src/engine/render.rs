@@ -33,14 +33,15 @@ impl Run<'_> {
                 options,
                 pages,
             } => {
-                let pages = &pages[lang.index()];
+                let pages = &pages[lang.index()][usize::from(!self.s.history.is_empty())];
+                let page = page.min(pages.len().saturating_sub(1));
                 let (first, end) = pages.get(page).copied().unwrap_or((0, 0));
                 let opts: Vec<(usize, String)> = (first..end)
                     .map(|k| (k + 1, options[k].label.get(lang).render(lang, &look)))
                     .collect();
                 let nav = NavLines {
                     more: page + 1 < pages.len(),
-                    back,
+                    back: page > 0 || !self.s.history.is_empty(),
                     home,
                 };
                 screen::menu(&heading(text.get(lang)), &opts, nav, &flow.nav, lang)
@@ -58,6 +59,9 @@ impl Run<'_> {
                     _ => &empty,
                 };
                 let per = per_page[lang.index()].max(1);
+                // A page from another language's paging reads as the last.
+                let page = page.min(items.len().saturating_sub(1) / per);
+                let back = page > 0 || !self.s.history.is_empty();
                 let opts: Vec<(usize, String)> = (page * per..((page + 1) * per).min(items.len()))
                     .map(|k| {
                         let item = &items[k];

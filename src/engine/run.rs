@@ -81,6 +81,7 @@ impl<'f> Run<'f> {
             id: flow.id.clone(),
             version: flow.version,
         });
+        self.s.entry = Some(flow.id.clone());
         self.s.pending = pending.into();
         self.s.prefill = prefill;
         self.enter(flow.start);
@@ -164,19 +165,25 @@ impl<'f> Run<'f> {
                     let Some(target) = self.flows.flows.get(*i) else {
                         return self.end_with(Ui::Unavailable);
                     };
-                    self.s.flow = Some(FlowRef {
-                        id: target.id.clone(),
-                        version: target.version,
-                    });
-                    self.s.vars.clear();
-                    self.s.secrets.clear();
-                    self.s.history.clear();
+                    self.switch_to(target);
                     cur = target.start;
                 }
                 _ => return self.end_with(Ui::Unavailable),
             }
         }
         self.end_with(Ui::Unavailable)
+    }
+
+    /// Moves the session into `target` (a `goto: {flow}`, or home to the
+    /// entry flow): variables and back history belong to the flow left.
+    fn switch_to(&mut self, target: &Flow) {
+        self.s.flow = Some(FlowRef {
+            id: target.id.clone(),
+            version: target.version,
+        });
+        self.s.vars.clear();
+        self.s.secrets.clear();
+        self.s.history.clear();
     }
 
     /// Plays queued replies (shortcut dial, SMS keyword text), then shows
@@ -227,8 +234,19 @@ impl<'f> Run<'f> {
                 return false;
             }
         } else if t == nav.home {
-            self.s.history.clear();
-            self.enter(flow.start);
+            // Home is where the citizen started: the `*123#` menu they came
+            // from through `goto: {flow}`, else this flow's start.
+            let entry = self.s.entry.as_deref().filter(|e| *e != flow.id);
+            match entry.and_then(|e| self.flows.get(e)) {
+                Some(home) => {
+                    self.switch_to(home);
+                    self.enter(home.start);
+                }
+                None => {
+                    self.s.history.clear();
+                    self.enter(flow.start);
+                }
+            }
         } else {
             return false;
         }
@@ -252,12 +270,19 @@ impl<'f> Run<'f> {
             .filter(|_| t.bytes().all(|b| b.is_ascii_digit()));
         match &node.kind {
             NodeKind::Menu { options, pages, .. } => {
-                let pages = &pages[lang.index()];
+                let pages = &pages[lang.index()][usize::from(!self.s.history.is_empty())];
+                // A page number from another pagination (history cut by its
+                // limit) reads as the last page.
+                let page = page.min(pages.len().saturating_sub(1));
+                self.s.at.page = page as u32;
                 if self.navigate(&t, page + 1 < pages.len()) {
                     return;
                 }
-                let (first, end) = pages.get(page).copied().unwrap_or((0, 0));
-                match choice.filter(|n| *n > first && *n <= end) {
+                // Any option number counts, not only those on this page:
+                // numbers are the same in every language and on every page,
+                // so a shortcut (`*123*5#`) or a citizen who knows the number
+                // does not depend on how the menu was paginated.
+                match choice.filter(|n| (1..=options.len()).contains(n)) {
                     Some(n) => {
                         self.push_history();
                         self.enter(options[n - 1].next);
@@ -277,12 +302,12 @@ impl<'f> Run<'f> {
                     _ => Vec::new(),
                 };
                 let per = per_page[lang.index()].max(1);
+                let page = page.min(items.len().saturating_sub(1) / per);
+                self.s.at.page = page as u32;
                 if self.navigate(&t, (page + 1) * per < items.len()) {
                     return;
                 }
-                match choice
-                    .filter(|n| *n > page * per && *n <= ((page + 1) * per).min(items.len()))
-                {
+                match choice.filter(|n| (1..=items.len()).contains(n)) {
                     Some(n) => {
                         if let Some(save) = save {
                             self.s.vars.insert(save.clone(), Value::Text(n.to_string()));

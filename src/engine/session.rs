@@ -157,6 +157,11 @@ pub struct Frame {
 pub struct Session {
     /// The flow being run and the version the session is pinned to.
     pub flow: Option<FlowRef>,
+    /// The flow the citizen started (by dial or keyword) before any
+    /// `goto: {flow}`: a redial of its code resumes the session, "Start
+    /// over" starts it again, and `00` (home) goes back to its start.
+    #[serde(default)]
+    pub entry: Option<String>,
     /// Current node (index into the flow's nodes) and menu page.
     pub at: Frame,
     /// Screens to go back to, oldest first, bounded by `StepContext::history_limit`.
@@ -224,6 +229,7 @@ impl Session {
     pub fn new(bearer: Bearer, language: Option<Lang>) -> Session {
         Session {
             flow: None,
+            entry: None,
             at: Frame { node: 0, page: 0 },
             history: Vec::new(),
             vars: BTreeMap::new(),

@@ -58,10 +58,12 @@ fn resumable(run: &Run, code: &str, now_ms: u64) -> bool {
         Status::Active | Status::Calling { .. } | Status::Interrupted | Status::ResumeOffer
     );
     let Some(flow) = run.flow() else { return false };
+    // The code of the flow the citizen is in, or of the one they started
+    // from (`*123#` home menu, then `goto` into a service).
     let same = run
         .flows
         .by_service_code(code)
-        .is_some_and(|(f, _)| f.id == flow.id);
+        .is_some_and(|(f, _)| f.id == flow.id || run.s.entry.as_deref() == Some(f.id.as_str()));
     live && same
         && flow.resume
         && run.s.bearer == Bearer::Ussd
@@ -70,6 +72,8 @@ fn resumable(run: &Run, code: &str, now_ms: u64) -> bool {
 
 fn dial(run: &mut Run, code: &str, now_ms: u64) {
     if resumable(run, code, now_ms) {
+        // "Start over" starts the flow this redial names.
+        run.s.entry = run.flows.by_service_code(code).map(|(f, _)| f.id.clone());
         run.s.status = Status::ResumeOffer;
         run.s.pending.clear();
         return run.show_resume(false);
@@ -142,7 +146,8 @@ fn resume_choice(run: &mut Run, text: &str) {
             run.settle();
         }
         "2" => {
-            let index = run.flows.index_of(&flow.id).unwrap_or(usize::MAX);
+            let id = run.s.entry.as_deref().unwrap_or(&flow.id);
+            let index = run.flows.index_of(id).unwrap_or(usize::MAX);
             run.start(index, Vec::new(), None);
         }
         _ => run.show_resume(true),

@@ -272,7 +272,15 @@ async fn misbehave_in_time(state: &State, k: Knobs) -> Result<(), ()> {
     };
     tokio::select! {
         _ = state.shutdown.cancelled() => Err(()),
-        _ = async { tokio::time::sleep(k.latency + jitter).await; hang.await } => Ok(()),
+        _ = async {
+            // tokio's timer ticks in milliseconds: even a zero sleep waits
+            // for the next tick (~1 ms), so "no latency" must not sleep.
+            let delay = k.latency + jitter;
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            hang.await
+        } => Ok(()),
     }
 }
 

@@ -1,23 +1,28 @@
 //! Compiling one flow file: header, variables, node names, then each node
 //! (`node.rs`), the graph checks, and the screen proof (`proof.rs`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::super::diagnostic::CompileContext;
-use super::super::doc::{FlowDoc, NodeDoc, Spanned, Texts as TextsDoc};
+use super::super::doc::{FlowDoc, Spanned, Texts as TextsDoc};
 use super::super::lang::Lang;
 use super::super::model::{CharClass, Flow, Navigation, NodeId, Rule, Texts, VarSpec};
 use super::super::template::Template;
-use super::{loc, node, proof, rule, vars, Diags, FlowJump, Loc};
+use super::{loc, node, proof, reach, rule, vars, Diags, FlowJump, Loc};
 
 /// What every node of a flow is compiled against.
 pub(super) struct Cx<'a> {
     pub languages: Vec<Lang>,
     pub vars: BTreeMap<String, VarSpec>,
     /// Names declared under `vars:` (call results must be among them).
-    pub declared: std::collections::BTreeSet<String>,
+    pub declared: BTreeSet<String>,
     pub names: BTreeMap<&'a str, NodeId>,
     pub ctx: &'a CompileContext,
+    /// Variables whose declaration (or filling input / list menu) has a
+    /// problem already reported: their uses are not reported again.
+    pub broken: BTreeSet<String>,
+    /// Unknown codes already reported in `languages:`, not again per text.
+    pub bad_langs: BTreeSet<String>,
 }
 
 /// Which variables a text may use.
@@ -36,13 +41,29 @@ impl Cx<'_> {
     pub fn target(&self, name: &Spanned<String>, d: &mut Diags) -> Option<NodeId> {
         let id = self.names.get(name.value.as_str()).copied();
         if id.is_none() {
-            d.at(loc(name), format!("unknown target node `{}`", name.value));
+            let hint = reach::suggest(&name.value, self.names.keys().copied())
+                .map(|n| format!(" (did you mean `{n}`?)"))
+                .unwrap_or_default();
+            d.at(
+                loc(name),
+                format!("unknown target node `{}`{hint}", name.value),
+            );
         }
         id
     }
 
+    /// Whether `name` (or the list menu choice `name` is a field of) had
+    /// its problem reported where it is declared.
+    pub fn is_broken(&self, name: &str) -> bool {
+        let root = name.split('.').next().unwrap_or(name);
+        self.broken.contains(name) || self.broken.contains(root)
+    }
+
     /// Worst-case length and characters of a template variable.
     pub fn resolve(&self, name: &str, scope: Scope) -> Result<(usize, CharClass), String> {
+        if self.is_broken(name) && !matches!(scope, Scope::Nothing) {
+            return Ok((0, CharClass::Any));
+        }
         if let (Some(field), Scope::Item(fields)) = (name.strip_prefix("item."), scope) {
             return fields
                 .get(field)
@@ -102,10 +123,12 @@ impl Cx<'_> {
                     ok = false;
                 }
                 None => {
-                    d.at(
-                        loc(key),
-                        format!("unknown language `{}` (expected ar, ckb or en)", key.value),
-                    );
+                    if !self.bad_langs.contains(&key.value) {
+                        d.at(
+                            loc(key),
+                            format!("unknown language `{}` (expected ar, ckb or en)", key.value),
+                        );
+                    }
                     ok = false;
                 }
             }
@@ -129,16 +152,20 @@ pub(super) fn id_ok(id: &str) -> bool {
     matches!(cs.next(), Some('a'..='z')) && cs.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
 }
 
-fn languages(fd: &FlowDoc, d: &mut Diags) -> Vec<Lang> {
+/// The flow's languages; unknown codes are reported and go to `bad`.
+fn languages(fd: &FlowDoc, d: &mut Diags, bad: &mut BTreeSet<String>) -> Vec<Lang> {
     let mut out = Vec::new();
     for l in &fd.languages.value {
         match Lang::from_code(&l.value) {
             Some(x) if out.contains(&x) => d.at(loc(l), format!("language `{x}` listed twice")),
             Some(x) => out.push(x),
-            None => d.at(
-                loc(l),
-                format!("unknown language `{}` (expected ar, ckb or en)", l.value),
-            ),
+            None => {
+                d.at(
+                    loc(l),
+                    format!("unknown language `{}` (expected ar, ckb or en)", l.value),
+                );
+                bad.insert(l.value.clone());
+            }
         }
     }
     if out.is_empty() && fd.languages.value.is_empty() {
@@ -166,6 +193,15 @@ fn navigation(fd: &FlowDoc, d: &mut Diags) -> Navigation {
                         loc(k),
                         format!("navigation key `{}` must be digits, `*` or `#`", k.value),
                     );
+                } else if k.value.ends_with('#') {
+                    // Replies are normalised without a trailing `#`.
+                    d.at(
+                        loc(k),
+                        format!(
+                            "navigation key `{}` must not end with `#` (handsets add or strip it)",
+                            k.value
+                        ),
+                    );
                 }
                 *slot = k.value.clone();
             }
@@ -175,52 +211,6 @@ fn navigation(fd: &FlowDoc, d: &mut Diags) -> Navigation {
         }
     }
     nav
-}
-
-/// Node names a node's fields point at (before anything is resolved).
-fn targets(n: &NodeDoc) -> Vec<&str> {
-    let mut out: Vec<&str> = Vec::new();
-    out.extend(
-        n.options
-            .iter()
-            .flat_map(|o| o.value.iter().map(|o| o.value.next.value.as_str())),
-    );
-    out.extend(n.options_from.iter().map(|o| o.value.next.value.as_str()));
-    out.extend(
-        n.on.iter()
-            .flat_map(|o| o.value.0.iter().map(|(_, v)| v.value.as_str())),
-    );
-    out.extend(
-        n.cases
-            .iter()
-            .flat_map(|c| c.value.iter().map(|c| c.value.next.value.as_str())),
-    );
-    out.extend(
-        [&n.next, &n.else_, &n.node]
-            .into_iter()
-            .flatten()
-            .map(|t| t.value.as_str()),
-    );
-    out
-}
-
-/// Nodes no path from `start` reaches (checked on the raw document so it is
-/// reported even when other nodes have problems).
-fn unreachable(fd: &FlowDoc, d: &mut Diags) {
-    let nodes = &fd.nodes.value.0;
-    let index = |name: &str| nodes.iter().position(|(k, _)| k.value == name);
-    let mut seen = vec![false; nodes.len()];
-    let mut todo: Vec<usize> = index(&fd.start.value).into_iter().collect();
-    while let Some(i) = todo.pop() {
-        if !std::mem::replace(&mut seen[i], true) {
-            todo.extend(targets(&nodes[i].1.value).into_iter().filter_map(index));
-        }
-    }
-    for ((name, _), s) in nodes.iter().zip(seen) {
-        if !s {
-            d.at(loc(name), format!("unreachable node `{}`", name.value));
-        }
-    }
 }
 
 /// Compiles one flow; `None` if it has any problem (all reported in `d`).
@@ -239,10 +229,13 @@ pub(super) fn build(
     if fd.version.value == 0 {
         d.at(loc(&fd.version), "version must be a positive integer");
     }
-    let languages = languages(fd, d);
+    let mut bad_langs = BTreeSet::new();
+    let languages = languages(fd, d, &mut bad_langs);
+    let mut broken = BTreeSet::new();
     let nav = navigation(fd, d);
-    let mut vars = vars::declared_vars(fd, d);
-    let declared = vars.keys().cloned().collect();
+    let mut vars = vars::declared_vars(fd, d, &mut broken);
+    // Every name written under `vars:`, well declared or not.
+    let declared = fd.vars.0.iter().map(|(k, _)| k.value.clone()).collect();
     let rules: Vec<Option<Rule>> = fd
         .nodes
         .value
@@ -250,7 +243,7 @@ pub(super) fn build(
         .iter()
         .map(|(_, n)| rule::rule(n, d))
         .collect();
-    vars::implied_vars(fd, &rules, &mut vars, d);
+    vars::implied_vars(fd, &rules, &mut vars, d, &mut broken);
     let mut names = BTreeMap::new();
     for (i, (name, _)) in fd.nodes.value.0.iter().enumerate() {
         if names.insert(name.value.as_str(), i as NodeId).is_some() {
@@ -269,10 +262,12 @@ pub(super) fn build(
         declared,
         names,
         ctx,
+        broken,
+        bad_langs,
     };
     let start = cx.target(&fd.start, d);
     let title = cx.texts(&fd.title, Scope::Nothing, d);
-    unreachable(fd, d);
+    reach::unreachable(fd, d);
     let mut jumps = Vec::new();
     let mut nodes = Vec::new();
     let mut locs: Vec<Loc> = Vec::new();
@@ -301,6 +296,8 @@ pub(super) fn build(
         title: title?,
         languages: cx.languages,
         resume: fd.resume.as_ref().is_none_or(|r| r.value),
+        codes: fd.entry.ussd.iter().map(|c| c.value.clone()).collect(),
+        keywords: fd.entry.sms.iter().map(|k| k.value.clone()).collect(),
         nav,
         vars: cx.vars,
         start: start?,

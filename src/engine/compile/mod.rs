@@ -9,7 +9,9 @@
 
 mod flow;
 mod node;
+mod pages;
 mod proof;
+mod reach;
 mod rule;
 mod vars;
 
@@ -57,6 +59,7 @@ pub(crate) struct FlowJump {
 pub fn compile(sources: &[Source], ctx: &CompileContext) -> Result<FlowSet, Vec<Diagnostic>> {
     let mut all = Vec::new();
     let mut built = Vec::new();
+    let mut broken = Vec::new();
     // Ids of every flow that parsed, built or not: a goto to a flow that
     // has its own problems is not also an "unknown flow".
     let mut known = std::collections::BTreeSet::new();
@@ -69,12 +72,27 @@ pub fn compile(sources: &[Source], ctx: &CompileContext) -> Result<FlowSet, Vec<
             Err((line, col, msg)) => d.at((line, col), msg),
             Ok(fd) => {
                 known.insert(fd.id.value.clone());
-                if let Some(out) = flow::build(&fd, ctx, &mut d) {
-                    built.push((src, fd, out));
+                match flow::build(&fd, ctx, &mut d) {
+                    Some(out) => built.push((src, fd, out)),
+                    None => broken.push((src, fd)),
                 }
             }
         }
         all.extend(d.list);
+    }
+    // `goto: {flow}` to no flow at all, also in flows with other problems
+    // (built flows are checked when their jumps are resolved below).
+    for (src, fd) in &broken {
+        for (_, n) in &fd.nodes.value.0 {
+            if let Some(target) = n.value.flow.as_ref().filter(|t| !known.contains(&t.value)) {
+                all.push(Diagnostic {
+                    path: src.path.clone(),
+                    line: loc(target).0,
+                    column: loc(target).1,
+                    message: format!("goto: unknown flow `{}`", target.value),
+                });
+            }
+        }
     }
     let mut set = FlowSet {
         flows: Vec::new(),

@@ -177,6 +177,9 @@ fn menu(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
         (None, Some(of)) => {
             let of = &of.value;
             let Some(VarSpec::List { fields, .. }) = cx.vars.get(&of.list.value) else {
+                if cx.is_broken(&of.list.value) {
+                    return None; // reported at its declaration
+                }
                 d.at(
                     loc(&of.list),
                     format!("options_from: `{}` is not a declared list", of.list.value),
@@ -256,8 +259,9 @@ fn call(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
     let backend = need(&nd.backend, "backend", n, d);
     let operation = need(&nd.operation, "operation", n, d);
     let on = need(&nd.on, "on", n, d);
-    let (backend, operation, on) = (backend?, operation?, on?);
-    if let Some(known) = &cx.ctx.backends {
+    // Everything else is still checked when a field is missing, so all
+    // the node's problems come out at once.
+    if let (Some(known), Some(backend), Some(operation)) = (&cx.ctx.backends, backend, operation) {
         match known.get(&backend.value) {
             None => d.at(loc(backend), format!("unknown backend `{}`", backend.value)),
             Some(ops) if !ops.contains(&operation.value) => d.at(
@@ -289,6 +293,7 @@ fn call(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
         }
         results.push(r.value.clone());
     }
+    let (backend, operation, on) = (backend?, operation?, on?);
     let mut targets: [Option<NodeId>; 4] = [None; 4];
     for (k, v) in &on.value.0 {
         match Outcome::ALL.into_iter().find(|o| o.key() == k.value) {
@@ -344,7 +349,7 @@ fn branch(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
             ),
             Ok(expr) => {
                 for v in expr.variables() {
-                    if !cx.vars.contains_key(&v) {
+                    if !cx.vars.contains_key(&v) && !cx.is_broken(&v) {
                         d.at(
                             loc(&c.value.cond),
                             format!("undeclared variable `{v}` in condition"),

@@ -5,8 +5,12 @@
 //! characters (two GSM-7 septets for an extension-table character, or a
 //! forced switch to UCS-2 when the value may hold non-GSM characters or a
 //! filter writes Arabic-Indic digits), filters' growth included. Menus are
-//! paginated here, assuming all three navigation lines and the wider of the
-//! heading and "Invalid choice", and each page is proven to fit.
+//! paginated here, each page with the wider of the heading and "Invalid
+//! choice" and exactly the navigation lines that page can carry: `98. More`
+//! on every page but the last, `0. Back` on later pages and wherever the
+//! node can be shown with back history, `00. Home` where it can be shown
+//! with history and is not the start node (see `with_history`). Each page
+//! is proven to fit.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +18,7 @@ use super::super::lang::{Lang, Ui};
 use super::super::model::{Flow, Goto, NodeId, NodeKind, VarSpec};
 use super::super::screen::{describe, menu_cost, Cost, NavLines};
 use super::super::template::{Filter, Template};
-use super::{Diags, FlowJump, Loc};
+use super::{pages, Diags, FlowJump, Loc};
 use crate::charset::Budget;
 
 /// The nodes `kind` can lead to within its flow.
@@ -32,6 +36,35 @@ pub(crate) fn successors(kind: &NodeKind) -> Vec<NodeId> {
         NodeKind::Goto { to: Goto::Node(n) } => vec![*n],
         NodeKind::Goto { to: Goto::Flow(_) } | NodeKind::Message { .. } => vec![],
     }
+}
+
+/// For each node: whether it can be on screen with a non-empty back
+/// history. History grows only when the citizen answers a waiting node
+/// (`push_history`, then the next node is entered), is cleared by `00` and
+/// by `goto: {flow}`, and going back restores a screen with the history it
+/// had. So a node has history exactly when some waiting node leads to it
+/// through nodes that run straight through.
+pub(crate) fn with_history(flow: &Flow) -> Vec<bool> {
+    let n = flow.nodes.len();
+    let mut seen = vec![false; n];
+    let mut out = vec![false; n];
+    let mut todo: Vec<NodeId> = flow
+        .nodes
+        .iter()
+        .filter(|n| n.is_interactive())
+        .flat_map(|n| successors(&n.kind))
+        .collect();
+    while let Some(i) = todo.pop() {
+        let i = i as usize;
+        if i >= n || std::mem::replace(&mut seen[i], true) {
+            continue;
+        }
+        match flow.nodes[i].is_interactive() {
+            true => out[i] = true,
+            false => todo.extend(successors(&flow.nodes[i].kind)),
+        }
+    }
+    out
 }
 
 /// Loops that never wait for the citizen (branch, goto and sms nodes only).
@@ -132,6 +165,8 @@ pub(super) fn screens(flow: &mut Flow, title_at: Loc, locs: &[Loc], budget: Budg
     let langs = flow.languages.clone();
     let fallback = langs[0];
     let nav = flow.nav.clone();
+    let history = with_history(flow);
+    let start_node = flow.start as usize;
     {
         let mut p = Proof { budget, d };
         let invalid = |l: Lang| Cost::literal(Ui::InvalidChoice.text(l));
@@ -161,6 +196,12 @@ pub(super) fn screens(flow: &mut Flow, title_at: Loc, locs: &[Loc], budget: Budg
         for (i, node) in flow.nodes.iter_mut().enumerate() {
             let at = locs[i];
             let name = node.name.clone();
+            // The navigation lines page `page` of this node can carry.
+            let lines = |page: usize, more: bool| NavLines {
+                more,
+                back: page > 0 || history[i],
+                home: history[i] && i != start_node,
+            };
             let numbers = match &node.kind {
                 NodeKind::Menu { options, .. } => options.len(),
                 NodeKind::ListMenu { list, .. } => match vars.get(list.as_str()) {
@@ -188,41 +229,23 @@ pub(super) fn screens(flow: &mut Flow, title_at: Loc, locs: &[Loc], budget: Budg
                             .iter()
                             .map(|o| template_cost(o.label.get(l), l, &vars, None))
                             .collect();
-                        let mut out = Vec::new();
-                        let mut start = 0;
-                        while start < costs.len() {
-                            let mut end = start;
-                            while end < costs.len() {
-                                let page: Vec<(usize, Cost)> =
-                                    (start..=end).map(|k| (k + 1, costs[k])).collect();
-                                if !menu_cost(head, &page, NavLines::ALL, &nav, l).fits(&budget) {
-                                    break;
-                                }
-                                end += 1;
-                            }
-                            if end == start {
-                                let one = menu_cost(
-                                    head,
-                                    &[(start + 1, costs[start])],
-                                    NavLines::ALL,
-                                    &nav,
-                                    l,
+                        let menu = pages::Menu {
+                            head,
+                            costs: &costs,
+                            keys: &nav,
+                            lang: l,
+                            budget,
+                        };
+                        match menu.both(history[i], i == start_node) {
+                            Ok(both) => pages[l.index()] = both,
+                            Err((k, cost)) => {
+                                let what = format!(
+                                    "menu `{name}` (heading, option {}, navigation)",
+                                    k + 1
                                 );
-                                p.check(
-                                    at,
-                                    &format!(
-                                        "menu `{name}` (heading, option {}, navigation)",
-                                        start + 1
-                                    ),
-                                    l,
-                                    one,
-                                );
-                                break;
+                                p.check(at, &what, l, cost);
                             }
-                            out.push((start, end));
-                            start = end;
                         }
-                        pages[l.index()] = out;
                     }
                     let fb = pages[fallback.index()].clone();
                     for l in Lang::ALL.into_iter().filter(|l| !langs.contains(l)) {
@@ -242,22 +265,23 @@ pub(super) fn screens(flow: &mut Flow, title_at: Loc, locs: &[Loc], budget: Budg
                     for &l in &langs {
                         let head = template_cost(text.get(l), l, &vars, None).max(invalid(l));
                         let item = template_cost(label.get(l), l, &vars, Some(fields));
-                        let fits = |k: usize| {
-                            menu_cost(head, &vec![(*max_items, item); k], NavLines::ALL, &nav, l)
-                                .fits(&budget)
+                        // Every page has at most k items; with more than
+                        // one page, any of them may carry all three lines.
+                        let cost = |k: usize| {
+                            let paged = k < *max_items;
+                            let nav_lines = lines(usize::from(paged), paged);
+                            menu_cost(head, &vec![(*max_items, item); k], nav_lines, &nav, l)
                         };
                         let k = (1..=*max_items)
-                            .take_while(|&k| fits(k))
-                            .last()
+                            .rev()
+                            .find(|&k| cost(k).fits(&budget))
                             .unwrap_or(0);
                         if k == 0 {
-                            let one =
-                                menu_cost(head, &[(*max_items, item)], NavLines::ALL, &nav, l);
                             p.check(
                                 at,
                                 &format!("list menu `{name}` (heading, one item, navigation)"),
                                 l,
-                                one,
+                                cost(1),
                             );
                         }
                         per_page[l.index()] = k;
@@ -275,10 +299,7 @@ pub(super) fn screens(flow: &mut Flow, title_at: Loc, locs: &[Loc], budget: Budg
                             .enumerate()
                             .map(|(k, x)| (k + 1, Cost::literal(x.native_name())))
                             .collect();
-                        let nav_lines = NavLines {
-                            more: false,
-                            ..NavLines::ALL
-                        };
+                        let nav_lines = lines(0, false);
                         p.check(
                             at,
                             &format!("language menu `{name}`"),

@@ -2,14 +2,20 @@
 //! inputs and list menus imply, each with its worst-case size and
 //! characters for the screen proof.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::super::doc::FlowDoc;
+use super::super::doc::{FlowDoc, Kind};
 use super::super::model::{CharClass, Rule, VarSpec};
 use super::flow::id_ok;
 use super::{loc, Diags};
 
-pub(super) fn declared_vars(fd: &FlowDoc, d: &mut Diags) -> BTreeMap<String, VarSpec> {
+/// The variables under `vars:`; names whose declaration is wrong go to
+/// `broken` (reported here, so their uses are not reported again).
+pub(super) fn declared_vars(
+    fd: &FlowDoc,
+    d: &mut Diags,
+    broken: &mut BTreeSet<String>,
+) -> BTreeMap<String, VarSpec> {
     let mut out = BTreeMap::new();
     for (name, v) in &fd.vars.0 {
         if !id_ok(&name.value) {
@@ -46,9 +52,11 @@ pub(super) fn declared_vars(fd: &FlowDoc, d: &mut Diags) -> BTreeMap<String, Var
                     loc(list),
                     "a list needs max_items >= 1 and at least one field",
                 );
+                broken.insert(name.value.clone());
                 continue;
             }
             _ => {
+                broken.insert(name.value.clone());
                 d.at(
                     loc(v),
                     format!(
@@ -64,15 +72,38 @@ pub(super) fn declared_vars(fd: &FlowDoc, d: &mut Diags) -> BTreeMap<String, Var
     out
 }
 
-/// Variables that inputs and list menus fill without a declaration.
+/// Variables that inputs and list menus fill without a declaration. An
+/// input whose rule is wrong, or a list menu over something that is not a
+/// list, puts its `save` name in `broken` (the mistake is reported once,
+/// where it is, not at every use of the variable).
 pub(super) fn implied_vars(
     fd: &FlowDoc,
     rules: &[Option<Rule>],
     vars: &mut BTreeMap<String, VarSpec>,
     d: &mut Diags,
+    broken: &mut BTreeSet<String>,
 ) {
     let declared = vars.clone();
     for ((_, n), rule) in fd.nodes.value.0.iter().zip(rules) {
+        // A call result missing from `vars:` is reported at the call, not
+        // again as "undeclared" wherever it is shown.
+        for r in n.value.results.iter().flat_map(|r| &r.value) {
+            if !fd.vars.0.iter().any(|(k, _)| k.value == r.value) {
+                broken.insert(r.value.clone());
+            }
+        }
+        if let (Kind::Input, Some(save), None) = (n.value.kind.value, &n.value.save, rule) {
+            broken.insert(save.value.clone());
+        }
+        if let Some(of) = &n.value.options_from {
+            let is_list = matches!(
+                declared.get(&of.value.list.value),
+                Some(VarSpec::List { .. })
+            );
+            if let (false, Some(save)) = (is_list, &of.value.save) {
+                broken.insert(save.value.clone());
+            }
+        }
         if let (Some(save), Some(rule)) = (&n.value.save, rule) {
             let (len, class) = rule.bound();
             match (declared.get(&save.value), vars.get(&save.value)) {

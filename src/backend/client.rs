@@ -1,0 +1,210 @@
+//! One back-end's HTTP side: a pooled reqwest client (rustls on ring,
+//! HTTP/1.1, no redirects, no proxy, timeouts set), its auth header, and
+//! one attempt: send, read the body in chunks up to `max_response_bytes`
+//! (never buffering more), classify.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use super::outcome::{classify, Answer, Failure};
+use super::request::Prepared;
+use super::BackendError;
+use crate::config::{Auth, Backend, Secret};
+
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+const CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
+
+/// Connection set-up never takes more than this, whatever the timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The HTTP client and credentials of one back-end.
+pub struct Http {
+    client: reqwest::Client,
+    auth: Option<(HeaderName, HeaderValue)>,
+    max_bytes: u64,
+}
+
+/// The call-level headers every attempt carries.
+pub struct CallHeaders {
+    pub idempotency_key: HeaderValue,
+    pub correlation_id: HeaderValue,
+}
+
+impl Http {
+    pub fn new(b: &Backend) -> Result<Http, BackendError> {
+        if b.base_url.scheme() != "https" && !b.allow_http {
+            return Err(BackendError::PlainHttp {
+                backend: b.name.clone(),
+            });
+        }
+        let tls = tls_config(b).map_err(|detail| BackendError::Tls {
+            backend: b.name.clone(),
+            detail,
+        })?;
+        let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .https_only(!b.allow_http)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .referer(false)
+            .http1_only()
+            .connect_timeout(CONNECT_TIMEOUT.min(b.timeout))
+            // No client-wide `timeout`: the call's deadline (<= `timeout`,
+            // `tokio::time::timeout_at` around each attempt) bounds every
+            // attempt, and a second timer per request costs throughput.
+            .pool_max_idle_per_host(b.concurrency)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .tcp_nodelay(true)
+            .user_agent(concat!("bawaba/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| BackendError::Client {
+                backend: b.name.clone(),
+                detail: e.to_string(),
+            })?;
+        Ok(Http {
+            client,
+            auth: auth_header(b)?,
+            max_bytes: b.max_response_bytes,
+        })
+    }
+
+    /// One attempt. The caller bounds it with the call's deadline.
+    pub async fn attempt(
+        &self,
+        req: &Prepared,
+        call: &CallHeaders,
+        not_found: &[u16],
+    ) -> (Option<u16>, Result<Answer, Failure>) {
+        let mut builder = self
+            .client
+            .request(req.method.clone(), req.url.clone())
+            .headers(req.headers.clone())
+            .header(IDEMPOTENCY_KEY, call.idempotency_key.clone())
+            .header(CORRELATION_ID, call.correlation_id.clone());
+        if let Some((name, value)) = &self.auth {
+            builder = builder.header(name.clone(), value.clone());
+        }
+        if let Some(body) = &req.body {
+            builder = builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        let mut response = match builder.send().await {
+            Ok(r) => r,
+            Err(e) => return (None, Err(transport(e))),
+        };
+        let status = response.status().as_u16();
+        if response
+            .content_length()
+            .is_some_and(|n| n > self.max_bytes)
+        {
+            return (Some(status), Err(Failure::TooLarge));
+        }
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if (body.len() + chunk.len()) as u64 > self.max_bytes {
+                        // Dropping the response closes the connection.
+                        return (Some(status), Err(Failure::TooLarge));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return (Some(status), Err(transport(e))),
+            }
+        }
+        (Some(status), classify(status, &body, not_found))
+    }
+}
+
+/// A connect timeout is a connection failure like any other; only the
+/// call's deadline (enforced by the caller) is `Timeout`. The URL is cut
+/// from the message: its path holds the citizen's parameters.
+fn transport(e: reqwest::Error) -> Failure {
+    let e = e.without_url();
+    let source = std::error::Error::source(&e).map(ToString::to_string);
+    tracing::debug!(error = %e, source, "transport error");
+    Failure::Transport
+}
+
+fn auth_header(b: &Backend) -> Result<Option<(HeaderName, HeaderValue)>, BackendError> {
+    let secret_error = || BackendError::Secret {
+        backend: b.name.clone(),
+    };
+    let value = |prefix: &str, token: &Secret| -> Result<HeaderValue, BackendError> {
+        let token = token
+            .expose()
+            .filter(|t| !t.is_empty())
+            .ok_or_else(secret_error)?;
+        let mut v =
+            HeaderValue::from_str(&format!("{prefix}{token}")).map_err(|_| secret_error())?;
+        v.set_sensitive(true);
+        Ok(v)
+    };
+    Ok(match &b.auth {
+        Auth::None | Auth::Mtls { .. } => None,
+        Auth::Bearer { token } => Some((AUTHORIZATION, value("Bearer ", token)?)),
+        Auth::ApiKey { header, token } => {
+            let name = HeaderName::from_bytes(header.as_bytes()).map_err(|_| secret_error())?;
+            Some((name, value("", token)?))
+        }
+    })
+}
+
+/// rustls with the ring provider, TLS 1.2+. Roots: the mTLS `ca` alone when
+/// given (a ministry's private CA, pinned), else the platform's. Plain-HTTP
+/// back-ends get an empty root store: nothing can be trusted over TLS.
+fn tls_config(b: &Backend) -> Result<rustls::ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    let (ca, identity) = match &b.auth {
+        Auth::Mtls { cert, key, ca } => (ca.as_deref(), Some((cert, key))),
+        _ => (None, None),
+    };
+    let builder = match ca {
+        Some(ca) => builder.with_root_certificates(roots(ca)?),
+        None if b.base_url.scheme() == "https" => {
+            let verifier =
+                rustls_platform_verifier::Verifier::new(provider).map_err(|e| e.to_string())?;
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(verifier))
+        }
+        None => builder.with_root_certificates(rustls::RootCertStore::empty()),
+    };
+    match identity {
+        None => Ok(builder.with_no_client_auth()),
+        Some((cert, key)) => {
+            let certs = CertificateDer::pem_file_iter(cert)
+                .and_then(|c| c.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| format!("{}: {e}", cert.display()))?;
+            let key =
+                PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{}: {e}", key.display()))?;
+            builder
+                .with_client_auth_cert(certs, key)
+                .map_err(|e| format!("client certificate: {e}"))
+        }
+    }
+}
+
+fn roots(ca: &std::path::Path) -> Result<rustls::RootCertStore, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    let certs = CertificateDer::pem_file_iter(ca).map_err(|e| format!("{}: {e}", ca.display()))?;
+    for cert in certs {
+        let cert = cert.map_err(|e| format!("{}: {e}", ca.display()))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("{}: {e}", ca.display()))?;
+    }
+    if roots.is_empty() {
+        return Err(format!("{}: no certificate", ca.display()));
+    }
+    Ok(roots)
+}

@@ -1,0 +1,344 @@
+//! The durable outbound SMS queue (MT) and delivery receipts.
+//!
+//! Owns: routing an MT to an operator, encoding and splitting it per that
+//! operator, the per-operator sender loops over the store's leased queue,
+//! the retry policy, recording receipts and answering `status`.
+//! Must not: open sockets (the session layer's `Operator` does), keep
+//! unbounded work in memory (claims are bounded by what the binds can take),
+//! or log a message body at info (MSISDNs only masked).
+//!
+//! # Delivery contract: at-least-once
+//! `enqueue` returns once the MT is on disk. An MT leaves the queue only
+//! after the SMSC accepted every part and the ids were recorded. When the
+//! link dies with a submit in flight (`Unknown`), after a crash between
+//! submit_sm_resp and `complete`, or when a lease expires with the sender
+//! still holding the MT, it is sent again: the citizen may get it twice
+//! (parts already accepted are not resent on a retry of the same process).
+//! It is never dropped without a `Failed` status saying why.
+
+pub mod encode;
+pub mod receipts;
+pub mod retry;
+pub mod routing;
+mod sender;
+pub mod status;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::msisdn::Msisdn;
+use crate::smpp::pdu::{CommandStatus, Sm};
+use crate::smpp::session::Operator;
+use crate::store::{self, NewOutbound, OutboundId, OutboundState, Priority, Store, Timestamp};
+use status::{progress_key, Dlr, Progress};
+
+pub use encode::{PartSpec, TextPolicy};
+pub use retry::RetryPolicy;
+pub use routing::Routes;
+pub use status::SmsStatus;
+
+/// An MT to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundSms {
+    pub to: Msisdn,
+    /// The short code (or sender name) it comes from.
+    pub from: String,
+    pub text: String,
+    /// `None`: routed by the operators' `msisdn_prefixes`.
+    pub operator: Option<String>,
+    /// 0 interactive (a citizen waits for it), 1 normal, 2 (or more) bulk.
+    pub priority: u8,
+}
+
+/// Why the outbox refused or could not do something.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no operator serves {0} (no msisdn_prefixes entry matches)")]
+    NoRoute(Msisdn),
+    #[error("no operator named {0:?}")]
+    UnknownOperator(String),
+    #[error("the text cannot be sent: {0}")]
+    Text(#[from] crate::smpp::text::Error),
+    #[error("the sender {0:?} is not a valid source address (1 to 20 printable ASCII characters)")]
+    BadSource(String),
+    #[error("not a delivery receipt (esm_class message type is not 0x04)")]
+    NotAReceipt,
+    #[error("malformed delivery receipt: {0}")]
+    MalformedReceipt(&'static str),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+/// The queued form of an MT (the store's opaque payload).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payload {
+    pub to: String,
+    pub from: String,
+    pub text: String,
+    pub operator: String,
+}
+
+impl Payload {
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+    pub fn decode(bytes: &[u8]) -> Option<Payload> {
+        serde_json::from_slice(bytes).ok()
+    }
+}
+
+/// Knobs of the outbox that are not in the configuration file.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub retry: RetryPolicy,
+    /// How long a claim holds an MT. Longer than the worst send (window
+    /// wait plus the response timer, per part); an MT whose sender died
+    /// (crash, restart) comes back after this.
+    pub lease: Duration,
+    /// How often the dispatcher looks for due MTs when nothing woke it.
+    pub poll: Duration,
+    /// How long a submit may wait for a bind to take it before the MT is
+    /// put back as "not bound".
+    pub submit_wait: Duration,
+    /// MTs in flight per operator; `None`: twice the operator's window
+    /// times binds, enough to keep every window full while the store
+    /// settles finished MTs.
+    pub in_flight: Option<usize>,
+    /// How long shutdown waits for MTs in flight.
+    pub shutdown_grace: Duration,
+}
+
+impl Settings {
+    /// Defaults, with timers taken from the configuration.
+    pub fn from_config(config: &Config) -> Settings {
+        let worst_response = config
+            .operators
+            .iter()
+            .map(|o| o.response_timeout * (u32::from(o.sms.max_parts) + 1))
+            .max()
+            .unwrap_or_default();
+        Settings {
+            retry: RetryPolicy::default(),
+            lease: worst_response + Duration::from_secs(60),
+            poll: Duration::from_millis(500),
+            submit_wait: Duration::from_secs(5),
+            in_flight: None,
+            shutdown_grace: config.gateway.shutdown_grace,
+        }
+    }
+}
+
+/// One operator as the outbox uses it.
+pub(crate) struct Slot {
+    pub operator: Operator,
+    pub policy: TextPolicy,
+    pub in_flight: usize,
+}
+
+pub(crate) struct Inner<S> {
+    pub store: Arc<S>,
+    pub config: Arc<Config>,
+    pub routes: Routes,
+    pub operators: BTreeMap<String, Slot>,
+    pub settings: Settings,
+    /// Wakes the dispatcher when an MT is queued.
+    pub wake: Notify,
+}
+
+impl<S> Inner<S> {
+    pub fn receipt_expiry(&self) -> Timestamp {
+        now().after(self.config.store.retention.receipts)
+    }
+}
+
+/// The durable MT queue. Cheap to clone.
+pub struct Outbox<S: Store> {
+    inner: Arc<Inner<S>>,
+}
+
+impl<S: Store> Clone for Outbox<S> {
+    fn clone(&self) -> Self {
+        Outbox {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<S: Store> Outbox<S> {
+    pub fn new(store: Arc<S>, config: Arc<Config>, operators: BTreeMap<String, Operator>) -> Self {
+        let settings = Settings::from_config(&config);
+        Self::with_settings(store, config, operators, settings)
+    }
+
+    pub fn with_settings(
+        store: Arc<S>,
+        config: Arc<Config>,
+        operators: BTreeMap<String, Operator>,
+        settings: Settings,
+    ) -> Self {
+        let slots = operators
+            .into_iter()
+            .filter_map(|(name, operator)| {
+                let Some(cfg) = config.operator(&name) else {
+                    tracing::warn!(operator = %name, "outbox: operator not in the configuration; not used");
+                    return None;
+                };
+                let default = 2 * (cfg.window.max(1) * cfg.binds.max(1)) as usize;
+                let slot = Slot {
+                    operator,
+                    policy: TextPolicy::of(cfg),
+                    in_flight: settings.in_flight.unwrap_or(default).max(1),
+                };
+                Some((name, slot))
+            })
+            .collect();
+        let routes = Routes::from_config(&config);
+        Outbox {
+            inner: Arc::new(Inner {
+                store,
+                routes,
+                operators: slots,
+                settings,
+                wake: Notify::new(),
+                config,
+            }),
+        }
+    }
+
+    /// Queues `sms`; resolves once it is on disk. Refused at once (nothing
+    /// queued) when no operator serves the number, the named operator does
+    /// not exist, or the text cannot be sent within the operator's
+    /// encodings and `max_parts`.
+    pub async fn enqueue(&self, sms: OutboundSms) -> Result<OutboundId, Error> {
+        let operator = self.inner.routes.route(&sms.to, sms.operator.as_deref())?;
+        let Some(slot) = self.inner.operators.get(&operator) else {
+            return Err(Error::UnknownOperator(operator));
+        };
+        slot.policy.parts(&sms.text, OutboundId(0))?;
+        if sms.from.is_empty()
+            || sms.from.len() > 20
+            || !sms.from.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(Error::BadSource(sms.from));
+        }
+        let payload = Payload {
+            to: sms.to.as_str().to_string(),
+            from: sms.from,
+            text: sms.text,
+            operator,
+        };
+        let priority = Priority::from_u8(sms.priority).unwrap_or(Priority::Bulk);
+        let msg = NewOutbound {
+            priority,
+            due_at: now(),
+            payload: payload.encode(),
+        };
+        let id = self.inner.store.enqueue_outbound(msg).await?;
+        tracing::debug!(%id, to = %sms.to, operator = %payload.operator, ?priority, "outbox: MT queued");
+        self.inner.wake.notify_one();
+        Ok(id)
+    }
+
+    /// Starts the sender; it stops claiming when `shutdown` fires and ends
+    /// once the MTs in flight are settled (or the shutdown grace passed).
+    pub fn spawn(&self, shutdown: CancellationToken) -> JoinHandle<()> {
+        tokio::spawn(sender::run(self.inner.clone(), shutdown))
+    }
+
+    /// Records a delivery receipt deliver_sm from `operator` (durable when
+    /// it resolves). Answer the SMSC with [`receipt_response`] of the result.
+    pub async fn on_receipt(&self, operator: &str, sm: &Sm) -> Result<Option<OutboundId>, Error> {
+        let text: &[u8] = if sm.short_message.is_empty() {
+            sm.tlvs.message_payload.as_deref().unwrap_or_default()
+        } else {
+            &sm.short_message
+        };
+        let parsed = receipts::parse(receipts::DlrFields {
+            esm_class: sm.esm_class,
+            receipted_message_id: sm.tlvs.receipted_message_id.as_deref(),
+            message_state: sm.tlvs.message_state,
+            network_error_code: sm.tlvs.network_error_code,
+            text,
+        })?;
+        let r = receipts::record(
+            &*self.inner.store,
+            operator,
+            &parsed,
+            self.inner.receipt_expiry(),
+        )
+        .await?;
+        tracing::debug!(operator, message_id = %parsed.message_id, stat = %parsed.dlr.stat, outbound = ?r.outbound, "outbox: receipt recorded");
+        Ok(r.outbound)
+    }
+
+    /// Where MT `id` is; `None` if unknown (or its records expired).
+    pub async fn status(&self, id: OutboundId) -> Option<SmsStatus> {
+        match self.try_status(id).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, %id, "outbox: status unreadable");
+                None
+            }
+        }
+    }
+
+    /// [`Outbox::status`], with store errors.
+    pub async fn try_status(&self, id: OutboundId) -> Result<Option<SmsStatus>, Error> {
+        let store = &*self.inner.store;
+        let progress = store
+            .receipt_status(&progress_key(id))
+            .await?
+            .and_then(|r| r.status)
+            .and_then(|s| Progress::decode(&s));
+        if let Some(m) = store.get_outbound(id).await? {
+            let p = progress.unwrap_or_default();
+            return Ok(Some(match m.state {
+                OutboundState::Failed { .. } => SmsStatus::Failed {
+                    reason: p.failed.unwrap_or_else(|| "failed".into()),
+                },
+                _ => SmsStatus::Queued {
+                    attempts: p.tries,
+                    last_error: p.last_error,
+                },
+            }));
+        }
+        let Some(p) = progress else { return Ok(None) };
+        if let Some(reason) = p.failed {
+            return Ok(Some(SmsStatus::Failed { reason }));
+        }
+        let ids = p.message_ids();
+        let mut dlrs = Vec::with_capacity(ids.len());
+        for mid in &ids {
+            let key = receipts::receipt_key(&p.operator, mid);
+            let dlr = store.receipt_status(&key).await?.and_then(|r| r.status);
+            dlrs.push(dlr.as_deref().and_then(Dlr::decode));
+        }
+        Ok(Some(status::of_receipts(ids, &dlrs)))
+    }
+}
+
+/// The deliver_sm_resp status for a receipt `on_receipt` handled: OK once
+/// recorded, and OK for one that can never be recorded (not a receipt,
+/// no id: the SMSC resending it would not help); ESME_RX_T_APPN when the
+/// store could not take it now, so the SMSC tries again.
+pub fn receipt_response<T>(result: &Result<T, Error>) -> CommandStatus {
+    match result {
+        Err(Error::Store(_)) => CommandStatus::ESME_RX_T_APPN,
+        _ => CommandStatus::ESME_ROK,
+    }
+}
+
+/// Wall-clock now, as the store keeps time.
+pub(crate) fn now() -> Timestamp {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    Timestamp(ms)
+}

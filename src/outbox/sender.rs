@@ -1,0 +1,385 @@
+//! The sender: one dispatcher claims due MTs from the store with a lease,
+//! only as many as the operators' binds can take (a permit per MT in
+//! flight, `in_flight` per operator), and hands each to a task that
+//! submits its parts through the operator's `Operator` and settles the
+//! lease: complete, reschedule or fail.
+//!
+//! The store's queue is one queue for every operator, so the claim is
+//! shared; an MT whose operator is at its in-flight cap or has no bind up is
+//! put back with a short delay instead of being held in memory. Throughput
+//! per operator is the session layer's business (window and TPS per bind):
+//! `submit` waits for room, and this module never has more than `in_flight`
+//! MTs waiting on it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::status::{progress_key, Progress};
+use super::{receipts, Inner, Payload};
+use crate::msisdn::mask;
+use crate::smpp::pdu::{Address, Sm};
+use crate::smpp::session::SubmitResult;
+use crate::store::{Claimed, Lease, Store};
+
+/// An MT whose operator is at its in-flight cap waits this long.
+const BUSY_HOLD: Duration = Duration::from_millis(50);
+/// Most MTs one claim asks for.
+const CLAIM_BATCH: usize = 256;
+
+/// The dispatcher: runs until `shutdown`, then waits (up to the gateway's
+/// shutdown grace) for the MTs in flight. Those still unsettled keep their
+/// lease and come back when it expires.
+pub(super) async fn run<S: Store>(inner: Arc<Inner<S>>, shutdown: CancellationToken) {
+    let caps: BTreeMap<String, Arc<Semaphore>> = inner
+        .operators
+        .iter()
+        .map(|(name, slot)| (name.clone(), Arc::new(Semaphore::new(slot.in_flight))))
+        .collect();
+    let total: usize = inner.operators.values().map(|s| s.in_flight).sum();
+    let permits = Arc::new(Semaphore::new(total.max(1)));
+    let mut tasks = JoinSet::new();
+    loop {
+        while tasks.try_join_next().is_some() {}
+        let first = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+        };
+        let mut held = vec![first];
+        while held.len() < CLAIM_BATCH {
+            match permits.clone().try_acquire_owned() {
+                Ok(p) => held.push(p),
+                Err(_) => break,
+            }
+        }
+        let now = super::now();
+        let claimed = match inner
+            .store
+            .claim(held.len(), now, inner.settings.lease)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox: claim failed; retrying");
+                idle(&inner, &shutdown).await;
+                continue;
+            }
+        };
+        if claimed.is_empty() {
+            drop(held);
+            idle(&inner, &shutdown).await;
+            continue;
+        }
+        for c in claimed {
+            let Some(permit) = held.pop() else { break };
+            if let Some(job) = admit(&inner, &caps, c, permit).await {
+                let inner = inner.clone();
+                tasks.spawn(async move { send(&inner, job).await });
+            }
+        }
+    }
+    let grace = inner.settings.shutdown_grace;
+    if tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} })
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            left = tasks.len(),
+            "outbox: MTs still in flight at shutdown; their leases will expire and they will be sent again"
+        );
+        tasks.abort_all();
+    }
+}
+
+async fn idle<S: Store>(inner: &Inner<S>, shutdown: &CancellationToken) {
+    tokio::select! {
+        _ = shutdown.cancelled() => {}
+        _ = inner.wake.notified() => {}
+        _ = tokio::time::sleep(inner.settings.poll) => {}
+    }
+}
+
+/// One claimed MT, admitted to its operator.
+struct Job {
+    lease: Lease,
+    payload: Payload,
+    operator: String,
+    _permits: (OwnedSemaphorePermit, OwnedSemaphorePermit),
+}
+
+/// Decodes a claimed MT and takes its operator's in-flight permit; puts it
+/// back (or fails it, if it can never be sent) otherwise.
+async fn admit<S: Store>(
+    inner: &Inner<S>,
+    caps: &BTreeMap<String, Arc<Semaphore>>,
+    c: Claimed,
+    permit: OwnedSemaphorePermit,
+) -> Option<Job> {
+    let lease = c.lease;
+    let Some(payload) = Payload::decode(&c.payload) else {
+        settle_fail(
+            inner,
+            lease,
+            Progress::default(),
+            "malformed queued record".into(),
+        )
+        .await;
+        return None;
+    };
+    // An operator removed from the configuration since the MT was queued:
+    // route it again by prefix.
+    let operator = if inner.operators.contains_key(&payload.operator) {
+        payload.operator.clone()
+    } else {
+        match crate::msisdn::Msisdn::parse(&payload.to)
+            .ok()
+            .and_then(|to| inner.routes.route(&to, None).ok())
+        {
+            Some(op) => op,
+            None => {
+                let reason = format!("operator {:?} is no longer configured", payload.operator);
+                settle_fail(inner, lease, Progress::default(), reason).await;
+                return None;
+            }
+        }
+    };
+    let slot = &inner.operators[&operator];
+    let hold = if !slot.operator.is_bound() {
+        Some(inner.settings.retry.not_bound)
+    } else {
+        None
+    };
+    let op_permit = match hold {
+        Some(_) => None,
+        None => caps[&operator].clone().try_acquire_owned().ok(),
+    };
+    let Some(op_permit) = op_permit else {
+        let delay = hold.unwrap_or(BUSY_HOLD);
+        let due = super::now().after(delay);
+        if let Err(e) = inner.store.reschedule(lease, due).await {
+            tracing::warn!(error = %e, id = %lease.id, "outbox: reschedule failed");
+        }
+        return None;
+    };
+    Some(Job {
+        lease,
+        payload,
+        operator,
+        _permits: (permit, op_permit),
+    })
+}
+
+/// How sending the parts ended.
+enum Outcome {
+    Sent,
+    Retry {
+        reason: String,
+        hint: Option<Duration>,
+    },
+    Hold,
+    Fail(String),
+}
+
+/// Submits every part not yet accepted, then settles the lease.
+async fn send<S: Store>(inner: &Inner<S>, job: Job) {
+    let lease = job.lease;
+    let slot = &inner.operators[&job.operator];
+    let mut progress = match inner.store.receipt_status(&progress_key(lease.id)).await {
+        Ok(r) => r
+            .and_then(|r| r.status)
+            .and_then(|s| Progress::decode(&s))
+            .unwrap_or_default(),
+        Err(e) => {
+            tracing::warn!(error = %e, id = %lease.id, "outbox: progress unreadable; the lease will expire");
+            return;
+        }
+    };
+    if progress.operator != job.operator {
+        // First try, or re-routed: ids from another SMSC do not count.
+        progress = Progress {
+            operator: job.operator.clone(),
+            tries: progress.tries,
+            last_error: progress.last_error,
+            ..Progress::default()
+        };
+    }
+    let parts = match slot.policy.parts(&job.payload.text, lease.id) {
+        Ok(p) => p,
+        Err(e) => return settle_fail(inner, lease, progress, e.to_string()).await,
+    };
+    if progress.parts.len() != parts.len() {
+        progress.parts = vec![None; parts.len()];
+    }
+    let mut accepted = Vec::new();
+    let mut outcome = Outcome::Sent;
+    for (i, part) in parts.iter().enumerate() {
+        if progress.parts[i].is_some() {
+            continue;
+        }
+        let sm = submit_sm(part, &job.payload);
+        let result = slot
+            .operator
+            .submit_within(sm, inner.settings.submit_wait)
+            .await;
+        match result {
+            SubmitResult::Accepted { message_id } => {
+                progress.parts[i] = Some(message_id.clone());
+                accepted.push(message_id);
+            }
+            SubmitResult::Rejected {
+                status,
+                temporary: false,
+            } => {
+                outcome = Outcome::Fail(format!("rejected by the SMSC: {status}"));
+                break;
+            }
+            SubmitResult::Rejected { status, .. } => {
+                let hint = result.retry_after();
+                outcome = Outcome::Retry {
+                    reason: format!("refused for now by the SMSC: {status}"),
+                    hint,
+                };
+                break;
+            }
+            SubmitResult::Unknown => {
+                outcome = Outcome::Retry {
+                    reason: "no answer (link lost or response timer expired)".into(),
+                    hint: None,
+                };
+                break;
+            }
+            SubmitResult::NotBound => {
+                outcome = Outcome::Hold;
+                break;
+            }
+        }
+    }
+    if !link(inner, &job.operator, lease, &accepted).await {
+        return;
+    }
+    match outcome {
+        Outcome::Sent => {
+            progress.sent = true;
+            if save(inner, lease, &progress).await {
+                if let Err(e) = inner.store.complete(lease).await {
+                    tracing::warn!(error = %e, id = %lease.id, "outbox: complete failed");
+                }
+                tracing::debug!(id = %lease.id, to = %mask(&job.payload.to), parts = parts.len(), "outbox: MT sent");
+            }
+        }
+        Outcome::Hold => {
+            let due = super::now().after(inner.settings.retry.not_bound);
+            if accepted.is_empty() || save(inner, lease, &progress).await {
+                reschedule(inner, lease, due).await;
+            }
+        }
+        Outcome::Retry { reason, hint } => {
+            progress.tries += 1;
+            let tries = progress.tries;
+            if !inner.settings.retry.may_retry(tries) {
+                let reason = format!("{reason}; gave up after {tries} attempts");
+                return settle_fail(inner, lease, progress, reason).await;
+            }
+            let delay = inner.settings.retry.delay(tries, hint, rand::random());
+            tracing::info!(id = %lease.id, to = %mask(&job.payload.to), tries, ?delay, %reason, "outbox: MT will be retried");
+            progress.last_error = Some(reason);
+            if save(inner, lease, &progress).await {
+                reschedule(inner, lease, super::now().after(delay)).await;
+            }
+        }
+        Outcome::Fail(reason) => settle_fail(inner, lease, progress, reason).await,
+    }
+}
+
+/// The submit_sm for one part: from the short code, to the international
+/// number, final delivery receipt requested.
+fn submit_sm(part: &super::PartSpec, payload: &Payload) -> Sm {
+    let mut sm = Sm {
+        source: source_address(&payload.from),
+        dest: Address::new(1, 1, payload.to.clone()),
+        esm_class: part.esm_class,
+        registered_delivery: 1,
+        data_coding: part.data_coding,
+        short_message: part.short_message.clone().into(),
+        ..Sm::default()
+    };
+    sm.tlvs.message_payload = part.message_payload.clone().map(Into::into);
+    if let Some(sar) = part.sar {
+        sm.tlvs.sar_msg_ref_num = Some(sar.ref_num);
+        sm.tlvs.sar_total_segments = Some(sar.total);
+        sm.tlvs.sar_segment_seqnum = Some(sar.seq);
+    }
+    sm
+}
+
+/// TON/NPI of a sender: alphanumeric names are TON 5; short codes
+/// (up to 8 digits) national/unknown plan; longer digit strings
+/// international E.164.
+pub(super) fn source_address(from: &str) -> Address {
+    if !from.bytes().all(|b| b.is_ascii_digit()) {
+        Address::new(5, 0, from)
+    } else if from.len() <= 8 {
+        Address::new(3, 0, from)
+    } else {
+        Address::new(1, 1, from)
+    }
+}
+
+/// Links the newly accepted parts' ids to the MT (durable), so receipts
+/// find it. False if the store failed: the lease is left to expire.
+async fn link<S: Store>(inner: &Inner<S>, operator: &str, lease: Lease, ids: &[String]) -> bool {
+    let expires = inner.receipt_expiry();
+    let writes = ids.iter().map(|id| {
+        let key = receipts::receipt_key(operator, id);
+        async move { inner.store.link_receipt(&key, lease.id, expires).await }
+    });
+    match futures::future::try_join_all(writes).await {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, id = %lease.id, "outbox: linking receipt ids failed; the MT will be sent again");
+            false
+        }
+    }
+}
+
+/// Writes the MT's progress record (durable). False if the store failed.
+async fn save<S: Store>(inner: &Inner<S>, lease: Lease, progress: &Progress) -> bool {
+    let key = progress_key(lease.id);
+    match inner
+        .store
+        .record_receipt(&key, progress.encode(), inner.receipt_expiry())
+        .await
+    {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, id = %lease.id, "outbox: saving progress failed; the lease will expire");
+            false
+        }
+    }
+}
+
+async fn reschedule<S: Store>(inner: &Inner<S>, lease: Lease, due: crate::store::Timestamp) {
+    if let Err(e) = inner.store.reschedule(lease, due).await {
+        tracing::warn!(error = %e, id = %lease.id, "outbox: reschedule failed");
+    }
+}
+
+/// Gives up on an MT: records why, then marks it failed.
+async fn settle_fail<S: Store>(
+    inner: &Inner<S>,
+    lease: Lease,
+    mut progress: Progress,
+    reason: String,
+) {
+    tracing::warn!(id = %lease.id, %reason, "outbox: MT failed");
+    progress.failed = Some(reason);
+    if save(inner, lease, &progress).await {
+        if let Err(e) = inner.store.fail(lease, super::now()).await {
+            tracing::warn!(error = %e, id = %lease.id, "outbox: marking failed did not stick");
+        }
+    }
+}

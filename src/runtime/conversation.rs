@@ -1,0 +1,188 @@
+//! One conversation's state in the store: the key it lives under, the
+//! record around the engine's `Session` (the network's dialogue id, when
+//! the dialogue started), and load -> step -> save with compare-and-swap.
+//!
+//! Owns: the record layout and the subscriber profile (remembered
+//! language). Must not: talk SMPP or decide what a screen says; it returns
+//! the engine's effects as plain lists for the bearer to deliver.
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{Bearer, Lang, Session};
+use crate::msisdn::Msisdn;
+use crate::store::{self, SessionKey, Store, SubscriberKey, Timestamp, Version};
+
+/// The network's id of one USSD dialogue, as the operator's profile keys it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DialogueId {
+    /// The session number (high octet) of its_session_info.
+    Its(u8),
+    /// user_message_reference.
+    Umr(u16),
+    /// MSISDN + service code: one dialogue per subscriber at a time.
+    Subscriber,
+}
+
+/// What is stored under a session key.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Record {
+    pub session: Session,
+    /// USSD: the dialogue this state belongs to (replies must match it).
+    pub dialogue: Option<DialogueId>,
+    /// `now_ms` when the dialogue (USSD) or conversation (SMS) began.
+    pub started_ms: u64,
+}
+
+/// The store key of a subscriber's USSD state on one operator. One per
+/// subscriber (not per dialogue) so a redial after a drop finds the old
+/// state and the engine can offer "Continue / Start over".
+pub fn ussd_key(operator: &str, who: &Msisdn) -> SessionKey {
+    SessionKey(format!("u\0{operator}\0{}", who.as_str()).into_bytes())
+}
+
+/// The store key of an SMS conversation: MSISDN + short code.
+pub fn sms_key(who: &Msisdn, short_code: &str) -> SessionKey {
+    SessionKey(format!("s\0{}\0{short_code}", who.as_str()).into_bytes())
+}
+
+/// A record as loaded, with the version to write back against.
+#[derive(Debug)]
+pub struct Loaded {
+    pub key: SessionKey,
+    pub version: Option<Version>,
+    pub record: Record,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct Profile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lang: Option<Lang>,
+}
+
+/// The language the subscriber chose last time, if any.
+pub async fn remembered_language<S: Store>(store: &S, who: &Msisdn) -> store::Result<Option<Lang>> {
+    let raw = store
+        .get_profile(&SubscriberKey(who.as_str().into()))
+        .await?;
+    Ok(raw
+        .and_then(|b| serde_json::from_slice::<Profile>(&b).ok())
+        .and_then(|p| p.lang))
+}
+
+pub async fn remember_language<S: Store>(store: &S, who: &Msisdn, lang: Lang) -> store::Result<()> {
+    let data = serde_json::to_vec(&Profile { lang: Some(lang) }).unwrap_or_default();
+    store
+        .put_profile(&SubscriberKey(who.as_str().into()), data)
+        .await
+}
+
+/// Loads the record under `key`, or a fresh one (in the remembered
+/// language) when there is none. A record that does not decode (written by
+/// an incompatible version) is replaced, not fatal: the citizen starts over.
+pub async fn load<S: Store>(
+    store: &S,
+    key: SessionKey,
+    who: &Msisdn,
+    bearer: Bearer,
+    now_ms: u64,
+) -> store::Result<Loaded> {
+    let stored = store.get_session(&key).await?;
+    let version = stored.as_ref().map(|s| s.version);
+    if let Some(s) = stored {
+        match serde_json::from_slice::<Record>(&s.data) {
+            Ok(record) => {
+                return Ok(Loaded {
+                    key,
+                    version,
+                    record,
+                })
+            }
+            Err(e) => tracing::warn!(error = %e, "stored session does not decode; starting afresh"),
+        }
+    }
+    let lang = remembered_language(store, who).await?;
+    Ok(Loaded {
+        key,
+        version,
+        record: Record {
+            session: Session::new(bearer, lang),
+            dialogue: None,
+            started_ms: now_ms,
+        },
+    })
+}
+
+/// Writes the record back (CAS on the loaded version) and returns the new
+/// version. Secrets are never written (`Session::secrets` is not serialised).
+pub async fn save<S: Store>(
+    store: &S,
+    loaded: &mut Loaded,
+    expires_at: Timestamp,
+) -> store::Result<Version> {
+    let data = serde_json::to_vec(&loaded.record).map_err(|e| store::Error::Malformed {
+        tree: "sessions",
+        detail: e.to_string(),
+    })?;
+    let v = store
+        .put_session(&loaded.key, loaded.version, data, expires_at)
+        .await?;
+    loaded.version = Some(v);
+    Ok(v)
+}
+
+/// A fresh record for a new dialogue, keeping the language.
+pub fn restart(
+    record: &Record,
+    bearer: Bearer,
+    dialogue: Option<DialogueId>,
+    now_ms: u64,
+) -> Record {
+    Record {
+        session: Session::new(bearer, record.session.language),
+        dialogue,
+        started_ms: now_ms,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    #[tokio::test]
+    async fn load_save_round_trip_keeps_language_and_never_secrets() {
+        let store = MemoryStore::new();
+        let who = Msisdn::parse("9647701234567").unwrap();
+        remember_language(&store, &who, Lang::Ckb).await.unwrap();
+        let key = ussd_key("zain", &who);
+        let mut l = load(&store, key.clone(), &who, Bearer::Ussd, 5)
+            .await
+            .unwrap();
+        assert_eq!(l.version, None);
+        assert_eq!(l.record.session.language, Some(Lang::Ckb));
+        l.record.session.secrets.insert("pin".into(), "4321".into());
+        l.record.dialogue = Some(DialogueId::Its(7));
+        save(&store, &mut l, Timestamp(1000)).await.unwrap();
+        let raw = store.get_session(&key).await.unwrap().unwrap();
+        assert!(!String::from_utf8_lossy(&raw.data).contains("4321"));
+        let again = load(&store, key, &who, Bearer::Ussd, 6).await.unwrap();
+        assert_eq!(again.version, l.version);
+        assert_eq!(again.record.dialogue, Some(DialogueId::Its(7)));
+        assert!(again.record.session.secrets.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_stale_version_is_a_conflict() {
+        let store = MemoryStore::new();
+        let who = Msisdn::parse("9647701234567").unwrap();
+        let key = sms_key(&who, "2150");
+        let mut a = load(&store, key.clone(), &who, Bearer::Sms, 0)
+            .await
+            .unwrap();
+        let mut b = load(&store, key, &who, Bearer::Sms, 0).await.unwrap();
+        save(&store, &mut a, Timestamp(10)).await.unwrap();
+        let err = save(&store, &mut b, Timestamp(10)).await.unwrap_err();
+        assert!(matches!(err, store::Error::Conflict { .. }), "{err}");
+    }
+}

@@ -1,0 +1,150 @@
+//! The running gateway's handle: readiness, SMS through the outbox, and
+//! graceful shutdown (stop new dialogues, let steps in flight finish within
+//! `gateway.shutdown_grace`, stop the outbox, unbind, sync the store).
+//! Not generic over the store, so the app can hold it as one type.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::{Core, EnqueueError};
+use crate::smpp::session::Operator;
+use crate::store::{OutboundId, Store};
+
+pub(super) type EnqueueFn = Arc<
+    dyn Fn(String, String) -> BoxFuture<'static, Result<OutboundId, EnqueueError>> + Send + Sync,
+>;
+
+/// The parts of a running gateway that do not depend on the store type.
+pub(super) trait Running: Send + Sync {
+    fn bound(&self) -> Vec<Operator>;
+    fn drain(&self) -> BoxFuture<'_, ()>;
+    fn finish(&self, grace: Duration) -> BoxFuture<'_, ()>;
+    fn grace(&self) -> Duration;
+    fn set_flows(&self, flows: Arc<crate::engine::FlowSet>);
+}
+
+impl<S: Store> Running for Arc<Core<S>> {
+    fn bound(&self) -> Vec<Operator> {
+        self.operators.values().map(|(_, o)| o.clone()).collect()
+    }
+
+    /// Stop taking new dialogues; wait until jobs in flight are done.
+    fn drain(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            self.draining.store(true, Ordering::SeqCst);
+            loop {
+                let idle = self.idle.notified();
+                if self.in_flight.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                idle.await;
+            }
+        })
+    }
+
+    /// Follow-ups in flight get the rest of the grace; then unbind, sync.
+    fn finish(&self, grace: Duration) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            self.followups.close();
+            if tokio::time::timeout(grace, self.followups.wait())
+                .await
+                .is_err()
+            {
+                tracing::warn!("follow-ups still running at shutdown; they resume at next start");
+            }
+            for (_, op) in self.operators.values() {
+                op.shutdown().await;
+            }
+            if let Err(e) = self.store.sync().await {
+                tracing::error!(error = %e, "store sync at shutdown failed");
+            }
+        })
+    }
+
+    fn grace(&self) -> Duration {
+        self.config.gateway.shutdown_grace
+    }
+
+    fn set_flows(&self, flows: Arc<crate::engine::FlowSet>) {
+        *self.flows.write().unwrap_or_else(|e| e.into_inner()) = flows;
+    }
+}
+
+/// A running gateway.
+pub struct GatewayHandle {
+    pub(super) core: Box<dyn Running>,
+    pub(super) enqueue: EnqueueFn,
+    pub(super) intake: CancellationToken,
+    pub(super) shutdown: CancellationToken,
+    pub(super) outbox_stop: CancellationToken,
+    pub(super) outbox_task: tokio::task::JoinHandle<()>,
+    pub(super) tasks: JoinSet<()>,
+    pub(super) workers: JoinSet<()>,
+}
+
+impl GatewayHandle {
+    /// True once every operator has a bind up (within `timeout`).
+    pub async fn wait_bound(&self, timeout: Duration) -> bool {
+        let ops = self.core.bound();
+        let all = futures::future::join_all(ops.iter().map(|o| o.wait_bound(timeout))).await;
+        all.into_iter().all(|b| b)
+    }
+
+    /// Replaces the flows for every turn from now on (a reload after the
+    /// flow files changed and compiled cleanly).
+    pub fn set_flows(&self, flows: Arc<crate::engine::FlowSet>) {
+        self.core.set_flows(flows);
+        tracing::info!("flows replaced");
+    }
+
+    /// Queues an SMS to `to` through the durable outbox.
+    pub async fn enqueue_sms(&self, to: &str, text: &str) -> Result<OutboundId, EnqueueError> {
+        (self.enqueue)(to.to_string(), text.to_string()).await
+    }
+
+    /// Graceful: stop new dialogues and SMS, let steps in flight finish
+    /// within `gateway.shutdown_grace`, stop the outbox, unbind, sync.
+    pub async fn shutdown(mut self) {
+        let grace = self.core.grace();
+        let started = tokio::time::Instant::now();
+        if tokio::time::timeout(grace, self.core.drain())
+            .await
+            .is_err()
+        {
+            tracing::warn!("steps still in flight after the shutdown grace");
+        }
+        self.intake.cancel();
+        while self.tasks.join_next().await.is_some() {}
+        let left = grace.saturating_sub(started.elapsed());
+        if tokio::time::timeout(left, async {
+            while self.workers.join_next().await.is_some() {}
+        })
+        .await
+        .is_err()
+        {
+            self.workers.abort_all();
+        }
+        self.outbox_stop.cancel();
+        let _ = (&mut self.outbox_task).await;
+        let left = grace.saturating_sub(started.elapsed());
+        self.core.finish(left).await;
+        self.shutdown.cancel();
+        tracing::info!("gateway stopped");
+    }
+}
+
+impl Drop for GatewayHandle {
+    /// Dropped without `shutdown` (a crash, in tests): stop everything at
+    /// once. Nothing acknowledged is lost: it is in the journal.
+    fn drop(&mut self) {
+        self.intake.cancel();
+        self.outbox_stop.cancel();
+        self.shutdown.cancel();
+        self.outbox_task.abort();
+    }
+}

@@ -1,0 +1,45 @@
+//! Timers that keep the store bounded: expired sessions, dedupe entries
+//! and receipts are swept every `store.retention.sweep_interval`; SMS
+//! parts that never completed are handled as received.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::{sms, Core};
+use crate::store::{self, Store};
+
+/// Sweeps expired sessions, dedupe entries and receipts, and hands back
+/// SMS parts that never completed.
+pub async fn run<S: Store>(core: Arc<Core<S>>, stop: CancellationToken) {
+    let every = core
+        .config
+        .store
+        .retention
+        .sweep_interval
+        .max(Duration::from_millis(100));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let now = store::Timestamp(core.now_ms());
+        match core.store.sweep_expired(now, 1024).await {
+            Ok(keys) if !keys.is_empty() => {
+                tracing::debug!(sessions = keys.len(), "swept expired sessions")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "session sweep failed"),
+        }
+        if let Err(e) = core.store.sweep_dedupe(now, 4096).await {
+            tracing::warn!(error = %e, "dedupe sweep failed");
+        }
+        if let Err(e) = core.store.sweep_receipts(now, 4096).await {
+            tracing::warn!(error = %e, "receipt sweep failed");
+        }
+        sms::expire_parts(&core).await;
+    }
+}

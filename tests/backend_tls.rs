@@ -1,0 +1,192 @@
+//! TLS and mutual TLS to a back-end through real sockets: a private CA and
+//! certificates made by rcgen, a tokio-rustls server on 127.0.0.1:0 that
+//! demands a client certificate. The gateway trusts the configured `ca`
+//! alone, presents its certificate, and fails (never falls back) when
+//! either side cannot be verified.
+
+mod backend_support;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use backend_support::{backends, req};
+use bawaba::engine::Outcome;
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use rustls::pki_types::PrivateKeyDer;
+use rustls::server::WebPkiClientVerifier;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+struct Pki {
+    ca: CertifiedIssuer<'static, KeyPair>,
+}
+
+impl Pki {
+    fn new(name: &str) -> Pki {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+        Pki { ca }
+    }
+
+    /// A leaf certificate and its key.
+    fn leaf(&self, cn: &str, sans: &[&str]) -> (rcgen::Certificate, KeyPair) {
+        let key = KeyPair::generate().unwrap();
+        let sans: Vec<String> = sans.iter().map(|s| s.to_string()).collect();
+        let mut params = CertificateParams::new(sans).unwrap();
+        params.distinguished_name.push(DnType::CommonName, cn);
+        (params.signed_by(&key, &self.ca).unwrap(), key)
+    }
+}
+
+/// What the server saw of each connection: the client's certificate, or
+/// the handshake error.
+type Seen = Arc<Mutex<Vec<Result<Vec<u8>, String>>>>;
+
+async fn server(pki: &Pki) -> (std::net::SocketAddr, Seen) {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pki.ca.der().clone()).unwrap();
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .unwrap();
+    let (cert, key) = pki.leaf("ministry", &["127.0.0.1", "localhost"]);
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(
+            vec![cert.der().clone()],
+            PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen: Seen = Arc::default();
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let mut tls = match acceptor.accept(tcp).await {
+                Ok(t) => t,
+                Err(e) => {
+                    log.lock().unwrap().push(Err(e.to_string()));
+                    continue;
+                }
+            };
+            let peer = tls.get_ref().1.peer_certificates().map(|c| c[0].to_vec());
+            log.lock().unwrap().push(Ok(peer.unwrap_or_default()));
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                match tls.read(&mut chunk).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let body = r#"{"status":"ready_for_pickup"}"#;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = tls.write_all(answer.as_bytes()).await;
+            let _ = tls.shutdown().await;
+        }
+    });
+    (addr, seen)
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+fn mtls_backend(addr: std::net::SocketAddr, cert: &str, key: &str, ca: &str) -> String {
+    format!(
+        "[[backends]]\nname = \"passport\"\nbase_url = \"https://{addr}/v1\"\n\
+         auth = {{ type = \"mtls\", cert = \"{cert}\", key = \"{key}\", ca = \"{ca}\" }}\n\
+         [backends.operations]\nstatus = {{ method = \"GET\", path = \"/applications/{{application}}/status\" }}\n"
+    )
+}
+
+#[tokio::test]
+async fn mutual_tls_with_a_pinned_private_ca() {
+    let pki = Pki::new("Ministry of Interior test CA");
+    let (addr, seen) = server(&pki).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (client_cert, client_key) = pki.leaf("bawaba-gateway", &[]);
+    let cert = write(dir.path(), "client.crt", &client_cert.pem());
+    let key = write(dir.path(), "client.key", &client_key.serialize_pem());
+    let ca = write(dir.path(), "ca.pem", &pki.ca.pem());
+    let b = backends(&mtls_backend(addr, &cert, &key, &ca));
+    let r = b
+        .call(req("passport", "status", &[("application", "123458")]))
+        .await;
+    assert_eq!(r.outcome, Outcome::Ok, "{r:?}");
+    assert_eq!(r.data["status"], "ready_for_pickup");
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].as_deref().ok(),
+        Some(client_cert.der().as_ref()),
+        "our certificate was presented"
+    );
+}
+
+#[tokio::test]
+async fn a_server_outside_the_pinned_ca_is_refused() {
+    let ministry = Pki::new("Ministry CA");
+    let other = Pki::new("Some other CA");
+    let (addr, seen) = server(&ministry).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (client_cert, client_key) = ministry.leaf("bawaba-gateway", &[]);
+    let cert = write(dir.path(), "client.crt", &client_cert.pem());
+    let key = write(dir.path(), "client.key", &client_key.serialize_pem());
+    // The gateway pins the wrong CA: the ministry's server is not trusted.
+    let ca = write(dir.path(), "other.pem", &other.ca.pem());
+    let b = backends(&mtls_backend(addr, &cert, &key, &ca));
+    let r = b
+        .call(req("passport", "status", &[("application", "123458")]))
+        .await;
+    assert_eq!(r.outcome, Outcome::Failed);
+    assert!(
+        seen.lock().unwrap().iter().all(|s| s.is_err()),
+        "no request went through"
+    );
+}
+
+#[tokio::test]
+async fn a_client_certificate_from_another_ca_is_refused_by_the_server() {
+    let ministry = Pki::new("Ministry CA");
+    let other = Pki::new("Some other CA");
+    let (addr, seen) = server(&ministry).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (client_cert, client_key) = other.leaf("impostor", &[]);
+    let cert = write(dir.path(), "client.crt", &client_cert.pem());
+    let key = write(dir.path(), "client.key", &client_key.serialize_pem());
+    let ca = write(dir.path(), "ca.pem", &ministry.ca.pem());
+    let b = backends(&mtls_backend(addr, &cert, &key, &ca));
+    let r = b
+        .call(req("passport", "status", &[("application", "123458")]))
+        .await;
+    assert_eq!(r.outcome, Outcome::Failed);
+    let seen = seen.lock().unwrap().clone();
+    assert!(
+        !seen.is_empty() && seen.iter().all(|s| s.is_err()),
+        "{seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn unreadable_tls_files_fail_at_start_naming_the_back_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.pem").display().to_string();
+    let text = mtls_backend("127.0.0.1:1".parse().unwrap(), &missing, &missing, &missing);
+    let config = backend_support::config(&text);
+    let err = bawaba::backend::Backends::from_config(&config.backends).unwrap_err();
+    assert!(
+        err.to_string().starts_with("backend passport: TLS:"),
+        "{err}"
+    );
+}

@@ -1,0 +1,172 @@
+//! MTs through the real path: outbox -> Operator -> simulator SMSC on
+//! loopback, receipts back -> store (sled in a temp dir) -> status.
+
+mod outbox_support;
+
+use std::time::Duration;
+
+use bawaba::outbox::Settings;
+use bawaba::outbox::{Error, SmsStatus};
+use bawaba_sim::Behaviour;
+use outbox_support::*;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_are_sent_and_receipts_recorded_as_delivered() {
+    let Rig { smsc, gw, .. } = rig(Behaviour::default(), Op::default(), |_| {}, true).await;
+    assert!(gw.operator.wait_bound(WAIT).await);
+
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let text = format!("Your passport renewal #{i} is ready");
+        ids.push(
+            gw.outbox
+                .enqueue(sms("07801234567", &text, 1))
+                .await
+                .unwrap(),
+        );
+    }
+    for id in &ids {
+        let s = wait_status(&gw.outbox, *id, WAIT, delivered).await;
+        let SmsStatus::Delivered { message_ids } = s else {
+            unreachable!()
+        };
+        assert_eq!(message_ids.len(), 1);
+    }
+    let mut texts = Vec::new();
+    for _ in 0..5 {
+        let mt = smsc.next_submit().await.unwrap();
+        assert_eq!(
+            (mt.dest.as_str(), mt.source.as_str()),
+            ("9647801234567", SHORT_CODE)
+        );
+        assert_eq!(mt.registered_delivery & 0x01, 1, "final receipt requested");
+        texts.push(mt.text);
+    }
+    texts.sort();
+    assert_eq!(texts[0], "Your passport renewal #0 is ready");
+    assert_eq!(smsc.stats().submits, 5, "each MT submitted once");
+    assert!(smsc.protocol_errors().is_empty());
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_arabic_sms_is_split_and_reassembled_on_the_phone() {
+    for split in ["udh8", "udh16", "sar"] {
+        let op = Op {
+            split,
+            ..Op::default()
+        };
+        let Rig { smsc, gw, .. } = rig(Behaviour::default(), op, |_| {}, true).await;
+        let mut phone = smsc.sms("9647701234567");
+        let text = "عزيزي المواطن، تم تجديد جواز سفرك بنجاح. يرجى مراجعة مكتب الجوازات في بغداد لاستلامه خلال ثلاثين يوماً مع هويتك الوطنية. ".repeat(2);
+        let id = gw
+            .outbox
+            .enqueue(sms("+9647701234567", &text, 0))
+            .await
+            .unwrap();
+
+        let got = phone.next_message().await.unwrap();
+        assert_eq!(got.text, text, "{split}");
+        assert_eq!(got.source, SHORT_CODE);
+        assert!(got.parts.len() >= 2, "{split}: {} parts", got.parts.len());
+        assert!(got.parts.iter().all(|p| p.data_coding == 0x08));
+        let s = wait_status(&gw.outbox, id, WAIT, delivered).await;
+        let SmsStatus::Delivered { message_ids } = s else {
+            unreachable!()
+        };
+        assert_eq!(
+            message_ids.len(),
+            got.parts.len(),
+            "{split}: one id per part"
+        );
+        assert!(smsc.protocol_errors().is_empty(), "{split}");
+        gw.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_before_submit_sm_resp_still_matches() {
+    let before = Behaviour {
+        receipt_before_resp: true,
+        ..Behaviour::default()
+    };
+    let Rig { smsc, gw, .. } = rig(before, Op::default(), |_| {}, true).await;
+    let ids = [
+        gw.outbox
+            .enqueue(sms("07801111111", "one", 1))
+            .await
+            .unwrap(),
+        gw.outbox
+            .enqueue(sms("07802222222", "two", 1))
+            .await
+            .unwrap(),
+    ];
+    for id in ids {
+        wait_status(&gw.outbox, id, WAIT, delivered).await;
+    }
+    assert!(smsc.stats().receipts_sent >= 2);
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interactive_replies_go_before_bulk() {
+    // One MT in flight at a time: the send order is the claim order.
+    let one = |s: &mut Settings| s.in_flight = Some(1);
+    let Rig { smsc, mut gw, .. } = rig(Behaviour::default(), Op::default(), one, false).await;
+    for i in 0..10 {
+        gw.outbox
+            .enqueue(sms("07801234567", &format!("bulk {i}"), 2))
+            .await
+            .unwrap();
+    }
+    gw.outbox
+        .enqueue(sms("07801234567", "your answer", 0))
+        .await
+        .unwrap();
+    gw.outbox
+        .enqueue(sms("07801234567", "notice", 1))
+        .await
+        .unwrap();
+    assert!(gw.operator.wait_bound(WAIT).await);
+    gw.start_sender();
+    let first: Vec<String> = {
+        let mut v = Vec::new();
+        for _ in 0..3 {
+            v.push(smsc.next_submit().await.unwrap().text);
+        }
+        v
+    };
+    assert_eq!(first, ["your answer", "notice", "bulk 0"]);
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_can_never_be_sent_is_refused_at_enqueue() {
+    let op = Op {
+        max_parts: 2,
+        ..Op::default()
+    };
+    let Rig { gw, .. } = rig(Behaviour::default(), op, |_| {}, false).await;
+    let too_long = "ب".repeat(300);
+    let e = gw
+        .outbox
+        .enqueue(sms("07801234567", &too_long, 1))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("at most 2"), "{e}");
+    let mut named = sms("07801234567", "hi", 1);
+    named.operator = Some("nope".into());
+    assert!(matches!(
+        gw.outbox.enqueue(named).await,
+        Err(Error::UnknownOperator(_))
+    ));
+    let mut foreign = sms("07801234567", "hi", 1);
+    foreign.to = bawaba::msisdn::Msisdn::parse("+4915112345678").unwrap();
+    assert!(matches!(
+        gw.outbox.enqueue(foreign).await,
+        Err(Error::NoRoute(_))
+    ));
+    gw.stop().await;
+}

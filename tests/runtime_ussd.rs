@@ -1,0 +1,201 @@
+//! USSD through the real path: simulator SMSC on loopback, the gateway's
+//! binds, sled on disk, the shipped flows; canned back-end answers.
+
+mod runtime_common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bawaba::engine::Outcome;
+use bawaba_sim::{DialField, UssdProfile};
+use runtime_common::{Canned, Opts, Rig, MSISDN};
+use serde_json::json;
+
+fn pds_answers() -> Arc<Canned> {
+    let c = Arc::new(Canned::default());
+    c.answer(
+        "pds",
+        "balance",
+        Outcome::Ok,
+        json!({"holder": "Ali Hassan Jasim", "members": "6", "balance": "25000"}),
+        Duration::ZERO,
+    );
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn english_dialogue_through_the_language_menu_and_a_backend_call() {
+    let calls = pds_answers();
+    let mut rig = Rig::new(Opts::default(), calls.clone()).await;
+    let mut phone = rig.smsc.ussd(MSISDN);
+    let home = phone.dial("*123#").await.unwrap();
+    assert!(!home.end, "{home:?}");
+    assert!(
+        home.text.contains("الخدمات"),
+        "Arabic by default: {}",
+        home.text
+    );
+    // Language (on the first page, or behind "98. More") -> English.
+    let menu = if home.text.contains("اللغة") {
+        home
+    } else {
+        phone.reply("98").await.unwrap()
+    };
+    assert!(menu.text.contains("اللغة"), "{}", menu.text);
+    let langs = phone.reply(option_of(&menu.text, "اللغة")).await.unwrap();
+    assert!(langs.text.contains("English"), "{}", langs.text);
+    let main = phone
+        .reply(option_of(&langs.text, "English"))
+        .await
+        .unwrap();
+    assert!(main.text.contains("Government e-services"), "{}", main.text);
+    let ask = phone.reply("1").await.unwrap();
+    assert_eq!(ask.text, "Enter your ration card number");
+    let menu = phone.reply("12345678").await.unwrap();
+    assert!(menu.text.starts_with("Card 12345678"), "{}", menu.text);
+    let done = phone.reply("1").await.unwrap();
+    assert!(done.end, "the answer ends the dialogue");
+    assert_eq!(done.op, Some(17));
+    assert_eq!(
+        done.submitted.its_session_info.map(|b| b[1] & 1),
+        Some(1),
+        "end bit"
+    );
+    assert!(done.text.contains("Balance: 25,000 IQD"), "{}", done.text);
+    let seen = calls.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].params.get("card").map(String::as_str),
+        Some("12345678")
+    );
+    assert!(!seen[0].correlation_id.is_empty() && !seen[0].idempotency_key.is_empty());
+
+    // The language is remembered: the next dialogue opens in English.
+    let again = phone.dial("*123#").await.unwrap();
+    assert!(
+        again.text.contains("Government e-services"),
+        "{}",
+        again.text
+    );
+    assert!(
+        rig.smsc.protocol_errors().is_empty(),
+        "{:?}",
+        rig.smsc.protocol_errors()
+    );
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arabic_dialogue_with_arabic_indic_digits_and_a_shortcut_dial() {
+    let mut rig = Rig::new(Opts::default(), pds_answers()).await;
+    let mut phone = rig.smsc.ussd(MSISDN);
+    let home = phone.dial("*123#").await.unwrap();
+    assert!(home.text.contains("التموينية"), "{}", home.text);
+    assert_eq!(home.submitted.data_coding, 8, "Arabic goes as UCS-2");
+    let ask = phone.reply("١").await.unwrap();
+    assert_eq!(ask.text, "أدخل رقم البطاقة التموينية");
+    let menu = phone.reply("١٢٣٤٥٦٧٨").await.unwrap();
+    assert!(menu.text.contains("الرصيد"), "{}", menu.text);
+    let done = phone.reply("١").await.unwrap();
+    assert!(done.end);
+    assert!(done.text.contains("Ali Hassan Jasim"), "{}", done.text);
+
+    // Shortcut: straight to the balance from one dial string.
+    let mut other = rig.smsc.ussd("9647809999999");
+    let shot = other.dial("*123*1*12345678*1#").await.unwrap();
+    assert!(shot.end, "{shot:?}");
+    assert!(
+        shot.text.contains("25,000") || shot.text.contains("٢٥"),
+        "{}",
+        shot.text
+    );
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_ends_the_dialogue_and_a_redial_offers_to_resume() {
+    let mut rig = Rig::new(Opts::default(), pds_answers()).await;
+    let mut phone = rig.smsc.ussd(MSISDN);
+    phone.dial("*123*1#").await.unwrap();
+    phone.reply("12345678").await.unwrap();
+    phone.abort().await.unwrap();
+    let back = phone.dial("*123*1#").await.unwrap();
+    assert!(!back.end);
+    assert!(
+        back.text.contains("1. متابعة"),
+        "resume offer: {}",
+        back.text
+    );
+    let menu = phone.reply("1").await.unwrap();
+    assert!(
+        menu.text.contains("الرصيد"),
+        "continued where it was: {}",
+        menu.text
+    );
+    rig.stop().await;
+}
+
+/// The number of the option whose line contains `label` ("5. اللغة" -> "5").
+pub fn option_of<'a>(screen: &'a str, label: &str) -> &'a str {
+    let line = screen
+        .lines()
+        .find(|l| l.contains(label))
+        .unwrap_or_else(|| panic!("no {label:?} in {screen:?}"));
+    line.split('.').next().unwrap().trim()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vendor_profile_keyed_by_msisdn_with_the_dial_in_destination_addr() {
+    // A gateway that sends no its_session_info, puts the dialled string in
+    // destination_addr and uses other op codes: all configuration.
+    let opts = Opts {
+        extra_ussd: r#"session_key = "msisdn_service_code"
+dial_string = "destination_addr"
+ops = { begin = 1, user_reply = 19, our_continue = 3, our_end = 16, abort = [130] }"#,
+        ..Opts::default()
+    };
+    let mut rig = Rig::new(opts, pds_answers()).await;
+    let vendor = UssdProfile {
+        dial_in: DialField::DestinationAddr,
+        reply_op: 19,
+        abort_op: 130,
+        continue_ops: vec![3],
+        end_ops: vec![16],
+        its_session_info: false,
+        ..UssdProfile::default()
+    };
+    let mut phone = rig.smsc.ussd_with(MSISDN, vendor);
+    let ask = phone.dial("*123*1#").await.unwrap();
+    assert_eq!(ask.op, Some(3));
+    assert_eq!(ask.submitted.its_session_info, None);
+    assert_eq!(ask.text, "أدخل رقم البطاقة التموينية");
+    phone.reply("12345678").await.unwrap();
+    let done = phone.reply("1").await.unwrap();
+    assert!(done.end);
+    assert_eq!(done.op, Some(16));
+    assert!(done.text.contains("Ali Hassan Jasim"), "{}", done.text);
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaced_flows_serve_the_next_dialogue() {
+    let mut rig = Rig::new(Opts::default(), pds_answers()).await;
+    let mut phone = rig.smsc.ussd(MSISDN);
+    let before = phone.dial("*123#").await.unwrap();
+    assert!(
+        before.text.starts_with("الخدمات الحكومية\n"),
+        "{}",
+        before.text
+    );
+    let edited = runtime_common::flows_edited(&rig.config, |path, text| {
+        if path.ends_with("home.yaml") {
+            text.replacen("ar: الخدمات الحكومية", "ar: خدمات بوابة", 1)
+        } else {
+            text
+        }
+    });
+    rig.gw.as_ref().unwrap().set_flows(edited);
+    let after = phone.dial("*123#").await.unwrap();
+    assert!(after.text.starts_with("خدمات بوابة"), "{}", after.text);
+    rig.stop().await;
+}
