@@ -35,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::msisdn::Msisdn;
 use crate::smpp::pdu::{CommandStatus, Sm};
-use crate::smpp::session::Operator;
+use crate::smpp::session::{Operator, Responder};
 use crate::store::{self, NewOutbound, OutboundId, OutboundState, Priority, Store, Timestamp};
 use status::{progress_key, Dlr, Progress};
 
@@ -107,9 +107,10 @@ pub struct Settings {
     /// How long a submit may wait for a bind to take it before the MT is
     /// put back as "not bound".
     pub submit_wait: Duration,
-    /// MTs in flight per operator; `None`: twice the operator's window
-    /// times binds, enough to keep every window full while the store
-    /// settles finished MTs.
+    /// MTs in flight per operator; `None`: one second of the operator's
+    /// TPS, at least its window times binds (every window full) and at
+    /// most four times that (room for MTs whose ids the store is
+    /// settling), so none waits in `submit` much longer than a second.
     pub in_flight: Option<usize>,
     /// How long shutdown waits for MTs in flight.
     pub shutdown_grace: Duration,
@@ -190,7 +191,8 @@ impl<S: Store> Outbox<S> {
                     tracing::warn!(operator = %name, "outbox: operator not in the configuration; not used");
                     return None;
                 };
-                let default = 2 * (cfg.window.max(1) * cfg.binds.max(1)) as usize;
+                let windows = (cfg.window.max(1) * cfg.binds.max(1)) as usize;
+                let default = (cfg.tps as usize).clamp(windows, 4 * windows);
                 let slot = Slot {
                     operator,
                     policy: TextPolicy::of(cfg),
@@ -276,6 +278,18 @@ impl<S: Store> Outbox<S> {
         .await?;
         tracing::debug!(operator, message_id = %parsed.message_id, stat = %parsed.dlr.stat, outbound = ?r.outbound, "outbox: receipt recorded");
         Ok(r.outbound)
+    }
+
+    /// [`Outbox::on_receipt`], then answers the SMSC on the bind it came
+    /// from. Each receipt waits for a durable write (a group commit, about
+    /// 2 ms): call it from a task per receipt (bounded), not in turn from
+    /// one loop, or receipts back up behind each other at bulk rates.
+    pub async fn take_receipt(&self, operator: &str, sm: &Sm, responder: Responder) {
+        let r = self.on_receipt(operator, sm).await;
+        if let Err(e) = &r {
+            tracing::warn!(operator, error = %e, "outbox: receipt not recorded");
+        }
+        responder.respond(receipt_response(&r));
     }
 
     /// Where MT `id` is; `None` if unknown (or its records expired).

@@ -121,13 +121,8 @@ async fn admit<S: Store>(
 ) -> Option<Job> {
     let lease = c.lease;
     let Some(payload) = Payload::decode(&c.payload) else {
-        settle_fail(
-            inner,
-            lease,
-            Progress::default(),
-            "malformed queued record".into(),
-        )
-        .await;
+        let reason = "malformed queued record".to_string();
+        settle_fail(inner, lease, ("", &[]), Progress::default(), reason).await;
         return None;
     };
     // An operator removed from the configuration since the MT was queued:
@@ -142,7 +137,7 @@ async fn admit<S: Store>(
             Some(op) => op,
             None => {
                 let reason = format!("operator {:?} is no longer configured", payload.operator);
-                settle_fail(inner, lease, Progress::default(), reason).await;
+                settle_fail(inner, lease, ("", &[]), Progress::default(), reason).await;
                 return None;
             }
         }
@@ -209,7 +204,10 @@ async fn send<S: Store>(inner: &Inner<S>, job: Job) {
     }
     let parts = match slot.policy.parts(&job.payload.text, lease.id) {
         Ok(p) => p,
-        Err(e) => return settle_fail(inner, lease, progress, e.to_string()).await,
+        Err(e) => {
+            let op = (job.operator.as_str(), &[][..]);
+            return settle_fail(inner, lease, op, progress, e.to_string()).await;
+        }
     };
     if progress.parts.len() != parts.len() {
         progress.parts = vec![None; parts.len()];
@@ -258,13 +256,11 @@ async fn send<S: Store>(inner: &Inner<S>, job: Job) {
             }
         }
     }
-    if !link(inner, &job.operator, lease, &accepted).await {
-        return;
-    }
+    let op = job.operator.as_str();
     match outcome {
         Outcome::Sent => {
             progress.sent = true;
-            if save(inner, lease, &progress).await {
+            if persist(inner, op, lease, &progress, &accepted).await {
                 if let Err(e) = inner.store.complete(lease).await {
                     tracing::warn!(error = %e, id = %lease.id, "outbox: complete failed");
                 }
@@ -273,7 +269,7 @@ async fn send<S: Store>(inner: &Inner<S>, job: Job) {
         }
         Outcome::Hold => {
             let due = super::now().after(inner.settings.retry.not_bound);
-            if accepted.is_empty() || save(inner, lease, &progress).await {
+            if accepted.is_empty() || persist(inner, op, lease, &progress, &accepted).await {
                 reschedule(inner, lease, due).await;
             }
         }
@@ -282,16 +278,16 @@ async fn send<S: Store>(inner: &Inner<S>, job: Job) {
             let tries = progress.tries;
             if !inner.settings.retry.may_retry(tries) {
                 let reason = format!("{reason}; gave up after {tries} attempts");
-                return settle_fail(inner, lease, progress, reason).await;
+                return settle_fail(inner, lease, (op, &accepted), progress, reason).await;
             }
             let delay = inner.settings.retry.delay(tries, hint, rand::random());
             tracing::info!(id = %lease.id, to = %mask(&job.payload.to), tries, ?delay, %reason, "outbox: MT will be retried");
             progress.last_error = Some(reason);
-            if save(inner, lease, &progress).await {
+            if persist(inner, op, lease, &progress, &accepted).await {
                 reschedule(inner, lease, super::now().after(delay)).await;
             }
         }
-        Outcome::Fail(reason) => settle_fail(inner, lease, progress, reason).await,
+        Outcome::Fail(reason) => settle_fail(inner, lease, (op, &accepted), progress, reason).await,
     }
 }
 
@@ -346,6 +342,23 @@ async fn link<S: Store>(inner: &Inner<S>, operator: &str, lease: Lease, ids: &[S
     }
 }
 
+/// Links the newly accepted ids and writes the progress record, both
+/// durable and concurrently (one group commit). False if the store failed:
+/// the lease is left to expire and the MT is sent again.
+async fn persist<S: Store>(
+    inner: &Inner<S>,
+    operator: &str,
+    lease: Lease,
+    progress: &Progress,
+    accepted: &[String],
+) -> bool {
+    let (linked, saved) = tokio::join!(
+        link(inner, operator, lease, accepted),
+        save(inner, lease, progress)
+    );
+    linked && saved
+}
+
 /// Writes the MT's progress record (durable). False if the store failed.
 async fn save<S: Store>(inner: &Inner<S>, lease: Lease, progress: &Progress) -> bool {
     let key = progress_key(lease.id);
@@ -368,16 +381,18 @@ async fn reschedule<S: Store>(inner: &Inner<S>, lease: Lease, due: crate::store:
     }
 }
 
-/// Gives up on an MT: records why, then marks it failed.
+/// Gives up on an MT: records why (and the ids of parts the SMSC did
+/// accept, from `accepted`: operator and ids), then marks it failed.
 async fn settle_fail<S: Store>(
     inner: &Inner<S>,
     lease: Lease,
+    (operator, accepted): (&str, &[String]),
     mut progress: Progress,
     reason: String,
 ) {
     tracing::warn!(id = %lease.id, %reason, "outbox: MT failed");
     progress.failed = Some(reason);
-    if save(inner, lease, &progress).await {
+    if persist(inner, operator, lease, &progress, accepted).await {
         if let Err(e) = inner.store.fail(lease, super::now()).await {
             tracing::warn!(error = %e, id = %lease.id, "outbox: marking failed did not stick");
         }
