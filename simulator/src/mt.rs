@@ -207,6 +207,28 @@ pub(crate) fn receipt(s: &Submitted, message_id: &str) -> Option<DeliverSm> {
     Some(pdu)
 }
 
+/// One submit the SMSC has not answered yet (see `Stats::submits_in_flight`); the count drops
+/// when this drops.
+pub(crate) struct InFlight(std::sync::Arc<crate::smsc::Shared>);
+
+impl InFlight {
+    fn new(shared: std::sync::Arc<crate::smsc::Shared>) -> Self {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = &shared.counters;
+        let n = c.submits_in_flight.fetch_add(1, Relaxed) + 1;
+        c.max_submits_in_flight.fetch_max(n, Relaxed);
+        InFlight(shared)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let c = &self.0.counters;
+        c.submits_in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 impl Session {
     pub(crate) async fn on_submit(
         &mut self,
@@ -214,6 +236,7 @@ impl Session {
         bytes: &[u8],
         (mut s, problems): (Submitted, Vec<String>),
     ) -> Flow {
+        let in_flight = InFlight::new(self.shared.clone());
         let counters = &self.shared.counters;
         bump(match s.kind {
             SubmitKind::SubmitSm => &counters.submits,
@@ -269,10 +292,15 @@ impl Session {
             self.shared.route_submit(s);
             return self.header_resp(&header, status).await;
         }
-        self.accept(s, b).await
+        self.accept(s, b, in_flight).await
     }
 
-    async fn accept(&mut self, mut s: Submitted, b: crate::config::Behaviour) -> Flow {
+    async fn accept(
+        &mut self,
+        mut s: Submitted,
+        b: crate::config::Behaviour,
+        in_flight: InFlight,
+    ) -> Flow {
         let id = self.shared.new_message_id();
         let (seq, kind) = (s.sequence, s.kind);
         s.message_id = Some(id.clone());
@@ -333,6 +361,7 @@ impl Session {
                         })
                         .await;
                 }
+                drop(in_flight);
                 if let Some((pdu, to)) = later {
                     tokio::time::sleep(receipt_delay).await;
                     let _ = to.send(receipt_control(pdu)).await;

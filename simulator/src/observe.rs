@@ -166,6 +166,11 @@ counters! {
     /// Links the SMSC dropped on purpose (`drop_link`).
     links_dropped,
     garbage_sent,
+    /// Submits received whose answer has not been written yet (a delayed
+    /// `submit_resp_delay` answer counts until it is handed to the session).
+    submits_in_flight,
+    /// The most `submits_in_flight` ever reached: what an ESME's window allowed.
+    max_submits_in_flight,
 }
 
 pub(crate) fn bump(counter: &AtomicU64) {

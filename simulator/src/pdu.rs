@@ -35,6 +35,10 @@ impl Session {
         }
         let seq = cmd.sequence_number();
         let Some(pdu) = cmd.pdu() else {
+            if h.is_response() && h.status != 0 && self.complete(seq, cmd.status()) {
+                // A failed response without a body, as SMPP 3.4 allows.
+                return Flow::Continue;
+            }
             return self.on_unexpected(&h, bytes, "PDU without a body").await;
         };
         macro_rules! bind {
