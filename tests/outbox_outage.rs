@@ -33,12 +33,8 @@ async fn queued_while_the_smsc_is_down_then_delivered_when_it_returns() {
     let dir = tempfile::tempdir().unwrap();
     let addr = free_addr();
     let config = config(addr, &Op::default());
-    let gw = Gateway::start(
-        open_store(dir.path()).await,
-        config.clone(),
-        settings(&config),
-        true,
-    );
+    let store = open_store(dir.path()).await;
+    let gw = Gateway::start(store.clone(), config.clone(), settings(&config), true);
     let mut ids = Vec::new();
     for i in 0..5 {
         let text = format!("bill {i}");
@@ -49,7 +45,13 @@ async fn queued_while_the_smsc_is_down_then_delivered_when_it_returns() {
                 .unwrap(),
         );
     }
-    // Not bound: held, without using up attempts.
+    // Not bound: claimed and held again and again (the store counts the
+    // claims), without using up the MT's attempts.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while store.get_outbound(ids[4]).await.unwrap().unwrap().attempts < 3 {
+        assert!(tokio::time::Instant::now() < deadline, "never claimed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     for id in &ids {
         let s = gw.outbox.try_status(*id).await.unwrap().unwrap();
         assert!(queued_untried(&s), "{s:?}");
@@ -166,4 +168,27 @@ async fn close(store: Arc<SledStore>) {
         .ok()
         .expect("the gateway let go of the store");
     store.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_mt_not_sent_within_its_validity_fails_as_expired() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(free_addr(), &Op::default()); // no SMSC at all
+    let mut s = settings(&config);
+    s.validity = Duration::from_millis(300);
+    let gw = Gateway::start(open_store(dir.path()).await, config.clone(), s, true);
+    let id = gw
+        .outbox
+        .enqueue(sms("07801234567", "too late", 1))
+        .await
+        .unwrap();
+    let s = wait_status(&gw.outbox, id, WAIT, |s| {
+        matches!(s, SmsStatus::Failed { .. })
+    })
+    .await;
+    let SmsStatus::Failed { reason } = s else {
+        unreachable!()
+    };
+    assert!(reason.starts_with("expired"), "{reason}");
+    gw.stop().await;
 }

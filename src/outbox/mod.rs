@@ -83,6 +83,9 @@ pub struct Payload {
     pub from: String,
     pub text: String,
     pub operator: String,
+    /// When it was queued (ms since the epoch; 0 in records without it).
+    #[serde(default)]
+    pub queued_at: u64,
 }
 
 impl Payload {
@@ -114,6 +117,9 @@ pub struct Settings {
     pub in_flight: Option<usize>,
     /// How long shutdown waits for MTs in flight.
     pub shutdown_grace: Duration,
+    /// An MT not sent within this after it was queued fails as expired
+    /// (a notification days late does more harm than none).
+    pub validity: Duration,
 }
 
 impl Settings {
@@ -132,6 +138,7 @@ impl Settings {
             submit_wait: Duration::from_secs(5),
             in_flight: None,
             shutdown_grace: config.gateway.shutdown_grace,
+            validity: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -230,16 +237,18 @@ impl<S: Store> Outbox<S> {
         {
             return Err(Error::BadSource(sms.from));
         }
+        let now = now();
         let payload = Payload {
             to: sms.to.as_str().to_string(),
             from: sms.from,
             text: sms.text,
             operator,
+            queued_at: now.0,
         };
         let priority = Priority::from_u8(sms.priority).unwrap_or(Priority::Bulk);
         let msg = NewOutbound {
             priority,
-            due_at: now(),
+            due_at: now,
             payload: payload.encode(),
         };
         let id = self.inner.store.enqueue_outbound(msg).await?;

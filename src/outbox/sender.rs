@@ -142,12 +142,24 @@ async fn admit<S: Store>(
             }
         }
     };
+    if let Some(age) = super::now().0.checked_sub(payload.queued_at) {
+        let validity = inner.settings.validity;
+        if payload.queued_at > 0 && Duration::from_millis(age) > validity {
+            let reason = format!(
+                "expired: not sent within {}",
+                humantime::format_duration(validity)
+            );
+            settle_fail(inner, lease, ("", &[]), Progress::default(), reason).await;
+            return None;
+        }
+    }
     let slot = &inner.operators[&operator];
-    let hold = if !slot.operator.is_bound() {
-        Some(inner.settings.retry.not_bound)
-    } else {
-        None
-    };
+    // Its operator is down: hold it, longer each time it comes back
+    // (claim counts), so a long outage does not churn the queue.
+    let hold = (!slot.operator.is_bound()).then(|| {
+        let doubling = 1u32 << lease.attempt.saturating_sub(1).min(5);
+        inner.settings.retry.not_bound.saturating_mul(doubling)
+    });
     let op_permit = match hold {
         Some(_) => None,
         None => caps[&operator].clone().try_acquire_owned().ok(),
