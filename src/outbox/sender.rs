@@ -22,7 +22,6 @@ use tokio_util::sync::CancellationToken;
 use super::status::{progress_key, Progress};
 use super::{receipts, Inner, Payload};
 use crate::msisdn::mask;
-use crate::smpp::pdu::{Address, Sm};
 use crate::smpp::session::SubmitResult;
 use crate::store::{Claimed, Lease, Store};
 
@@ -230,58 +229,65 @@ async fn send<S: Store>(inner: &Inner<S>, job: Job) {
         if progress.parts[i].is_some() {
             continue;
         }
-        let sm = submit_sm(part, &job.payload);
-        let result = slot
-            .operator
-            .submit_within(sm, inner.settings.submit_wait)
-            .await;
-        match result {
-            SubmitResult::Accepted { message_id } => {
+        let sm = part.submit_sm(&job.payload.from, &job.payload.to);
+        let result = slot.operator.submit_within(sm, inner.settings.submit_wait);
+        match classify(result.await) {
+            Ok(message_id) => {
                 progress.parts[i] = Some(message_id.clone());
                 accepted.push(message_id);
             }
-            SubmitResult::Rejected {
-                status,
-                temporary: false,
-            } => {
-                outcome = Outcome::Fail(format!("rejected by the SMSC: {status}"));
-                break;
-            }
-            SubmitResult::Rejected { status, .. } => {
-                let hint = result.retry_after();
-                outcome = Outcome::Retry {
-                    reason: format!("refused for now by the SMSC: {status}"),
-                    hint,
-                };
-                break;
-            }
-            SubmitResult::Unknown => {
-                outcome = Outcome::Retry {
-                    reason: "no answer (link lost or response timer expired)".into(),
-                    hint: None,
-                };
-                break;
-            }
-            SubmitResult::NotBound => {
-                outcome = Outcome::Hold;
+            Err(o) => {
+                outcome = o;
                 break;
             }
         }
     }
-    let op = job.operator.as_str();
+    settle(inner, &job, outcome, progress, &accepted).await;
+}
+
+/// The accepted message id, or what to do with the MT.
+fn classify(result: SubmitResult) -> Result<String, Outcome> {
+    let hint = result.retry_after();
+    match result {
+        SubmitResult::Accepted { message_id } => Ok(message_id),
+        SubmitResult::Rejected {
+            status,
+            temporary: false,
+        } => Err(Outcome::Fail(format!("rejected by the SMSC: {status}"))),
+        SubmitResult::Rejected { status, .. } => Err(Outcome::Retry {
+            reason: format!("refused for now by the SMSC: {status}"),
+            hint,
+        }),
+        SubmitResult::Unknown => Err(Outcome::Retry {
+            reason: "no answer (link lost or response timer expired)".into(),
+            hint: None,
+        }),
+        SubmitResult::NotBound => Err(Outcome::Hold),
+    }
+}
+
+/// Records how the send went and settles the lease accordingly.
+async fn settle<S: Store>(
+    inner: &Inner<S>,
+    job: &Job,
+    outcome: Outcome,
+    mut progress: Progress,
+    accepted: &[String],
+) {
+    let (lease, op) = (job.lease, job.operator.as_str());
     match outcome {
         Outcome::Sent => {
             progress.sent = true;
-            if persist(inner, op, lease, &progress, &accepted).await {
+            if persist(inner, op, lease, &progress, accepted).await {
                 if let Err(e) = inner.store.complete(lease).await {
                     tracing::warn!(error = %e, id = %lease.id, "outbox: complete failed");
                 }
-                tracing::debug!(id = %lease.id, to = %mask(&job.payload.to), parts = parts.len(), "outbox: MT sent");
+                tracing::debug!(id = %lease.id, to = %mask(&job.payload.to), parts = progress.parts.len(), "outbox: MT sent");
             }
         }
         Outcome::Hold => {
             let due = super::now().after(inner.settings.retry.not_bound);
-            if accepted.is_empty() || persist(inner, op, lease, &progress, &accepted).await {
+            if accepted.is_empty() || persist(inner, op, lease, &progress, accepted).await {
                 reschedule(inner, lease, due).await;
             }
         }
@@ -290,50 +296,16 @@ async fn send<S: Store>(inner: &Inner<S>, job: Job) {
             let tries = progress.tries;
             if !inner.settings.retry.may_retry(tries) {
                 let reason = format!("{reason}; gave up after {tries} attempts");
-                return settle_fail(inner, lease, (op, &accepted), progress, reason).await;
+                return settle_fail(inner, lease, (op, accepted), progress, reason).await;
             }
             let delay = inner.settings.retry.delay(tries, hint, rand::random());
             tracing::info!(id = %lease.id, to = %mask(&job.payload.to), tries, ?delay, %reason, "outbox: MT will be retried");
             progress.last_error = Some(reason);
-            if persist(inner, op, lease, &progress, &accepted).await {
+            if persist(inner, op, lease, &progress, accepted).await {
                 reschedule(inner, lease, super::now().after(delay)).await;
             }
         }
-        Outcome::Fail(reason) => settle_fail(inner, lease, (op, &accepted), progress, reason).await,
-    }
-}
-
-/// The submit_sm for one part: from the short code, to the international
-/// number, final delivery receipt requested.
-fn submit_sm(part: &super::PartSpec, payload: &Payload) -> Sm {
-    let mut sm = Sm {
-        source: source_address(&payload.from),
-        dest: Address::new(1, 1, payload.to.clone()),
-        esm_class: part.esm_class,
-        registered_delivery: 1,
-        data_coding: part.data_coding,
-        short_message: part.short_message.clone().into(),
-        ..Sm::default()
-    };
-    sm.tlvs.message_payload = part.message_payload.clone().map(Into::into);
-    if let Some(sar) = part.sar {
-        sm.tlvs.sar_msg_ref_num = Some(sar.ref_num);
-        sm.tlvs.sar_total_segments = Some(sar.total);
-        sm.tlvs.sar_segment_seqnum = Some(sar.seq);
-    }
-    sm
-}
-
-/// TON/NPI of a sender: alphanumeric names are TON 5; short codes
-/// (up to 8 digits) national/unknown plan; longer digit strings
-/// international E.164.
-pub(super) fn source_address(from: &str) -> Address {
-    if !from.bytes().all(|b| b.is_ascii_digit()) {
-        Address::new(5, 0, from)
-    } else if from.len() <= 8 {
-        Address::new(3, 0, from)
-    } else {
-        Address::new(1, 1, from)
+        Outcome::Fail(reason) => settle_fail(inner, lease, (op, accepted), progress, reason).await,
     }
 }
 
