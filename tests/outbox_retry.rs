@@ -110,3 +110,89 @@ async fn temporary_refusals_are_bounded_then_fail_with_the_reason() {
     assert_eq!(smsc.stats().queue_full, 3);
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_resends_only_the_parts_not_yet_accepted() {
+    // Every 2nd submit is refused: part 1 accepted, part 2 refused, then
+    // the retry sends part 2 alone, under the same reference.
+    let every_other = Behaviour {
+        queue_full_every: Some(2),
+        ..Behaviour::default()
+    };
+    let Rig { smsc, gw, .. } = rig(every_other, Op::default(), |_| {}, true).await;
+    let mut phone = smsc.sms("9647801234567");
+    let text = "Your pension for November has been paid into account 1234. ".repeat(3);
+    let id = gw
+        .outbox
+        .enqueue(sms("07801234567", &text, 1))
+        .await
+        .unwrap();
+    let got = phone.next_message().await.unwrap();
+    assert_eq!(got.text, text);
+    assert_eq!(got.parts.len(), 2);
+    let s = wait_status(&gw.outbox, id, WAIT, delivered).await;
+    let SmsStatus::Delivered { message_ids } = s else {
+        unreachable!()
+    };
+    assert_eq!(message_ids.len(), 2);
+    let stats = smsc.stats();
+    assert_eq!(
+        (stats.submits, stats.queue_full),
+        (3, 1),
+        "part 1 was not sent twice"
+    );
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_delivery_receipt_makes_the_status_failed() {
+    use bawaba_sim::rusmpp::pdus::DeliverSm;
+    use bawaba_sim::rusmpp::tlvs::MessageDeliveryRequestTlvValue as Tlv;
+    use bawaba_sim::rusmpp::types::{COctetString, OctetString};
+    use bawaba_sim::rusmpp::values::{EsmClass, MessageState};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut sc = bawaba_sim::SmscConfig::local("bawaba", "secret");
+    sc.receipt_delay = Duration::from_secs(60); // the simulator's own DELIVRD comes too late
+    let smsc = smsc(sc).await;
+    let config = config(smsc.local_addr(), &Op::default());
+    let gw = Gateway::start(
+        open_store(dir.path()).await,
+        config.clone(),
+        settings(&config),
+        true,
+    );
+    let id = gw
+        .outbox
+        .enqueue(sms("07801234567", "hello", 1))
+        .await
+        .unwrap();
+    let mt = smsc.next_submit().await.unwrap();
+    let message_id = mt.message_id.unwrap();
+    wait_status(&gw.outbox, id, WAIT, |s| {
+        matches!(s, SmsStatus::Sent { .. })
+    })
+    .await;
+
+    let text = format!("id:{} sub:001 dlvrd:000 submit date:2611270100 done date:2611270101 stat:UNDELIV err:013 text:hello", message_id.to_uppercase());
+    let receipt = DeliverSm::builder()
+        .source_addr(COctetString::from_string(mt.dest.clone()).unwrap())
+        .destination_addr(COctetString::from_string(mt.source.clone()).unwrap())
+        .esm_class(EsmClass::from(0x04))
+        .short_message(OctetString::from_vec(text.into_bytes()).unwrap())
+        .push_tlv(Tlv::MessageState(MessageState::Undeliverable))
+        .build();
+    let status = smsc
+        .deliver(bawaba_sim::Target::All, receipt)
+        .await
+        .unwrap();
+    assert_eq!(status, CommandStatus::EsmeRok);
+    let s = wait_status(&gw.outbox, id, WAIT, failed).await;
+    assert_eq!(
+        s,
+        SmsStatus::Failed {
+            reason: "receipt UNDELIV (err 013)".into()
+        }
+    );
+    gw.stop().await;
+}
