@@ -15,6 +15,25 @@
 //! still holding the MT, it is sent again: the citizen may get it twice
 //! (parts already accepted are not resent on a retry of the same process).
 //! It is never dropped without a `Failed` status saying why.
+//!
+//! # Wiring (runtime / app)
+//! ```text
+//! operators = for each config.operators: Operator::start(cfg, inbound_tx, shutdown)
+//! outbox    = Outbox::new(store, config, operators.clone())
+//! sender    = outbox.spawn(shutdown.clone())
+//! inbound loop: deliver_sm with receipts::is_receipt(esm_class)
+//!     -> a task per receipt (bounded, e.g. a 256-permit semaphore):
+//!        outbox.take_receipt(&inbound.operator, &sm, inbound.responder)
+//!     (records durably, then deliver_sm_resp ESME_ROK; ESME_RX_T_APPN if
+//!     the store cannot take it now); every other deliver_sm -> the bearer.
+//! flow `sms` effects, SMS replies: outbox.enqueue(OutboundSms { priority: 0 })
+//! back-end notifications: priority 1; campaigns: priority 2. HTTP 202 only
+//!     after enqueue resolved; Error::Store(e) with e.is_transient() -> 503.
+//! periodic: store.sweep_receipts(now, n) every retention.sweep_interval
+//!     (receipts and the outbox's per-MT records expire with retention.receipts).
+//! shutdown: cancel -> sender.await (in-flight MTs settle within
+//!     gateway.shutdown_grace) -> each operator.shutdown() -> store sync/close.
+//! ```
 
 pub mod encode;
 pub mod receipts;
