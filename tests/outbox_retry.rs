@@ -41,6 +41,9 @@ async fn throttled_and_queue_full_are_retried_until_delivered() {
     }
     let stats = smsc.stats();
     assert!(stats.throttled > 0 && stats.queue_full > 0, "{stats:?}");
+    let ours = gw.outbox.stats();
+    assert_eq!((ours.enqueued, ours.sent, ours.failed), (30, 30, 0));
+    assert!(ours.retried > 0, "{ours:?}");
     let mut accepted: BTreeMap<String, u32> = BTreeMap::new();
     while let Some(mt) = smsc.try_next_submit() {
         if mt.message_id.is_some() {

@@ -56,12 +56,12 @@ use crate::msisdn::Msisdn;
 use crate::smpp::pdu::{CommandStatus, Sm};
 use crate::smpp::session::{Operator, Responder};
 use crate::store::{self, NewOutbound, OutboundId, OutboundState, Priority, Store, Timestamp};
-use status::{progress_key, Dlr, Progress};
+use status::{progress_key, Counters, Dlr, Progress};
 
 pub use encode::{PartSpec, TextPolicy};
 pub use retry::RetryPolicy;
 pub use routing::Routes;
-pub use status::SmsStatus;
+pub use status::{OutboxStats, SmsStatus};
 
 /// An MT to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,6 +177,7 @@ pub(crate) struct Inner<S> {
     pub settings: Settings,
     /// Wakes the dispatcher when an MT is queued.
     pub wake: Notify,
+    pub counters: Counters,
 }
 
 impl<S> Inner<S> {
@@ -235,6 +236,7 @@ impl<S: Store> Outbox<S> {
                 operators: slots,
                 settings,
                 wake: Notify::new(),
+                counters: Counters::default(),
                 config,
             }),
         }
@@ -272,6 +274,7 @@ impl<S: Store> Outbox<S> {
         };
         let id = self.inner.store.enqueue_outbound(msg).await?;
         tracing::debug!(%id, to = %sms.to, operator = %payload.operator, ?priority, "outbox: MT queued");
+        Counters::bump(&self.inner.counters.enqueued);
         self.inner.wake.notify_one();
         Ok(id)
     }
@@ -304,6 +307,7 @@ impl<S: Store> Outbox<S> {
             self.inner.receipt_expiry(),
         )
         .await?;
+        Counters::bump(&self.inner.counters.receipts);
         tracing::debug!(operator, message_id = %parsed.message_id, stat = %parsed.dlr.stat, outbound = ?r.outbound, "outbox: receipt recorded");
         Ok(r.outbound)
     }
@@ -318,6 +322,11 @@ impl<S: Store> Outbox<S> {
             tracing::warn!(operator, error = %e, "outbox: receipt not recorded");
         }
         responder.respond(receipt_response(&r));
+    }
+
+    /// Counters since this outbox was made.
+    pub fn stats(&self) -> OutboxStats {
+        self.inner.counters.snapshot()
     }
 
     /// Where MT `id` is; `None` if unknown (or its records expired).

@@ -19,7 +19,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::status::{progress_key, Progress};
+use super::status::{progress_key, Counters, Progress};
 use super::{receipts, Inner, Payload};
 use crate::msisdn::mask;
 use crate::smpp::session::SubmitResult;
@@ -164,6 +164,7 @@ async fn admit<S: Store>(
         None => caps[&operator].clone().try_acquire_owned().ok(),
     };
     let Some(op_permit) = op_permit else {
+        Counters::bump(&inner.counters.held);
         let delay = hold.unwrap_or(BUSY_HOLD);
         let due = super::now().after(delay);
         if let Err(e) = inner.store.reschedule(lease, due).await {
@@ -279,6 +280,7 @@ async fn settle<S: Store>(
         Outcome::Sent => {
             progress.sent = true;
             if persist(inner, op, lease, &progress, accepted).await {
+                Counters::bump(&inner.counters.sent);
                 if let Err(e) = inner.store.complete(lease).await {
                     tracing::warn!(error = %e, id = %lease.id, "outbox: complete failed");
                 }
@@ -286,6 +288,7 @@ async fn settle<S: Store>(
             }
         }
         Outcome::Hold => {
+            Counters::bump(&inner.counters.held);
             let due = super::now().after(inner.settings.retry.not_bound);
             if accepted.is_empty() || persist(inner, op, lease, &progress, accepted).await {
                 reschedule(inner, lease, due).await;
@@ -298,6 +301,7 @@ async fn settle<S: Store>(
                 let reason = format!("{reason}; gave up after {tries} attempts");
                 return settle_fail(inner, lease, (op, accepted), progress, reason).await;
             }
+            Counters::bump(&inner.counters.retried);
             let delay = inner.settings.retry.delay(tries, hint, rand::random());
             tracing::info!(id = %lease.id, to = %mask(&job.payload.to), tries, ?delay, %reason, "outbox: MT will be retried");
             progress.last_error = Some(reason);
@@ -375,6 +379,7 @@ async fn settle_fail<S: Store>(
     reason: String,
 ) {
     tracing::warn!(id = %lease.id, %reason, "outbox: MT failed");
+    Counters::bump(&inner.counters.failed);
     progress.failed = Some(reason);
     if persist(inner, operator, lease, &progress, accepted).await {
         if let Err(e) = inner.store.fail(lease, super::now()).await {
