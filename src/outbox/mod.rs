@@ -134,6 +134,8 @@ pub struct Settings {
     /// most four times that (room for MTs whose ids the store is
     /// settling), so none waits in `submit` much longer than a second.
     pub in_flight: Option<usize>,
+    /// Message id renderings per operator (default: both text).
+    pub message_ids: BTreeMap<String, receipts::IdBases>,
     /// How long shutdown waits for MTs in flight.
     pub shutdown_grace: Duration,
     /// An MT not sent within this after it was queued fails as expired
@@ -156,6 +158,7 @@ impl Settings {
             poll: Duration::from_millis(500),
             submit_wait: Duration::from_secs(5),
             in_flight: None,
+            message_ids: BTreeMap::new(),
             shutdown_grace: config.gateway.shutdown_grace,
             validity: Duration::from_secs(24 * 3600),
         }
@@ -183,6 +186,12 @@ pub(crate) struct Inner<S> {
 impl<S> Inner<S> {
     pub fn receipt_expiry(&self) -> Timestamp {
         now().after(self.config.store.retention.receipts)
+    }
+
+    /// How `operator` renders message ids.
+    pub fn id_bases(&self, operator: &str) -> receipts::IdBases {
+        let bases = self.settings.message_ids.get(operator);
+        bases.copied().unwrap_or_default()
     }
 }
 
@@ -300,13 +309,9 @@ impl<S: Store> Outbox<S> {
             network_error_code: sm.tlvs.network_error_code,
             text,
         })?;
-        let r = receipts::record(
-            &*self.inner.store,
-            operator,
-            &parsed,
-            self.inner.receipt_expiry(),
-        )
-        .await?;
+        let base = self.inner.id_bases(operator).receipt;
+        let expires = self.inner.receipt_expiry();
+        let r = receipts::record(&*self.inner.store, (operator, base), &parsed, expires).await?;
         Counters::bump(&self.inner.counters.receipts);
         tracing::debug!(operator, message_id = %parsed.message_id, stat = %parsed.dlr.stat, outbound = ?r.outbound, "outbox: receipt recorded");
         Ok(r.outbound)
@@ -367,7 +372,8 @@ impl<S: Store> Outbox<S> {
         let ids = p.message_ids();
         let mut dlrs = Vec::with_capacity(ids.len());
         for mid in &ids {
-            let key = receipts::receipt_key(&p.operator, mid);
+            let base = self.inner.id_bases(&p.operator).submit;
+            let key = receipts::receipt_key(&p.operator, mid, base);
             let dlr = store.receipt_status(&key).await?.and_then(|r| r.status);
             dlrs.push(dlr.as_deref().and_then(Dlr::decode));
         }

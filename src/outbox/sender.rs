@@ -318,7 +318,7 @@ async fn settle<S: Store>(
 async fn link<S: Store>(inner: &Inner<S>, operator: &str, lease: Lease, ids: &[String]) -> bool {
     let expires = inner.receipt_expiry();
     let writes = ids.iter().map(|id| {
-        let key = receipts::receipt_key(operator, id);
+        let key = receipts::receipt_key(operator, id, inner.id_bases(operator).submit);
         async move { inner.store.link_receipt(&key, lease.id, expires).await }
     });
     match futures::future::try_join_all(writes).await {
