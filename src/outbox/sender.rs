@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use super::status::{progress_key, Counters, Progress};
 use super::{receipts, Inner, Payload};
 use crate::msisdn::mask;
+use crate::smpp::pdu::CommandStatus;
 use crate::smpp::session::SubmitResult;
 use crate::store::{Claimed, Lease, Store};
 
@@ -186,6 +187,11 @@ enum Outcome {
     Retry {
         reason: String,
         hint: Option<Duration>,
+        /// Uses up one of the MT's attempts. ESME_RTHROTTLED does not: it
+        /// says the account is over its rate, nothing about this MT (the
+        /// session layer has already paused and halved the bind's rate);
+        /// such an MT is bounded by its validity instead.
+        counts: bool,
     },
     Hold,
     Fail(String),
@@ -258,10 +264,12 @@ fn classify(result: SubmitResult) -> Result<String, Outcome> {
         SubmitResult::Rejected { status, .. } => Err(Outcome::Retry {
             reason: format!("refused for now by the SMSC: {status}"),
             hint,
+            counts: status != CommandStatus::ESME_RTHROTTLED,
         }),
         SubmitResult::Unknown => Err(Outcome::Retry {
             reason: "no answer (link lost or response timer expired)".into(),
             hint: None,
+            counts: true,
         }),
         SubmitResult::NotBound => Err(Outcome::Hold),
     }
@@ -294,10 +302,14 @@ async fn settle<S: Store>(
                 reschedule(inner, lease, due).await;
             }
         }
-        Outcome::Retry { reason, hint } => {
-            progress.tries += 1;
-            let tries = progress.tries;
-            if !inner.settings.retry.may_retry(tries) {
+        Outcome::Retry {
+            reason,
+            hint,
+            counts,
+        } => {
+            progress.tries += u32::from(counts);
+            let tries = progress.tries.max(1);
+            if counts && !inner.settings.retry.may_retry(tries) {
                 let reason = format!("{reason}; gave up after {tries} attempts");
                 return settle_fail(inner, lease, (op, accepted), progress, reason).await;
             }
@@ -385,5 +397,41 @@ async fn settle_fail<S: Store>(
         if let Err(e) = inner.store.fail(lease, super::now()).await {
             tracing::warn!(error = %e, id = %lease.id, "outbox: marking failed did not stick");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(status: CommandStatus, temporary: bool) -> SubmitResult {
+        SubmitResult::Rejected { status, temporary }
+    }
+
+    #[test]
+    fn results_map_to_what_happens_to_the_mt() {
+        let ok = SubmitResult::Accepted {
+            message_id: "0a".into(),
+        };
+        assert_eq!(classify(ok).ok().as_deref(), Some("0a"));
+        let counted = |r| match classify(r) {
+            Err(Outcome::Retry { counts, hint, .. }) => Some((counts, hint.is_some())),
+            _ => None,
+        };
+        assert_eq!(
+            counted(rejected(CommandStatus::ESME_RMSGQFUL, true)),
+            Some((true, true))
+        );
+        assert_eq!(
+            counted(rejected(CommandStatus::ESME_RTHROTTLED, true)),
+            Some((false, true))
+        );
+        assert_eq!(counted(SubmitResult::Unknown), Some((true, false)));
+        assert!(matches!(
+            classify(SubmitResult::NotBound),
+            Err(Outcome::Hold)
+        ));
+        let permanent = classify(rejected(CommandStatus::ESME_RINVDSTADR, false));
+        assert!(matches!(permanent, Err(Outcome::Fail(r)) if r.contains("ESME_RINVDSTADR")));
     }
 }
