@@ -11,9 +11,7 @@ use std::time::Duration;
 
 use bawaba::config::Config;
 use bawaba::msisdn::Msisdn;
-use bawaba::outbox::{
-    receipts, OutboundSms, Outbox, RetryPolicy, Settings, SmsStatus,
-};
+use bawaba::outbox::{receipts, OutboundSms, Outbox, RetryPolicy, Settings, SmsStatus};
 use bawaba::smpp::pdu::CommandStatus;
 use bawaba::smpp::session::{Inbound, InboundPdu, Operator};
 use bawaba::store::{OutboundId, SledConfig, SledStore};
