@@ -8,6 +8,7 @@
 //! parts on the first try still reassembles the whole text.
 
 use crate::config;
+use crate::smpp::pdu::{Address, Sm};
 use crate::smpp::text::{self, Body, DataCodings, Encoding, Sar, SplitConfig, SplitMode};
 use crate::store::OutboundId;
 
@@ -23,6 +24,42 @@ pub struct PartSpec {
     pub short_message: Vec<u8>,
     pub message_payload: Option<Vec<u8>>,
     pub sar: Option<Sar>,
+}
+
+impl PartSpec {
+    /// The submit_sm for this part: from `from` (a short code), to `to`
+    /// (international digits), final delivery receipt requested.
+    pub fn submit_sm(&self, from: &str, to: &str) -> Sm {
+        let mut sm = Sm {
+            source: source_address(from),
+            dest: Address::new(1, 1, to),
+            esm_class: self.esm_class,
+            registered_delivery: 1,
+            data_coding: self.data_coding,
+            short_message: self.short_message.clone().into(),
+            ..Sm::default()
+        };
+        sm.tlvs.message_payload = self.message_payload.clone().map(Into::into);
+        if let Some(sar) = self.sar {
+            sm.tlvs.sar_msg_ref_num = Some(sar.ref_num);
+            sm.tlvs.sar_total_segments = Some(sar.total);
+            sm.tlvs.sar_segment_seqnum = Some(sar.seq);
+        }
+        sm
+    }
+}
+
+/// TON/NPI of a sender: alphanumeric names are TON 5 (NPI 0); short codes
+/// (up to 8 digits) TON 3 "network specific"; longer digit strings
+/// international E.164.
+pub fn source_address(from: &str) -> Address {
+    if !from.bytes().all(|b| b.is_ascii_digit()) {
+        Address::new(5, 0, from)
+    } else if from.len() <= 8 {
+        Address::new(3, 0, from)
+    } else {
+        Address::new(1, 1, from)
+    }
 }
 
 /// The encoding/splitting policy of one operator, from its configuration.
@@ -156,6 +193,30 @@ mod tests {
         assert_eq!(payload.len(), 1);
         assert_eq!(payload[0].message_payload.as_deref(), Some(text.as_bytes()));
         assert!(payload[0].short_message.is_empty());
+    }
+
+    #[test]
+    fn sar_parts_carry_the_tlvs_and_senders_get_their_ton() {
+        let parts = policy(SplitMode::Sar, 4)
+            .parts(&"x".repeat(200), OutboundId(3))
+            .unwrap();
+        let sm = parts[1].submit_sm("2150", "9647801234567");
+        let t = &sm.tlvs;
+        assert_eq!(
+            (
+                t.sar_msg_ref_num,
+                t.sar_total_segments,
+                t.sar_segment_seqnum
+            ),
+            (Some(3), Some(2), Some(2))
+        );
+        assert_eq!(
+            (sm.dest.ton, sm.dest.npi, sm.registered_delivery),
+            (1, 1, 1)
+        );
+        assert_eq!((sm.source.ton, sm.source.npi), (3, 0));
+        assert_eq!(source_address("Bawaba").ton, 5);
+        assert_eq!(source_address("9647801234567").ton, 1);
     }
 
     #[test]

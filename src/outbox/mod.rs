@@ -15,6 +15,25 @@
 //! still holding the MT, it is sent again: the citizen may get it twice
 //! (parts already accepted are not resent on a retry of the same process).
 //! It is never dropped without a `Failed` status saying why.
+//!
+//! # Wiring (runtime / app)
+//! ```text
+//! operators = for each config.operators: Operator::start(cfg, inbound_tx, shutdown)
+//! outbox    = Outbox::new(store, config, operators.clone())
+//! sender    = outbox.spawn(shutdown.clone())
+//! inbound loop: deliver_sm with receipts::is_receipt(esm_class)
+//!     -> a task per receipt (bounded, e.g. a 256-permit semaphore):
+//!        outbox.take_receipt(&inbound.operator, &sm, inbound.responder)
+//!     (records durably, then deliver_sm_resp ESME_ROK; ESME_RX_T_APPN if
+//!     the store cannot take it now); every other deliver_sm -> the bearer.
+//! flow `sms` effects, SMS replies: outbox.enqueue(OutboundSms { priority: 0 })
+//! back-end notifications: priority 1; campaigns: priority 2. HTTP 202 only
+//!     after enqueue resolved; Error::Store(e) with e.is_transient() -> 503.
+//! periodic: store.sweep_receipts(now, n) every retention.sweep_interval
+//!     (receipts and the outbox's per-MT records expire with retention.receipts).
+//! shutdown: cancel -> sender.await (in-flight MTs settle within
+//!     gateway.shutdown_grace) -> each operator.shutdown() -> store sync/close.
+//! ```
 
 pub mod encode;
 pub mod receipts;
@@ -35,14 +54,14 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::msisdn::Msisdn;
 use crate::smpp::pdu::{CommandStatus, Sm};
-use crate::smpp::session::Operator;
+use crate::smpp::session::{Operator, Responder};
 use crate::store::{self, NewOutbound, OutboundId, OutboundState, Priority, Store, Timestamp};
-use status::{progress_key, Dlr, Progress};
+use status::{progress_key, Counters, Dlr, Progress};
 
 pub use encode::{PartSpec, TextPolicy};
 pub use retry::RetryPolicy;
 pub use routing::Routes;
-pub use status::SmsStatus;
+pub use status::{OutboxStats, SmsStatus};
 
 /// An MT to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +102,9 @@ pub struct Payload {
     pub from: String,
     pub text: String,
     pub operator: String,
+    /// When it was queued (ms since the epoch; 0 in records without it).
+    #[serde(default)]
+    pub queued_at: u64,
 }
 
 impl Payload {
@@ -107,12 +129,18 @@ pub struct Settings {
     /// How long a submit may wait for a bind to take it before the MT is
     /// put back as "not bound".
     pub submit_wait: Duration,
-    /// MTs in flight per operator; `None`: twice the operator's window
-    /// times binds, enough to keep every window full while the store
-    /// settles finished MTs.
+    /// MTs in flight per operator; `None`: one second of the operator's
+    /// TPS, at least its window times binds (every window full) and at
+    /// most four times that (room for MTs whose ids the store is
+    /// settling), so none waits in `submit` much longer than a second.
     pub in_flight: Option<usize>,
+    /// Message id renderings per operator (default: both text).
+    pub message_ids: BTreeMap<String, receipts::IdBases>,
     /// How long shutdown waits for MTs in flight.
     pub shutdown_grace: Duration,
+    /// An MT not sent within this after it was queued fails as expired
+    /// (a notification days late does more harm than none).
+    pub validity: Duration,
 }
 
 impl Settings {
@@ -130,7 +158,9 @@ impl Settings {
             poll: Duration::from_millis(500),
             submit_wait: Duration::from_secs(5),
             in_flight: None,
+            message_ids: BTreeMap::new(),
             shutdown_grace: config.gateway.shutdown_grace,
+            validity: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -150,11 +180,18 @@ pub(crate) struct Inner<S> {
     pub settings: Settings,
     /// Wakes the dispatcher when an MT is queued.
     pub wake: Notify,
+    pub counters: Counters,
 }
 
 impl<S> Inner<S> {
     pub fn receipt_expiry(&self) -> Timestamp {
         now().after(self.config.store.retention.receipts)
+    }
+
+    /// How `operator` renders message ids.
+    pub fn id_bases(&self, operator: &str) -> receipts::IdBases {
+        let bases = self.settings.message_ids.get(operator);
+        bases.copied().unwrap_or_default()
     }
 }
 
@@ -190,7 +227,8 @@ impl<S: Store> Outbox<S> {
                     tracing::warn!(operator = %name, "outbox: operator not in the configuration; not used");
                     return None;
                 };
-                let default = 2 * (cfg.window.max(1) * cfg.binds.max(1)) as usize;
+                let windows = (cfg.window.max(1) * cfg.binds.max(1)) as usize;
+                let default = (cfg.tps as usize).clamp(windows, 4 * windows);
                 let slot = Slot {
                     operator,
                     policy: TextPolicy::of(cfg),
@@ -207,6 +245,7 @@ impl<S: Store> Outbox<S> {
                 operators: slots,
                 settings,
                 wake: Notify::new(),
+                counters: Counters::default(),
                 config,
             }),
         }
@@ -228,20 +267,23 @@ impl<S: Store> Outbox<S> {
         {
             return Err(Error::BadSource(sms.from));
         }
+        let now = now();
         let payload = Payload {
             to: sms.to.as_str().to_string(),
             from: sms.from,
             text: sms.text,
             operator,
+            queued_at: now.0,
         };
         let priority = Priority::from_u8(sms.priority).unwrap_or(Priority::Bulk);
         let msg = NewOutbound {
             priority,
-            due_at: now(),
+            due_at: now,
             payload: payload.encode(),
         };
         let id = self.inner.store.enqueue_outbound(msg).await?;
         tracing::debug!(%id, to = %sms.to, operator = %payload.operator, ?priority, "outbox: MT queued");
+        Counters::bump(&self.inner.counters.enqueued);
         self.inner.wake.notify_one();
         Ok(id)
     }
@@ -267,15 +309,29 @@ impl<S: Store> Outbox<S> {
             network_error_code: sm.tlvs.network_error_code,
             text,
         })?;
-        let r = receipts::record(
-            &*self.inner.store,
-            operator,
-            &parsed,
-            self.inner.receipt_expiry(),
-        )
-        .await?;
+        let base = self.inner.id_bases(operator).receipt;
+        let expires = self.inner.receipt_expiry();
+        let r = receipts::record(&*self.inner.store, (operator, base), &parsed, expires).await?;
+        Counters::bump(&self.inner.counters.receipts);
         tracing::debug!(operator, message_id = %parsed.message_id, stat = %parsed.dlr.stat, outbound = ?r.outbound, "outbox: receipt recorded");
         Ok(r.outbound)
+    }
+
+    /// [`Outbox::on_receipt`], then answers the SMSC on the bind it came
+    /// from. Each receipt waits for a durable write (a group commit, about
+    /// 2 ms): call it from a task per receipt (bounded), not in turn from
+    /// one loop, or receipts back up behind each other at bulk rates.
+    pub async fn take_receipt(&self, operator: &str, sm: &Sm, responder: Responder) {
+        let r = self.on_receipt(operator, sm).await;
+        if let Err(e) = &r {
+            tracing::warn!(operator, error = %e, "outbox: receipt not recorded");
+        }
+        responder.respond(receipt_response(&r));
+    }
+
+    /// Counters since this outbox was made.
+    pub fn stats(&self) -> OutboxStats {
+        self.inner.counters.snapshot()
     }
 
     /// Where MT `id` is; `None` if unknown (or its records expired).
@@ -316,7 +372,8 @@ impl<S: Store> Outbox<S> {
         let ids = p.message_ids();
         let mut dlrs = Vec::with_capacity(ids.len());
         for mid in &ids {
-            let key = receipts::receipt_key(&p.operator, mid);
+            let base = self.inner.id_bases(&p.operator).submit;
+            let key = receipts::receipt_key(&p.operator, mid, base);
             let dlr = store.receipt_status(&key).await?.and_then(|r| r.status);
             dlrs.push(dlr.as_deref().and_then(Dlr::decode));
         }

@@ -5,10 +5,11 @@
 //! submit_sm_resp, whichever came first.
 //!
 //! Receipt keys are scoped by operator: two SMSCs may hand out the same id.
-//! Ids are compared in `canonical_message_id(.., IdBase::Text)` form
+//! Ids are compared in `canonical_message_id` form: by default as text
 //! (trimmed, lower case); an operator that renders ids in different bases
-//! in submit_sm_resp and receipts needs its bases configured (not yet in
-//! `config`; see the report).
+//! in submit_sm_resp and receipts (decimal in one, hex in the other, as
+//! Kannel's `msg-id-type` handles) gets its [`IdBases`] in
+//! `Settings::message_ids`, and both sides become the same number.
 
 use crate::smpp::receipt::{self, canonical_message_id, IdBase, ReceiptStat};
 use crate::store::{MessageId, Receipt, Store, Timestamp};
@@ -77,23 +78,27 @@ pub fn parse(f: DlrFields<'_>) -> Result<ParsedDlr, Error> {
     })
 }
 
-/// The receipts-tree key of `operator`'s message id `id`.
-pub fn receipt_key(operator: &str, id: &str) -> MessageId {
-    MessageId(format!(
-        "{operator}:{}",
-        canonical_message_id(id, IdBase::Text)
-    ))
+/// How one operator renders message ids in submit_sm_resp and in receipts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IdBases {
+    pub submit: IdBase,
+    pub receipt: IdBase,
+}
+
+/// The receipts-tree key of `operator`'s message id `id`, rendered in `base`.
+pub fn receipt_key(operator: &str, id: &str, base: IdBase) -> MessageId {
+    MessageId(format!("{operator}:{}", canonical_message_id(id, base)))
 }
 
 /// Records `parsed` (durable when it returns). An interim receipt
 /// (ENROUTE, a vendor word) never overwrites a final one already stored.
 pub async fn record<S: Store>(
     store: &S,
-    operator: &str,
+    (operator, base): (&str, IdBase),
     parsed: &ParsedDlr,
     expires_at: Timestamp,
 ) -> Result<Receipt, Error> {
-    let key = receipt_key(operator, &parsed.message_id);
+    let key = receipt_key(operator, &parsed.message_id, base);
     if !parsed.dlr.stat().is_final() {
         if let Some(existing) = store.receipt_status(&key).await? {
             let stored_final = existing
@@ -151,7 +156,18 @@ mod tests {
 
     #[test]
     fn keys_are_per_operator_and_case_blind() {
-        assert_eq!(receipt_key("zain", " 0A1B "), receipt_key("zain", "0a1b"));
-        assert_ne!(receipt_key("zain", "1"), receipt_key("asiacell", "1"));
+        let text = IdBase::Text;
+        assert_eq!(
+            receipt_key("zain", " 0A1B ", text),
+            receipt_key("zain", "0a1b", text)
+        );
+        assert_ne!(
+            receipt_key("zain", "1", text),
+            receipt_key("asiacell", "1", text)
+        );
+        assert_eq!(
+            receipt_key("zain", "12345", IdBase::Decimal),
+            receipt_key("zain", "0x3039", IdBase::Hex)
+        );
     }
 }

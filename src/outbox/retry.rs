@@ -6,9 +6,9 @@ use std::time::Duration;
 /// Retry policy of the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Temporary failures (throttled after the session's own retries, queue
-    /// full, RSYSERR, RX_T_APPN, link died in flight) before the MT fails.
-    /// "Not bound" does not count.
+    /// Temporary failures (queue full, RSYSERR, RX_T_APPN, link died in
+    /// flight) before the MT fails. "Not bound" and ESME_RTHROTTLED do not
+    /// count (the MT's validity bounds those).
     pub max_attempts: u32,
     /// Delay after the first temporary failure; doubles with each one.
     pub base: Duration,

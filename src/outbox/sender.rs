@@ -19,10 +19,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::status::{progress_key, Progress};
+use super::status::{progress_key, Counters, Progress};
 use super::{receipts, Inner, Payload};
 use crate::msisdn::mask;
-use crate::smpp::pdu::{Address, Sm};
+use crate::smpp::pdu::CommandStatus;
 use crate::smpp::session::SubmitResult;
 use crate::store::{Claimed, Lease, Store};
 
@@ -121,13 +121,8 @@ async fn admit<S: Store>(
 ) -> Option<Job> {
     let lease = c.lease;
     let Some(payload) = Payload::decode(&c.payload) else {
-        settle_fail(
-            inner,
-            lease,
-            Progress::default(),
-            "malformed queued record".into(),
-        )
-        .await;
+        let reason = "malformed queued record".to_string();
+        settle_fail(inner, lease, ("", &[]), Progress::default(), reason).await;
         return None;
     };
     // An operator removed from the configuration since the MT was queued:
@@ -142,22 +137,35 @@ async fn admit<S: Store>(
             Some(op) => op,
             None => {
                 let reason = format!("operator {:?} is no longer configured", payload.operator);
-                settle_fail(inner, lease, Progress::default(), reason).await;
+                settle_fail(inner, lease, ("", &[]), Progress::default(), reason).await;
                 return None;
             }
         }
     };
+    if let Some(age) = super::now().0.checked_sub(payload.queued_at) {
+        let validity = inner.settings.validity;
+        if payload.queued_at > 0 && Duration::from_millis(age) > validity {
+            let reason = format!(
+                "expired: not sent within {}",
+                humantime::format_duration(validity)
+            );
+            settle_fail(inner, lease, ("", &[]), Progress::default(), reason).await;
+            return None;
+        }
+    }
     let slot = &inner.operators[&operator];
-    let hold = if !slot.operator.is_bound() {
-        Some(inner.settings.retry.not_bound)
-    } else {
-        None
-    };
+    // Its operator is down: hold it, longer each time it comes back
+    // (claim counts), so a long outage does not churn the queue.
+    let hold = (!slot.operator.is_bound()).then(|| {
+        let doubling = 1u32 << lease.attempt.saturating_sub(1).min(5);
+        inner.settings.retry.not_bound.saturating_mul(doubling)
+    });
     let op_permit = match hold {
         Some(_) => None,
         None => caps[&operator].clone().try_acquire_owned().ok(),
     };
     let Some(op_permit) = op_permit else {
+        Counters::bump(&inner.counters.held);
         let delay = hold.unwrap_or(BUSY_HOLD);
         let due = super::now().after(delay);
         if let Err(e) = inner.store.reschedule(lease, due).await {
@@ -179,6 +187,11 @@ enum Outcome {
     Retry {
         reason: String,
         hint: Option<Duration>,
+        /// Uses up one of the MT's attempts. ESME_RTHROTTLED does not: it
+        /// says the account is over its rate, nothing about this MT (the
+        /// session layer has already paused and halved the bind's rate);
+        /// such an MT is bounded by its validity instead.
+        counts: bool,
     },
     Hold,
     Fail(String),
@@ -209,7 +222,10 @@ async fn send<S: Store>(inner: &Inner<S>, job: Job) {
     }
     let parts = match slot.policy.parts(&job.payload.text, lease.id) {
         Ok(p) => p,
-        Err(e) => return settle_fail(inner, lease, progress, e.to_string()).await,
+        Err(e) => {
+            let op = (job.operator.as_str(), &[][..]);
+            return settle_fail(inner, lease, op, progress, e.to_string()).await;
+        }
     };
     if progress.parts.len() != parts.len() {
         progress.parts = vec![None; parts.len()];
@@ -220,112 +236,92 @@ async fn send<S: Store>(inner: &Inner<S>, job: Job) {
         if progress.parts[i].is_some() {
             continue;
         }
-        let sm = submit_sm(part, &job.payload);
-        let result = slot
-            .operator
-            .submit_within(sm, inner.settings.submit_wait)
-            .await;
-        match result {
-            SubmitResult::Accepted { message_id } => {
+        let sm = part.submit_sm(&job.payload.from, &job.payload.to);
+        let result = slot.operator.submit_within(sm, inner.settings.submit_wait);
+        match classify(result.await) {
+            Ok(message_id) => {
                 progress.parts[i] = Some(message_id.clone());
                 accepted.push(message_id);
             }
-            SubmitResult::Rejected {
-                status,
-                temporary: false,
-            } => {
-                outcome = Outcome::Fail(format!("rejected by the SMSC: {status}"));
-                break;
-            }
-            SubmitResult::Rejected { status, .. } => {
-                let hint = result.retry_after();
-                outcome = Outcome::Retry {
-                    reason: format!("refused for now by the SMSC: {status}"),
-                    hint,
-                };
-                break;
-            }
-            SubmitResult::Unknown => {
-                outcome = Outcome::Retry {
-                    reason: "no answer (link lost or response timer expired)".into(),
-                    hint: None,
-                };
-                break;
-            }
-            SubmitResult::NotBound => {
-                outcome = Outcome::Hold;
+            Err(o) => {
+                outcome = o;
                 break;
             }
         }
     }
-    if !link(inner, &job.operator, lease, &accepted).await {
-        return;
+    settle(inner, &job, outcome, progress, &accepted).await;
+}
+
+/// The accepted message id, or what to do with the MT.
+fn classify(result: SubmitResult) -> Result<String, Outcome> {
+    let hint = result.retry_after();
+    match result {
+        SubmitResult::Accepted { message_id } => Ok(message_id),
+        SubmitResult::Rejected {
+            status,
+            temporary: false,
+        } => Err(Outcome::Fail(format!("rejected by the SMSC: {status}"))),
+        SubmitResult::Rejected { status, .. } => Err(Outcome::Retry {
+            reason: format!("refused for now by the SMSC: {status}"),
+            hint,
+            counts: status != CommandStatus::ESME_RTHROTTLED,
+        }),
+        SubmitResult::Unknown => Err(Outcome::Retry {
+            reason: "no answer (link lost or response timer expired)".into(),
+            hint: None,
+            counts: true,
+        }),
+        SubmitResult::NotBound => Err(Outcome::Hold),
     }
+}
+
+/// Records how the send went and settles the lease accordingly.
+async fn settle<S: Store>(
+    inner: &Inner<S>,
+    job: &Job,
+    outcome: Outcome,
+    mut progress: Progress,
+    accepted: &[String],
+) {
+    let (lease, op) = (job.lease, job.operator.as_str());
     match outcome {
         Outcome::Sent => {
             progress.sent = true;
-            if save(inner, lease, &progress).await {
+            if persist(inner, op, lease, &progress, accepted).await {
+                Counters::bump(&inner.counters.sent);
                 if let Err(e) = inner.store.complete(lease).await {
                     tracing::warn!(error = %e, id = %lease.id, "outbox: complete failed");
                 }
-                tracing::debug!(id = %lease.id, to = %mask(&job.payload.to), parts = parts.len(), "outbox: MT sent");
+                tracing::debug!(id = %lease.id, to = %mask(&job.payload.to), parts = progress.parts.len(), "outbox: MT sent");
             }
         }
         Outcome::Hold => {
+            Counters::bump(&inner.counters.held);
             let due = super::now().after(inner.settings.retry.not_bound);
-            if accepted.is_empty() || save(inner, lease, &progress).await {
+            if accepted.is_empty() || persist(inner, op, lease, &progress, accepted).await {
                 reschedule(inner, lease, due).await;
             }
         }
-        Outcome::Retry { reason, hint } => {
-            progress.tries += 1;
-            let tries = progress.tries;
-            if !inner.settings.retry.may_retry(tries) {
+        Outcome::Retry {
+            reason,
+            hint,
+            counts,
+        } => {
+            progress.tries += u32::from(counts);
+            let tries = progress.tries.max(1);
+            if counts && !inner.settings.retry.may_retry(tries) {
                 let reason = format!("{reason}; gave up after {tries} attempts");
-                return settle_fail(inner, lease, progress, reason).await;
+                return settle_fail(inner, lease, (op, accepted), progress, reason).await;
             }
+            Counters::bump(&inner.counters.retried);
             let delay = inner.settings.retry.delay(tries, hint, rand::random());
             tracing::info!(id = %lease.id, to = %mask(&job.payload.to), tries, ?delay, %reason, "outbox: MT will be retried");
             progress.last_error = Some(reason);
-            if save(inner, lease, &progress).await {
+            if persist(inner, op, lease, &progress, accepted).await {
                 reschedule(inner, lease, super::now().after(delay)).await;
             }
         }
-        Outcome::Fail(reason) => settle_fail(inner, lease, progress, reason).await,
-    }
-}
-
-/// The submit_sm for one part: from the short code, to the international
-/// number, final delivery receipt requested.
-fn submit_sm(part: &super::PartSpec, payload: &Payload) -> Sm {
-    let mut sm = Sm {
-        source: source_address(&payload.from),
-        dest: Address::new(1, 1, payload.to.clone()),
-        esm_class: part.esm_class,
-        registered_delivery: 1,
-        data_coding: part.data_coding,
-        short_message: part.short_message.clone().into(),
-        ..Sm::default()
-    };
-    sm.tlvs.message_payload = part.message_payload.clone().map(Into::into);
-    if let Some(sar) = part.sar {
-        sm.tlvs.sar_msg_ref_num = Some(sar.ref_num);
-        sm.tlvs.sar_total_segments = Some(sar.total);
-        sm.tlvs.sar_segment_seqnum = Some(sar.seq);
-    }
-    sm
-}
-
-/// TON/NPI of a sender: alphanumeric names are TON 5; short codes
-/// (up to 8 digits) national/unknown plan; longer digit strings
-/// international E.164.
-pub(super) fn source_address(from: &str) -> Address {
-    if !from.bytes().all(|b| b.is_ascii_digit()) {
-        Address::new(5, 0, from)
-    } else if from.len() <= 8 {
-        Address::new(3, 0, from)
-    } else {
-        Address::new(1, 1, from)
+        Outcome::Fail(reason) => settle_fail(inner, lease, (op, accepted), progress, reason).await,
     }
 }
 
@@ -334,7 +330,7 @@ pub(super) fn source_address(from: &str) -> Address {
 async fn link<S: Store>(inner: &Inner<S>, operator: &str, lease: Lease, ids: &[String]) -> bool {
     let expires = inner.receipt_expiry();
     let writes = ids.iter().map(|id| {
-        let key = receipts::receipt_key(operator, id);
+        let key = receipts::receipt_key(operator, id, inner.id_bases(operator).submit);
         async move { inner.store.link_receipt(&key, lease.id, expires).await }
     });
     match futures::future::try_join_all(writes).await {
@@ -344,6 +340,23 @@ async fn link<S: Store>(inner: &Inner<S>, operator: &str, lease: Lease, ids: &[S
             false
         }
     }
+}
+
+/// Links the newly accepted ids and writes the progress record, both
+/// durable and concurrently (one group commit). False if the store failed:
+/// the lease is left to expire and the MT is sent again.
+async fn persist<S: Store>(
+    inner: &Inner<S>,
+    operator: &str,
+    lease: Lease,
+    progress: &Progress,
+    accepted: &[String],
+) -> bool {
+    let (linked, saved) = tokio::join!(
+        link(inner, operator, lease, accepted),
+        save(inner, lease, progress)
+    );
+    linked && saved
 }
 
 /// Writes the MT's progress record (durable). False if the store failed.
@@ -368,18 +381,57 @@ async fn reschedule<S: Store>(inner: &Inner<S>, lease: Lease, due: crate::store:
     }
 }
 
-/// Gives up on an MT: records why, then marks it failed.
+/// Gives up on an MT: records why (and the ids of parts the SMSC did
+/// accept, from `accepted`: operator and ids), then marks it failed.
 async fn settle_fail<S: Store>(
     inner: &Inner<S>,
     lease: Lease,
+    (operator, accepted): (&str, &[String]),
     mut progress: Progress,
     reason: String,
 ) {
     tracing::warn!(id = %lease.id, %reason, "outbox: MT failed");
+    Counters::bump(&inner.counters.failed);
     progress.failed = Some(reason);
-    if save(inner, lease, &progress).await {
+    if persist(inner, operator, lease, &progress, accepted).await {
         if let Err(e) = inner.store.fail(lease, super::now()).await {
             tracing::warn!(error = %e, id = %lease.id, "outbox: marking failed did not stick");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(status: CommandStatus, temporary: bool) -> SubmitResult {
+        SubmitResult::Rejected { status, temporary }
+    }
+
+    #[test]
+    fn results_map_to_what_happens_to_the_mt() {
+        let ok = SubmitResult::Accepted {
+            message_id: "0a".into(),
+        };
+        assert_eq!(classify(ok).ok().as_deref(), Some("0a"));
+        let counted = |r| match classify(r) {
+            Err(Outcome::Retry { counts, hint, .. }) => Some((counts, hint.is_some())),
+            _ => None,
+        };
+        assert_eq!(
+            counted(rejected(CommandStatus::ESME_RMSGQFUL, true)),
+            Some((true, true))
+        );
+        assert_eq!(
+            counted(rejected(CommandStatus::ESME_RTHROTTLED, true)),
+            Some((false, true))
+        );
+        assert_eq!(counted(SubmitResult::Unknown), Some((true, false)));
+        assert!(matches!(
+            classify(SubmitResult::NotBound),
+            Err(Outcome::Hold)
+        ));
+        let permanent = classify(rejected(CommandStatus::ESME_RINVDSTADR, false));
+        assert!(matches!(permanent, Err(Outcome::Fail(r)) if r.contains("ESME_RINVDSTADR")));
     }
 }

@@ -10,6 +10,8 @@
 //! (A `reason` column on the outbound record would be cleaner: see the
 //! report to the lead.)
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use serde::{Deserialize, Serialize};
 
 use crate::smpp::receipt::ReceiptStat;
@@ -30,6 +32,51 @@ pub enum SmsStatus {
     Delivered { message_ids: Vec<String> },
     /// Given up on, or a final receipt says it was not delivered.
     Failed { reason: String },
+}
+
+/// Counters since start, for the admin API and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxStats {
+    /// MTs queued durably.
+    pub enqueued: u64,
+    /// MTs whose every part the SMSC accepted.
+    pub sent: u64,
+    /// Temporary failures put back with backoff.
+    pub retried: u64,
+    /// Claims put back because the operator had no bind or no room.
+    pub held: u64,
+    /// MTs given up on.
+    pub failed: u64,
+    /// Delivery receipts recorded.
+    pub receipts: u64,
+}
+
+/// The live counters behind [`OutboxStats`].
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub enqueued: AtomicU64,
+    pub sent: AtomicU64,
+    pub retried: AtomicU64,
+    pub held: AtomicU64,
+    pub failed: AtomicU64,
+    pub receipts: AtomicU64,
+}
+
+impl Counters {
+    pub fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn snapshot(&self) -> OutboxStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        OutboxStats {
+            enqueued: get(&self.enqueued),
+            sent: get(&self.sent),
+            retried: get(&self.retried),
+            held: get(&self.held),
+            failed: get(&self.failed),
+            receipts: get(&self.receipts),
+        }
+    }
 }
 
 /// The outbox's durable record for one MT.

@@ -11,14 +11,12 @@ use std::time::Duration;
 
 use bawaba::config::Config;
 use bawaba::msisdn::Msisdn;
-use bawaba::outbox::{
-    receipt_response, receipts, OutboundSms, Outbox, RetryPolicy, Settings, SmsStatus,
-};
+use bawaba::outbox::{receipts, OutboundSms, Outbox, RetryPolicy, Settings, SmsStatus};
 use bawaba::smpp::pdu::CommandStatus;
-use bawaba::smpp::session::{InboundPdu, Operator};
+use bawaba::smpp::session::{Inbound, InboundPdu, Operator};
 use bawaba::store::{OutboundId, SledConfig, SledStore};
 use bawaba_sim::{Smsc, SmscConfig, SmscHandle};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -120,23 +118,13 @@ impl Gateway {
         send: bool,
     ) -> Gateway {
         let shutdown = CancellationToken::new();
-        let (tx, mut rx) = mpsc::channel(256);
+        let (tx, rx) = mpsc::channel(256);
         let cfg = Arc::new(config.operators[0].clone());
         let operator = Operator::start(cfg, tx, shutdown.clone());
         let operators = BTreeMap::from([(OPERATOR.to_string(), operator.clone())]);
         let outbox = Outbox::with_settings(store, config, operators, settings);
         let router_outbox = outbox.clone();
-        let router = tokio::spawn(async move {
-            while let Some(inbound) = rx.recv().await {
-                match &inbound.pdu {
-                    InboundPdu::Deliver(sm) if receipts::is_receipt(sm.esm_class) => {
-                        let r = router_outbox.on_receipt(&inbound.operator, sm).await;
-                        inbound.responder.respond(receipt_response(&r));
-                    }
-                    _ => inbound.responder.respond(CommandStatus::ESME_ROK),
-                }
-            }
-        });
+        let router = tokio::spawn(route_receipts(router_outbox, rx));
         let mut gw = Gateway {
             outbox,
             operator,
@@ -163,6 +151,29 @@ impl Gateway {
         self.operator.shutdown().await;
         self.router.abort();
         let _ = self.router.await;
+    }
+}
+
+/// What the runtime does with inbound PDUs, receipts only: a task per
+/// receipt, at most 256 at once.
+pub async fn route_receipts(outbox: Outbox<SledStore>, mut rx: mpsc::Receiver<Inbound>) {
+    let slots = Arc::new(Semaphore::new(256));
+    while let Some(inbound) = rx.recv().await {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let outbox = outbox.clone();
+        tokio::spawn(async move {
+            match inbound.pdu {
+                InboundPdu::Deliver(sm) if receipts::is_receipt(sm.esm_class) => {
+                    outbox
+                        .take_receipt(&inbound.operator, &sm, inbound.responder)
+                        .await
+                }
+                _ => inbound.responder.respond(CommandStatus::ESME_ROK),
+            }
+            drop(slot);
+        });
     }
 }
 
