@@ -68,9 +68,15 @@ async fn the_demo_configuration_reaches_every_ministry() {
         .await;
     assert_eq!(
         (r.outcome, &r.data["state"]),
-        (Outcome::Ok, &json!("in_review"))
+        (Outcome::Ok, &json!("rejected"))
     );
-    let pension = |pin: &str| req("pension", "inquiry", &[("number", "123458"), ("pin", pin)]);
+    let pension = |pin: &str| {
+        req(
+            "pension",
+            "inquiry",
+            &[("number", "123458"), ("pin", pin), ("lang", "en")],
+        )
+    };
     let r = b.call(pension("6507")).await;
     assert_eq!(r.outcome, Outcome::Ok, "{r:?}");
     assert!(r.data["pensioner"].is_string() && r.data["pay_date"].is_string());

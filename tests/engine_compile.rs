@@ -307,6 +307,15 @@ fn call_results_must_be_declared_not_implied() {
     has(&d, 18, "result `card` is not declared in vars");
 }
 
+#[test]
+fn lang_is_built_in_and_cannot_be_taken() {
+    let yaml = "id: r\nversion: 1\ntitle: {en: R}\nlanguages: [en]\nvars:\n  lang: {max_len: 2}\nstart: ask\nnodes:\n  ask:\n    type: input\n    prompt: {en: \"Card ({lang})\"}\n    validate: {digits: {max: 8}}\n    error: {en: Bad}\n    save: lang\n    next: s\n  s:\n    type: message\n    text: {en: \"{lang}\"}\n";
+    let d = errors(&[src("r.yaml", yaml)], &CompileContext::default());
+    has(&d, 6, "`lang` is built in");
+    has(&d, 14, "`lang` is built in");
+    assert_eq!(d.len(), 2, "{d:?}");
+}
+
 /// A one-option Arabic start menu of exactly 80 characters; its option
 /// leads to an input whose `next` is `after`.
 fn full_start_menu(after: &str) -> String {

@@ -59,7 +59,12 @@ async fn every_endpoint_in_three_languages() {
     assert_eq!((s, v["month"].as_str()), (200, Some("2026-11")));
     let items = v["items"].as_array().unwrap();
     assert!((4..=8).contains(&items.len()), "{v}");
-    assert_eq!(items[0]["name"], "ئارد");
+    assert_eq!(
+        items[0],
+        json!({"name_ar": "طحين", "name_ckb": "ئارد", "name_en": "Flour", "qty": "9",
+               "unit_ar": "كغم", "unit_ckb": "کگم", "unit_en": "kg"}),
+        "every language at once, quantity per member"
+    );
 
     let (s, v) = get_json(
         &c,
@@ -79,8 +84,8 @@ async fn every_endpoint_in_three_languages() {
     assert_eq!(s, 200);
     assert_eq!(
         v,
-        json!({"status": "ready_for_pickup", "status_text": "Ready for pickup",
-               "office": "Basra", "updated": "2026-11-13"})
+        json!({"status": "collected", "status_text": "Collected", "office_ar": "البصرة",
+               "office_ckb": "بەسرە", "office_en": "Basra", "updated": "2026-11-13"})
     );
 
     let r = c

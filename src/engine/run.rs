@@ -2,6 +2,7 @@
 //! calls, branches, gotos and SMS until a node waits for the citizen),
 //! handling a reply on the current screen, and rendering that screen.
 
+use super::compile::LANG;
 use super::lang::{Lang, Ui};
 use super::model::{Flow, FlowSet, Goto, NodeId, NodeKind};
 use super::normalize;
@@ -92,6 +93,7 @@ impl<'f> Run<'f> {
         move |name: &str| match self.s.vars.get(name) {
             Some(Value::Text(t)) => Some(t.clone()),
             Some(Value::List(l)) => Some(l.len().to_string()),
+            None if name == LANG => Some(self.lang().code().to_owned()),
             None => self.s.secrets.get(name).cloned(),
         }
     }

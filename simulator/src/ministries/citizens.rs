@@ -116,17 +116,24 @@ pub fn pds_balance(card: &str, lang: Lang) -> Option<Value> {
     }))
 }
 
-pub fn pds_entitlements(card: &str, lang: Lang) -> Option<Value> {
+/// This month's ration: every item named and measured in all three languages (a flow shows
+/// the citizen's), with the quantity per household member.
+pub fn pds_entitlements(card: &str) -> Option<Value> {
     let h = lookup("pds", card)?;
-    let members = nth(h, 4, 9) as u32 + 1;
+    let members = nth(h, 4, 9) + 1;
     let count = 4 + nth(h, 5, 5);
     let items: Vec<Value> = RATION[..count]
         .iter()
         .map(|(name, per, unit)| {
-            json!({"name": lang.pick(name), "qty": format!("{} {}", per * members, lang.pick(&UNITS[*unit]))})
+            let unit = &UNITS[*unit];
+            json!({
+                "name_ar": name[0], "name_ckb": name[1], "name_en": name[2],
+                "qty": per.to_string(),
+                "unit_ar": unit[0], "unit_ckb": unit[1], "unit_en": unit[2],
+            })
         })
         .collect();
-    Some(json!({"month": "2026-11", "items": items}))
+    Some(json!({"month": "2026-11", "members": members.to_string(), "items": items}))
 }
 
 pub fn electricity_bill(account: &str, lang: Lang) -> Option<Value> {
@@ -139,34 +146,31 @@ pub fn electricity_bill(account: &str, lang: Lang) -> Option<Value> {
     }))
 }
 
-const STATUS: [(&str, [&str; 3]); 6] = [
+/// Application states, in the order an application moves through them (`rejected` aside).
+const STATUS: [(&str, [&str; 3]); 5] = [
     (
         "received",
         ["تم استلام الطلب", "داواکاری وەرگیرا", "Application received"],
     ),
     (
-        "in_review",
+        "processing",
         [
-            "الطلب قيد المراجعة",
-            "داواکاری لە پێداچوونەوەدایە",
-            "Under review",
+            "الطلب قيد الإنجاز",
+            "داواکاری لە جێبەجێکردندایە",
+            "Being processed",
         ],
     ),
     (
-        "approved",
-        ["تمت الموافقة على الطلب", "داواکاری پەسەندکرا", "Approved"],
-    ),
-    (
-        "printed",
-        ["تمت طباعة الجواز", "پاسپۆرت چاپکرا", "Passport printed"],
-    ),
-    (
-        "ready_for_pickup",
+        "ready",
         [
             "الجواز جاهز للاستلام",
             "پاسپۆرت ئامادەیە بۆ وەرگرتن",
             "Ready for pickup",
         ],
+    ),
+    (
+        "collected",
+        ["تم تسليم الجواز", "پاسپۆرت دراوە", "Collected"],
     ),
     (
         "rejected",
@@ -185,15 +189,22 @@ const OFFICE: [[&str; 3]; 5] = [
     ["النجف", "نەجەف", "Najaf"],
 ];
 
+/// Where an application stands. The office is named in all three languages (a flow shows the
+/// citizen's); `ready_date` is there only while an application with a date is processing.
 pub fn passport_status(application: &str, lang: Lang) -> Option<Value> {
     let h = lookup("passport", application)?;
     let (status, text) = &STATUS[nth(h, 1, STATUS.len())];
-    Some(json!({
+    let office = &OFFICE[nth(h, 2, OFFICE.len())];
+    let mut v = json!({
         "status": status,
         "status_text": lang.pick(text),
-        "office": lang.pick(&OFFICE[nth(h, 2, OFFICE.len())]),
+        "office_ar": office[0], "office_ckb": office[1], "office_en": office[2],
         "updated": format!("2026-11-{:02}", nth(h, 3, 25) + 1),
-    }))
+    });
+    if *status == "processing" && nth(h, 4, 3) != 0 {
+        v["ready_date"] = json!(format!("2026-12-{:02}", nth(h, 5, 28) + 1));
+    }
+    Some(v)
 }
 
 /// The PIN that opens a pension number (4 digits, from the hash), if the number exists.
@@ -231,7 +242,7 @@ mod tests {
                     let t = v["status_text"].as_str().unwrap();
                     assert!(t.chars().count() <= 40, "{t}");
                 }
-                if let Some(v) = pds_entitlements(id, lang) {
+                if let Some(v) = pds_entitlements(id) {
                     let n = v["items"].as_array().unwrap().len();
                     assert!((4..=8).contains(&n), "{v}");
                 }
@@ -271,13 +282,10 @@ mod readme {
         };
         let s = |x: &str| Some(x.to_owned());
         assert_eq!(row("123456"), (true, true, None, s("9355")));
-        assert_eq!(row("123457"), (true, false, s("approved"), s("9070")));
-        assert_eq!(row("123458"), (true, true, s("in_review"), s("6507")));
-        assert_eq!(
-            row("123459"),
-            (true, true, s("ready_for_pickup"), s("6222"))
-        );
-        assert_eq!(row("123461"), (false, true, s("received"), None));
+        assert_eq!(row("123457"), (true, false, s("ready"), s("9070")));
+        assert_eq!(row("123458"), (true, true, s("rejected"), s("6507")));
+        assert_eq!(row("123459"), (true, true, s("collected"), s("6222")));
+        assert_eq!(row("123461"), (false, true, s("processing"), None));
         assert_eq!(
             pds_balance("123458", Lang::Ar).unwrap(),
             json!({"holder": "كريم عباس البياتي", "balance": "27000", "members": "9"})

@@ -315,7 +315,7 @@ fn route(method: &Method, segs: &[&str], query: Option<&str>, body: &[u8]) -> (S
             found(citizens::pds_balance(id, lang))
         }
         ["pds", "v1", "cards", id, "entitlements"] if get && id_ok(id) => {
-            found(citizens::pds_entitlements(id, lang))
+            found(citizens::pds_entitlements(id))
         }
         ["electricity", "v1", "accounts", id, "bill"] if get && id_ok(id) => {
             found(citizens::electricity_bill(id, lang))

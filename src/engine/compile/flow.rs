@@ -244,6 +244,7 @@ pub(super) fn build(
         .map(|(_, n)| rule::rule(n, d))
         .collect();
     vars::implied_vars(fd, &rules, &mut vars, d, &mut broken);
+    vars::builtin_vars(fd, &mut vars, d);
     let mut names = BTreeMap::new();
     for (i, (name, _)) in fd.nodes.value.0.iter().enumerate() {
         if names.insert(name.value.as_str(), i as NodeId).is_some() {

@@ -15,6 +15,8 @@ mod reach;
 mod rule;
 mod vars;
 
+pub(crate) use vars::LANG;
+
 use std::collections::BTreeMap;
 
 use super::diagnostic::{CompileContext, Diagnostic, Source};

@@ -9,6 +9,48 @@ use super::super::model::{CharClass, Rule, VarSpec};
 use super::flow::id_ok;
 use super::{loc, Diags};
 
+/// The built-in variable: the citizen's language code (`ar`, `ckb`, `en`),
+/// for screens and for back-ends that answer in the citizen's language.
+pub(crate) const LANG: &str = "lang";
+
+/// Adds the built-ins to `vars`, refusing a flow that declares or saves
+/// under their names.
+pub(super) fn builtin_vars(fd: &FlowDoc, vars: &mut BTreeMap<String, VarSpec>, d: &mut Diags) {
+    let taken = |at| {
+        (
+            at,
+            format!("`{LANG}` is built in (the citizen's language code); pick another name"),
+        )
+    };
+    let mut clashes: Vec<_> = fd
+        .vars
+        .0
+        .iter()
+        .filter(|(k, _)| k.value == LANG)
+        .map(|(k, _)| taken(loc(k)))
+        .collect();
+    for (_, n) in &fd.nodes.value.0 {
+        let list_save = n
+            .value
+            .options_from
+            .as_ref()
+            .and_then(|o| o.value.save.as_ref());
+        for save in n.value.save.iter().chain(list_save) {
+            if save.value == LANG {
+                clashes.push(taken(loc(save)));
+            }
+        }
+    }
+    for (at, msg) in clashes {
+        d.at(at, msg);
+    }
+    let spec = VarSpec::Text {
+        max_len: 3,
+        class: CharClass::Gsm1,
+    };
+    vars.insert(LANG.to_owned(), spec);
+}
+
 /// The variables under `vars:`; names whose declaration is wrong go to
 /// `broken` (reported here, so their uses are not reported again).
 pub(super) fn declared_vars(
@@ -18,6 +60,9 @@ pub(super) fn declared_vars(
 ) -> BTreeMap<String, VarSpec> {
     let mut out = BTreeMap::new();
     for (name, v) in &fd.vars.0 {
+        if name.value == LANG {
+            continue; // refused by `builtin_vars`
+        }
         if !id_ok(&name.value) {
             d.at(
                 loc(name),
@@ -104,7 +149,9 @@ pub(super) fn implied_vars(
                 broken.insert(save.value.clone());
             }
         }
-        if let (Some(save), Some(rule)) = (&n.value.save, rule) {
+        // A save under the built-in's name is refused by `builtin_vars`.
+        let save = n.value.save.as_ref().filter(|s| s.value != LANG);
+        if let (Some(save), Some(rule)) = (save, rule) {
             let (len, class) = rule.bound();
             match (declared.get(&save.value), vars.get(&save.value)) {
                 (Some(VarSpec::Text { max_len, .. }), _) if *max_len < len => d.at(
