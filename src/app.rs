@@ -243,7 +243,14 @@ impl App {
             seen = now;
             let config = Arc::clone(&self.config);
             match tokio::task::spawn_blocking(move || compile_flows(&config)).await {
-                Ok(Ok(flows)) => self.gateway.set_flows(Arc::new(flows)),
+                Ok(Ok(flows)) => {
+                    if let Err(refused) = self.gateway.set_flows(flows) {
+                        for r in refused {
+                            tracing::warn!(problem = %r, "changed flows refused; the running flows stay");
+                        }
+                        // Looked at again once the files change again.
+                    }
+                }
                 Ok(Err(e)) => {
                     for line in e.report() {
                         tracing::warn!(problem = %line, "changed flows refused; the running flows stay");

@@ -190,12 +190,83 @@ async fn replaced_flows_serve_the_next_dialogue() {
     let edited = runtime_common::flows_edited(&rig.config, |path, text| {
         if path.ends_with("home.yaml") {
             text.replacen("ar: الخدمات الحكومية", "ar: خدمات بوابة", 1)
+                .replacen("version: 1", "version: 2", 1)
         } else {
             text
         }
     });
-    rig.gw.as_ref().unwrap().set_flows(edited);
+    rig.gw.as_ref().unwrap().set_flows(edited).unwrap();
     let after = phone.dial("*123#").await.unwrap();
     assert!(after.text.starts_with("خدمات بوابة"), "{}", after.text);
+    rig.stop().await;
+}
+
+/// pds.yaml as version 2: new wording, and the `choose` menu moved to the
+/// end of the file, so every node index after it shifts.
+fn pds_v2(v1: String) -> String {
+    let at = v1.find("  choose:\n").unwrap();
+    let end = at + v1[at..].find("  get_balance:\n").unwrap();
+    let choose = v1[at..end].replacen("ar: اختر الخدمة", "ar: ماذا تريد؟", 1);
+    let rest = format!("{}{}", &v1[..at], &v1[end..]);
+    format!("{}\n{choose}", rest.trim_end())
+        .replacen("version: 1", "version: 2", 1)
+        .replacen(
+            "ar: أدخل رقم البطاقة التموينية",
+            "ar: رقم البطاقة التموينية؟",
+            1,
+        )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dialogue_finishes_on_the_version_it_started_on() {
+    let mut rig = Rig::new(Opts::default(), pds_answers()).await;
+    let mut started = rig.smsc.ussd(MSISDN);
+    let ask = started.dial("*123*1#").await.unwrap();
+    assert_eq!(ask.text, "أدخل رقم البطاقة التموينية");
+
+    let v2 = runtime_common::flows_edited(&rig.config, |path, text| {
+        if path.ends_with("pds.yaml") {
+            pds_v2(text)
+        } else {
+            text
+        }
+    });
+    let gw = rig.gw.as_ref().unwrap();
+    gw.set_flows(v2).unwrap();
+
+    // A new dialogue gets version 2...
+    let mut fresh = rig.smsc.ussd("9647709876543");
+    let ask2 = fresh.dial("*123*1#").await.unwrap();
+    assert_eq!(ask2.text, "رقم البطاقة التموينية؟");
+    // ...the one in progress goes on with version 1 to the end.
+    let menu = started.reply("12345678").await.unwrap();
+    assert!(menu.text.starts_with("اختر الخدمة"), "{}", menu.text);
+    let done = started.reply("1").await.unwrap();
+    assert!(done.end, "{done:?}");
+    assert!(done.text.contains("Ali Hassan Jasim"), "{}", done.text);
+    let menu2 = fresh.reply("12345678").await.unwrap();
+    assert!(menu2.text.starts_with("ماذا تريد؟"), "{}", menu2.text);
+
+    // Changed text under an unchanged version is refused whole: a pinned
+    // session could not tell the two apart. Version 2 stays in force.
+    let sneaky = runtime_common::flows_edited(&rig.config, |path, text| {
+        if path.ends_with("pds.yaml") {
+            pds_v2(text).replacen("ماذا تريد؟", "اختر", 1)
+        } else {
+            text
+        }
+    });
+    let refused = gw.set_flows(sneaky).unwrap_err();
+    assert_eq!(
+        refused
+            .iter()
+            .map(|r| (r.id.as_str(), r.version))
+            .collect::<Vec<_>>(),
+        [("pds", 2)]
+    );
+    let mut third = rig.smsc.ussd("9647709876544");
+    third.dial("*123*1#").await.unwrap();
+    let menu3 = third.reply("12345678").await.unwrap();
+    assert!(menu3.text.starts_with("ماذا تريد؟"), "{}", menu3.text);
     rig.stop().await;
 }

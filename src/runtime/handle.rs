@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::{Core, EnqueueError};
+use crate::engine::{FlowSet, SameVersionChanged};
 use crate::smpp::session::Operator;
 use crate::store::{OutboundId, Store};
 
@@ -25,7 +26,7 @@ pub(super) trait Running: Send + Sync {
     fn drain(&self) -> BoxFuture<'_, ()>;
     fn finish(&self, grace: Duration) -> BoxFuture<'_, ()>;
     fn grace(&self) -> Duration;
-    fn set_flows(&self, flows: Arc<crate::engine::FlowSet>);
+    fn set_flows(&self, flows: FlowSet) -> Result<(), Vec<SameVersionChanged>>;
 }
 
 impl<S: Store> Running for Arc<Core<S>> {
@@ -70,8 +71,8 @@ impl<S: Store> Running for Arc<Core<S>> {
         self.config.gateway.shutdown_grace
     }
 
-    fn set_flows(&self, flows: Arc<crate::engine::FlowSet>) {
-        *self.flows.write().unwrap_or_else(|e| e.into_inner()) = flows;
+    fn set_flows(&self, flows: FlowSet) -> Result<(), Vec<SameVersionChanged>> {
+        self.replace_flows(flows)
     }
 }
 
@@ -95,11 +96,18 @@ impl GatewayHandle {
         all.into_iter().all(|b| b)
     }
 
-    /// Replaces the flows for every turn from now on (a reload after the
-    /// flow files changed and compiled cleanly).
-    pub fn set_flows(&self, flows: Arc<crate::engine::FlowSet>) {
-        self.core.set_flows(flows);
-        tracing::info!("flows replaced");
+    /// Puts freshly compiled flows in force for new sessions (a reload
+    /// after the flow files changed and compiled cleanly); sessions in
+    /// progress finish on the version they started on. Refused whole, the
+    /// running flows staying, when a flow changed without a new version.
+    pub fn set_flows(&self, flows: FlowSet) -> Result<(), Vec<SameVersionChanged>> {
+        let names: Vec<String> = flows
+            .flows()
+            .map(|f| format!("{}@{}", f.id(), f.version()))
+            .collect();
+        self.core.set_flows(flows)?;
+        tracing::info!(flows = %names.join(" "), "flows replaced; sessions in progress keep their version");
+        Ok(())
     }
 
     /// Queues an SMS to `to` through the durable outbox.

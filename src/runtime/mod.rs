@@ -43,7 +43,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{self, Config};
-use crate::engine::{FlowSet, Lang, StepContext};
+use crate::engine::{FlowSet, Lang, SameVersionChanged, StepContext};
 use crate::msisdn::Msisdn;
 use crate::outbox::{OutboundSms, Outbox};
 use crate::smpp::session::Operator;
@@ -126,6 +126,35 @@ impl<S: Store> Core<S> {
     /// The flows in force now.
     pub fn flows(&self) -> Arc<FlowSet> {
         self.flows.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Puts `next` in force for new sessions; the versions it replaces stay
+    /// for the sessions pinned to them (see [`FlowSet::succeed`]).
+    pub fn replace_flows(&self, next: FlowSet) -> Result<(), Vec<SameVersionChanged>> {
+        let mut slot = self.flows.write().unwrap_or_else(|e| e.into_inner());
+        let next = next.succeed(&slot, self.now_ms(), millis(self.pinned_for()))?;
+        *slot = Arc::new(next);
+        Ok(())
+    }
+
+    /// The longest a session can go on using the flow version it started
+    /// on: a stored session is kept `store.retention.sessions`, an SMS
+    /// conversation lives `sms.session_idle` past its last reply, a USSD
+    /// dialogue at most its operator's `session_max` plus the resume window.
+    fn pinned_for(&self) -> Duration {
+        let ussd = self
+            .config
+            .operators
+            .iter()
+            .map(|o| o.ussd.profile.timers.session_max);
+        let resume = Duration::from_millis(self.ctx.resume_window_ms);
+        ussd.map(|d| d + resume)
+            .chain([
+                self.config.store.retention.sessions,
+                self.config.sms.session_idle,
+            ])
+            .max()
+            .unwrap_or_default()
     }
 
     pub fn now_ms(&self) -> u64 {
