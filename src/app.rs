@@ -19,8 +19,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::admin::Admin;
 use crate::backend::Backends;
 use crate::config::Config;
 use crate::engine::{self, CompileContext, Diagnostic, FlowSet, Source};
@@ -51,6 +53,12 @@ pub enum Error {
     },
     #[error("gateway: {0:#}")]
     Gateway(anyhow::Error),
+    #[error("admin listener on {addr}: {source}")]
+    Admin {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Error {
@@ -61,7 +69,7 @@ impl Error {
             Error::FlowsRead { .. } | Error::NoFlows(_) | Error::Flows(_) | Error::Backends(_) => {
                 64
             }
-            Error::Store { .. } | Error::Gateway(_) => 1,
+            Error::Store { .. } | Error::Gateway(_) | Error::Admin { .. } => 1,
         }
     }
 
@@ -162,6 +170,8 @@ const STOP_SLACK: Duration = Duration::from_secs(3);
 pub struct App {
     config: Arc<Config>,
     gateway: GatewayHandle,
+    /// The admin listener, when `[admin] listen` is set.
+    admin: Option<Admin>,
     store: Arc<SledStore>,
     /// The flow files as they were just before the running set was
     /// compiled (an edit during the compile is still seen).
@@ -187,6 +197,17 @@ pub async fn start(config: Config) -> Result<App, Error> {
     let store = Arc::new(open_store(&config).await?);
     let config = Arc::new(config);
     let n_flows = flows.flows().count();
+    // The admin port is taken before any bind, so a clash stops nothing.
+    let admin_listener = match config.admin.listen {
+        None => None,
+        Some(addr) => match TcpListener::bind(addr).await {
+            Ok(l) => Some(l),
+            Err(source) => {
+                close_store(&config, store).await.ok();
+                return Err(Error::Admin { addr, source });
+            }
+        },
+    };
     let gateway = Gateway::new(Arc::clone(&config), Arc::clone(&store), flows, calls);
     let gateway = match gateway.start().await {
         Ok(g) => g,
@@ -195,6 +216,7 @@ pub async fn start(config: Config) -> Result<App, Error> {
             return Err(Error::Gateway(e));
         }
     };
+    let admin = admin_listener.map(|l| Admin::serve(l, &config.admin, gateway.probe()));
     tracing::info!(
         node = %config.gateway.node,
         flows = n_flows,
@@ -204,12 +226,18 @@ pub async fn start(config: Config) -> Result<App, Error> {
     Ok(App {
         config,
         gateway,
+        admin,
         store,
         flows_seen,
     })
 }
 
 impl App {
+    /// Where the admin listener listens, when it is on.
+    pub fn admin_addr(&self) -> Option<std::net::SocketAddr> {
+        self.admin.as_ref().map(Admin::local_addr)
+    }
+
     /// Whether every operator has a bind up, waiting up to `timeout`.
     pub async fn wait_bound(&self, timeout: Duration) -> bool {
         self.gateway.wait_bound(timeout).await
@@ -276,9 +304,13 @@ impl App {
         let App {
             config,
             gateway,
+            admin,
             store,
             ..
         } = self;
+        if let Some(admin) = admin {
+            admin.stop().await;
+        }
         // The gateway keeps to the grace; this only guards against a stop
         // that hangs, so the process still exits.
         let limit = config.gateway.shutdown_grace + STOP_SLACK;

@@ -55,6 +55,7 @@ pub mod transcript;
 pub mod validate;
 
 pub use compile::compile;
+pub(crate) use compile::LANG;
 pub use diagnostic::{CompileContext, Diagnostic, Source};
 pub use lang::Lang;
 pub use model::{Flow, FlowSet, SameVersionChanged};

@@ -294,6 +294,7 @@ impl<S: Store> Gateway<S> {
             })
         });
         let (dispatch, workers) = Dispatch::start(cfg.gateway.workers, cap, handler);
+        let queues = dispatch.view();
         inbound::replay(&core, &dispatch).await?;
         let mut tasks = JoinSet::new();
         let intake = shutdown.child_token();
@@ -320,7 +321,7 @@ impl<S: Store> Gateway<S> {
                     Ok(c.send_sms(None, &to, &from, &text).await?)
                 })
             }),
-            core: Box::new(core),
+            core: Arc::new(handle::Live { core, queues }),
 
             intake,
             shutdown,
@@ -336,4 +337,4 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-pub use handle::GatewayHandle;
+pub use handle::{GatewayHandle, Probe};
