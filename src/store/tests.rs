@@ -14,6 +14,14 @@ async fn enqueue<S: Store>(s: &S, priority: Priority, due: u64, body: &str) -> O
     s.enqueue_outbound(mt(priority, due, body)).await.unwrap()
 }
 
+#[track_caller]
+fn assert_conflict(err: &Error, want: Option<Version>) {
+    assert!(
+        matches!(err, Error::Conflict { current } if *current == want),
+        "{err:?}"
+    );
+}
+
 const SEC: Duration = Duration::from_secs(1);
 
 async fn session_cas<S: Store>(s: &S) {
@@ -28,15 +36,7 @@ async fn session_cas<S: Store>(s: &S) {
         .put_session(&k, None, b"x".to_vec(), Timestamp(100))
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Conflict {
-                current: Some(Version(1))
-            }
-        ),
-        "{err:?}"
-    );
+    assert_conflict(&err, Some(Version(1)));
     let v2 = s
         .put_session(&k, Some(v1), b"b".to_vec(), Timestamp(200))
         .await
@@ -46,15 +46,7 @@ async fn session_cas<S: Store>(s: &S) {
         .put_session(&k, Some(v1), b"stale".to_vec(), Timestamp(300))
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Conflict {
-                current: Some(Version(2))
-            }
-        ),
-        "{err:?}"
-    );
+    assert_conflict(&err, Some(Version(2)));
     let got = s.get_session(&k).await.unwrap().unwrap();
     assert_eq!(
         got,
@@ -68,7 +60,7 @@ async fn session_cas<S: Store>(s: &S) {
         .put_session(&key("other"), Some(v1), vec![], Timestamp(1))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Conflict { current: None }), "{err:?}");
+    assert_conflict(&err, None);
     assert!(s.delete_session(&k).await.unwrap());
     assert!(!s.delete_session(&k).await.unwrap());
     assert_eq!(s.get_session(&k).await.unwrap(), None);
