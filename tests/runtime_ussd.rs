@@ -3,29 +3,14 @@
 
 mod runtime_common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use bawaba::engine::Outcome;
 use bawaba_sim::{DialField, UssdProfile};
-use runtime_common::{Canned, Opts, Rig, MSISDN};
-use serde_json::json;
-
-fn pds_answers() -> Arc<Canned> {
-    let c = Arc::new(Canned::default());
-    c.answer(
-        "pds",
-        "balance",
-        Outcome::Ok,
-        json!({"holder": "Ali Hassan Jasim", "members": "6", "balance": "25000"}),
-        Duration::ZERO,
-    );
-    c
-}
+use runtime_common::{pds_balance, Opts, Rig, MSISDN};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn english_dialogue_through_the_language_menu_and_a_backend_call() {
-    let calls = pds_answers();
+    let calls = pds_balance(Duration::ZERO);
     let mut rig = Rig::new(Opts::default(), calls.clone()).await;
     let mut phone = rig.smsc.ussd(MSISDN);
     let home = phone.dial("*123#").await.unwrap();
@@ -87,7 +72,7 @@ async fn english_dialogue_through_the_language_menu_and_a_backend_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn arabic_dialogue_with_arabic_indic_digits_and_a_shortcut_dial() {
-    let mut rig = Rig::new(Opts::default(), pds_answers()).await;
+    let mut rig = Rig::new(Opts::default(), pds_balance(Duration::ZERO)).await;
     let mut phone = rig.smsc.ussd(MSISDN);
     let home = phone.dial("*123#").await.unwrap();
     assert!(home.text.contains("التموينية"), "{}", home.text);
@@ -114,7 +99,7 @@ async fn arabic_dialogue_with_arabic_indic_digits_and_a_shortcut_dial() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abort_ends_the_dialogue_and_a_redial_offers_to_resume() {
-    let mut rig = Rig::new(Opts::default(), pds_answers()).await;
+    let mut rig = Rig::new(Opts::default(), pds_balance(Duration::ZERO)).await;
     let mut phone = rig.smsc.ussd(MSISDN);
     phone.dial("*123*1#").await.unwrap();
     phone.reply("12345678").await.unwrap();
@@ -154,7 +139,7 @@ dial_string = "destination_addr"
 ops = { begin = 1, user_reply = 19, our_continue = 3, our_end = 16, abort = [130] }"#,
         ..Opts::default()
     };
-    let mut rig = Rig::new(opts, pds_answers()).await;
+    let mut rig = Rig::new(opts, pds_balance(Duration::ZERO)).await;
     let vendor = UssdProfile {
         dial_in: DialField::DestinationAddr,
         reply_op: 19,
@@ -179,7 +164,7 @@ ops = { begin = 1, user_reply = 19, our_continue = 3, our_end = 16, abort = [130
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replaced_flows_serve_the_next_dialogue() {
-    let mut rig = Rig::new(Opts::default(), pds_answers()).await;
+    let mut rig = Rig::new(Opts::default(), pds_balance(Duration::ZERO)).await;
     let mut phone = rig.smsc.ussd(MSISDN);
     let before = phone.dial("*123#").await.unwrap();
     assert!(

@@ -196,6 +196,19 @@ impl Canned {
     }
 }
 
+/// The PDS balance answer the runtime tests' citizen gets, after `delay`.
+pub fn pds_balance(delay: Duration) -> Arc<Canned> {
+    let c = Arc::new(Canned::default());
+    c.answer(
+        "pds",
+        "balance",
+        Outcome::Ok,
+        serde_json::json!({"holder": "Ali Hassan Jasim", "members": "6", "balance": "25000"}),
+        delay,
+    );
+    c
+}
+
 impl Calls for Canned {
     fn call(&self, req: CallRequest) -> BoxFuture<'static, CallResult> {
         let a = self
