@@ -4,6 +4,7 @@
 //! writes and reads.
 
 mod rusmpp_model;
+mod smpp_gen;
 
 use bawaba::smpp::codec::{encode, SmppCodec};
 use bawaba::smpp::pdu::Pdu;

@@ -5,6 +5,7 @@
 //! represent, is described in `rusmpp_model/mod.rs`.
 
 mod rusmpp_model;
+mod smpp_gen;
 
 use bawaba::smpp::codec::{decode, encode, HEADER_LEN};
 use bawaba::smpp::pdu::{tag, Body, CommandStatus, Pdu, RawTlv};

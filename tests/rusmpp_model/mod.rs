@@ -1,6 +1,7 @@
 //! Our PDU model <-> rusmpp 0.4.0's, for the PDUs and fields both can
 //! represent, and proptest strategies that stay inside that common subset.
-//! Shared by `smpp_rusmpp.rs` (cross-checks) and `smpp_loopback.rs`.
+//! Shared by `smpp_rusmpp.rs` (cross-checks) and `smpp_loopback.rs`; builds
+//! on `smpp_gen` (declare both modules).
 //!
 //! What rusmpp cannot represent, and so is left out of the common subset:
 //! * Strings are ASCII only (`COctetString` refuses other bytes); ours are
@@ -44,6 +45,8 @@ use rusmpp::values::{
     ReplaceIfPresentFlag, ServiceType, Ton, UserMessageReference, UssdServiceOp,
 };
 use rusmpp::{Command, Pdu as RPdu};
+
+use crate::smpp_gen;
 
 // ---- ours -> rusmpp -------------------------------------------------------
 
@@ -588,41 +591,21 @@ pub fn bind_resp() -> impl Strategy<Value = BindResp> {
     })
 }
 
+/// The string parts of submit_sm, deliver_sm and data_sm as rusmpp takes them.
+fn parts() -> smpp_gen::Parts {
+    smpp_gen::Parts {
+        service_type: ascii(6).boxed(),
+        address: address(21).boxed(),
+        time: smpp_time().boxed(),
+    }
+}
+
 pub fn sm(delivery: bool) -> impl Strategy<Value = Sm> {
-    let head = (ascii(6), address(21), address(21), any::<[u8; 3]>());
-    let tail = (smpp_time(), smpp_time(), any::<[u8; 4]>(), bytes(255));
-    (head, tail, request_tlvs(delivery)).prop_map(|((st, source, dest, b), t, tlvs)| {
-        let (sched, valid, [rd, rip, dc, dflt], short_message) = t;
-        Sm {
-            service_type: st,
-            source,
-            dest,
-            esm_class: b[0],
-            protocol_id: b[1],
-            priority_flag: b[2],
-            schedule_delivery_time: sched,
-            validity_period: valid,
-            registered_delivery: rd,
-            replace_if_present: rip,
-            data_coding: dc,
-            sm_default_msg_id: dflt,
-            short_message,
-            tlvs,
-        }
-    })
+    smpp_gen::sm_of(&parts(), request_tlvs(delivery).boxed())
 }
 
 pub fn data_sm() -> impl Strategy<Value = DataSm> {
-    let fields = (ascii(6), address(21), address(21), any::<[u8; 3]>());
-    (fields, request_tlvs(false)).prop_map(|((st, source, dest, [esm, rd, dc]), tlvs)| DataSm {
-        service_type: st,
-        source,
-        dest,
-        esm_class: esm,
-        registered_delivery: rd,
-        data_coding: dc,
-        tlvs,
-    })
+    smpp_gen::data_sm_of(&parts(), request_tlvs(false).boxed())
 }
 
 fn data_sm_resp_tlvs() -> impl Strategy<Value = Tlvs> {

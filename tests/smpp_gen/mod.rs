@@ -121,45 +121,68 @@ pub fn bind_resp() -> impl Strategy<Value = BindResp> {
     })
 }
 
-pub fn sm() -> impl Strategy<Value = Sm> {
-    let head = (cstr(6), address(), address(), any::<[u8; 3]>());
-    let times = (cstr(17), cstr(17));
-    let tail = (any::<[u8; 4]>(), bytes(255), tlvs());
-    (head, times, tail).prop_map(
-        |((st, source, dest, [esm, pid, prio]), (sched, valid), t)| {
-            let ([rd, rip, dc, dflt], short_message, tlvs) = t;
-            Sm {
-                service_type: st,
-                source,
-                dest,
-                esm_class: esm,
-                protocol_id: pid,
-                priority_flag: prio,
-                schedule_delivery_time: sched,
-                validity_period: valid,
-                registered_delivery: rd,
-                replace_if_present: rip,
-                data_coding: dc,
-                sm_default_msg_id: dflt,
-                short_message,
-                tlvs,
-            }
-        },
-    )
+/// The string-valued parts of submit_sm / deliver_sm / data_sm, so a
+/// narrower generator (rusmpp's common subset: ASCII, shorter addresses,
+/// 16-character times) builds the same bodies from its own parts.
+pub struct Parts {
+    pub service_type: BoxedStrategy<String>,
+    pub address: BoxedStrategy<Address>,
+    pub time: BoxedStrategy<String>,
 }
 
-pub fn data_sm() -> impl Strategy<Value = DataSm> {
-    (cstr(6), address(), address(), any::<[u8; 3]>(), tlvs()).prop_map(
-        |(service_type, source, dest, [esm, rd, dc], tlvs)| DataSm {
-            service_type,
+/// Ours: Latin-1 strings, addresses up to 64 characters, any time string.
+pub fn parts() -> Parts {
+    Parts {
+        service_type: cstr(6).boxed(),
+        address: address().boxed(),
+        time: cstr(17).boxed(),
+    }
+}
+
+pub fn sm_of(p: &Parts, tlvs: BoxedStrategy<Tlvs>) -> impl Strategy<Value = Sm> {
+    let head = (p.service_type.clone(), p.address.clone(), p.address.clone());
+    let times = (p.time.clone(), p.time.clone());
+    let tail = (any::<[u8; 7]>(), bytes(255), tlvs);
+    (head, times, tail).prop_map(|((st, source, dest), (sched, valid), t)| {
+        let ([esm, pid, prio, rd, rip, dc, dflt], short_message, tlvs) = t;
+        Sm {
+            service_type: st,
             source,
             dest,
             esm_class: esm,
+            protocol_id: pid,
+            priority_flag: prio,
+            schedule_delivery_time: sched,
+            validity_period: valid,
             registered_delivery: rd,
+            replace_if_present: rip,
             data_coding: dc,
+            sm_default_msg_id: dflt,
+            short_message,
             tlvs,
-        },
-    )
+        }
+    })
+}
+
+pub fn data_sm_of(p: &Parts, tlvs: BoxedStrategy<Tlvs>) -> impl Strategy<Value = DataSm> {
+    let fields = (p.service_type.clone(), p.address.clone(), p.address.clone());
+    (fields, any::<[u8; 3]>(), tlvs).prop_map(|((st, source, dest), [esm, rd, dc], tlvs)| DataSm {
+        service_type: st,
+        source,
+        dest,
+        esm_class: esm,
+        registered_delivery: rd,
+        data_coding: dc,
+        tlvs,
+    })
+}
+
+pub fn sm() -> impl Strategy<Value = Sm> {
+    sm_of(&parts(), tlvs().boxed())
+}
+
+pub fn data_sm() -> impl Strategy<Value = DataSm> {
+    data_sm_of(&parts(), tlvs().boxed())
 }
 
 pub fn body() -> impl Strategy<Value = Body> {
