@@ -59,13 +59,22 @@ async fn write_in_pieces(stream: &mut TcpStream, bytes: &[u8]) {
 #[tokio::test]
 async fn ours_writes_rusmpp_reads() {
     let pdus = sample_pdus();
-    let (mut writer, reader) = connected_pair().await;
-    let mut stream = BytesMut::new();
-    for pdu in &pdus {
-        encode(pdu, &mut stream);
+    let (writer, reader) = connected_pair().await;
+    let (first, second) = pdus.split_at(PDUS / 2);
+    let first = first.to_vec();
+    let mut pieces = BytesMut::new();
+    for pdu in second {
+        encode(pdu, &mut pieces);
     }
+    // The first half through our SmppCodec as a Sink, the second as our
+    // bytes written in pieces.
     let write = tokio::spawn(async move {
-        write_in_pieces(&mut writer, &stream).await;
+        let mut sink = FramedWrite::new(writer, SmppCodec::new());
+        for pdu in first {
+            sink.send(pdu).await.unwrap();
+        }
+        let mut writer = sink.into_inner();
+        write_in_pieces(&mut writer, &pieces).await;
         writer.shutdown().await.unwrap();
     });
 
