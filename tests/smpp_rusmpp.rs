@@ -8,8 +8,8 @@ mod rusmpp_model;
 mod smpp_gen;
 
 use bawaba::smpp::codec::{decode, encode, HEADER_LEN};
-use bawaba::smpp::pdu::{tag, Body, CommandStatus, Pdu, RawTlv};
-use bytes::BytesMut;
+use bawaba::smpp::pdu::{tag, Body, CommandStatus, Pdu, RawTlv, Sm, Tlvs};
+use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 use rusmpp::pdus::{BindTransceiver, DeliverSm, SubmitSmResp};
 use rusmpp::tlvs::{MessageDeliveryRequestTlvValue, MessageSubmissionResponseTlvValue};
@@ -188,7 +188,7 @@ fn odd_pdus_we_keep_and_rusmpp_refuses() {
     sm.tlvs.its_session_info = None;
     sm.tlvs.other.push(RawTlv {
         tag: tag::ITS_SESSION_INFO,
-        value: bytes::Bytes::from_static(&[0x0a]),
+        value: Bytes::from_static(&[0x0a]),
     });
     let odd_tlv = Pdu::new(8, Body::DeliverSm(sm.clone()));
     // A 30-character alphanumeric sender (SMPP 3.4 allows 20 here).
@@ -201,4 +201,22 @@ fn odd_pdus_we_keep_and_rusmpp_refuses() {
         assert_eq!(decode(&frame).as_ref(), Ok(&pdu));
         assert!(rusmpp_decode(&frame).is_err(), "rusmpp took {pdu:?}");
     }
+}
+
+#[test]
+fn an_empty_message_payload_crosses_both_ways() {
+    // rusmpp holds a zero-length TLV as "no value"; on the wire both
+    // codecs must still write, and read, tag 0x0424 with length 0.
+    let sm = Sm {
+        tlvs: Tlvs {
+            message_payload: Some(Bytes::new()),
+            ..Tlvs::default()
+        },
+        ..Sm::default()
+    };
+    let pdu = Pdu::new(1, Body::DeliverSm(sm));
+    let frame = ours(&pdu);
+    assert_eq!(&frame[frame.len() - 4..], &[0x04, 0x24, 0, 0]);
+    assert_eq!(theirs(&to_rusmpp(&pdu)), frame);
+    assert_eq!(from_rusmpp(&rusmpp_decode(&frame).unwrap()), pdu);
 }
