@@ -56,6 +56,31 @@ async fn write_in_pieces(stream: &mut TcpStream, bytes: &[u8]) {
     }
 }
 
+/// The writer side of both tests: `framed` through `codec` as a Sink, then
+/// `pieces` (the rest, already encoded by the same codec) written in
+/// pieces, then the socket closed.
+fn spawn_writer<C, T>(
+    stream: TcpStream,
+    codec: C,
+    framed: Vec<T>,
+    pieces: BytesMut,
+) -> tokio::task::JoinHandle<()>
+where
+    C: Encoder<T> + Send + Unpin + 'static,
+    C::Error: std::fmt::Debug,
+    T: Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut sink = FramedWrite::new(stream, codec);
+        for item in framed {
+            sink.send(item).await.unwrap();
+        }
+        let mut stream = sink.into_inner();
+        write_in_pieces(&mut stream, &pieces).await;
+        stream.shutdown().await.unwrap();
+    })
+}
+
 #[tokio::test]
 async fn ours_writes_rusmpp_reads() {
     let pdus = sample_pdus();
@@ -66,17 +91,7 @@ async fn ours_writes_rusmpp_reads() {
     for pdu in second {
         encode(pdu, &mut pieces);
     }
-    // The first half through our SmppCodec as a Sink, the second as our
-    // bytes written in pieces.
-    let write = tokio::spawn(async move {
-        let mut sink = FramedWrite::new(writer, SmppCodec::new());
-        for pdu in first {
-            sink.send(pdu).await.unwrap();
-        }
-        let mut writer = sink.into_inner();
-        write_in_pieces(&mut writer, &pieces).await;
-        writer.shutdown().await.unwrap();
-    });
+    let write = spawn_writer(writer, SmppCodec::new(), first, pieces);
 
     let read = async {
         let mut frames = FramedRead::new(reader, CommandCodec::new());
@@ -108,17 +123,7 @@ async fn rusmpp_writes_ours_reads() {
             .encode(to_rusmpp(pdu), &mut pieces)
             .unwrap();
     }
-    // The first half through rusmpp's own Sink, the second as rusmpp's
-    // bytes written in pieces.
-    let write = tokio::spawn(async move {
-        let mut sink = FramedWrite::new(writer, CommandCodec::new());
-        for cmd in commands {
-            sink.send(cmd).await.unwrap();
-        }
-        let mut writer = sink.into_inner();
-        write_in_pieces(&mut writer, &pieces).await;
-        writer.shutdown().await.unwrap();
-    });
+    let write = spawn_writer(writer, CommandCodec::new(), commands, pieces);
 
     let read = async {
         let mut frames = FramedRead::new(reader, SmppCodec::new());
