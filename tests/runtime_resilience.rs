@@ -228,3 +228,22 @@ async fn session_max_ends_a_dialogue_that_was_never_idle_for_long() {
     assert_eq!(over.text, Notice::TryAgain.text(Lang::Ar));
     rig.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_a_long_sms_acknowledged_before_a_crash_is_completed_after_it() {
+    let mut rig = Rig::new(Opts::default(), pds_balance(Duration::ZERO)).await;
+    let mut phone = rig.smsc.sms(MSISDN);
+    // Part 1 of 2 is acknowledged (so journalled), then the gateway dies.
+    let status = phone
+        .send_part("2150", "PDS 1234", (77, 2, 1))
+        .await
+        .unwrap();
+    assert_eq!(status, bawaba_sim::rusmpp::CommandStatus::EsmeRok);
+    crash_and_restart(&mut rig).await;
+    let status = phone.send_part("2150", "5678", (77, 2, 2)).await.unwrap();
+    assert_eq!(status, bawaba_sim::rusmpp::CommandStatus::EsmeRok);
+    // One message, "PDS 12345678": the card's menu, not the fallback.
+    let menu = phone.next_message().await.unwrap();
+    assert!(menu.text.contains("الرصيد"), "{}", menu.text);
+    rig.stop().await;
+}

@@ -104,6 +104,22 @@ impl SmsPhone {
         Ok(statuses)
     }
 
+    /// Sends one part of a concatenated SMS (UDH, 8-bit `reference`), part
+    /// `seq` of `total`, and returns its deliver_sm_resp status: for tests of
+    /// a message whose other parts come later, or never.
+    pub async fn send_part(
+        &mut self,
+        short_code: &str,
+        text: &str,
+        (reference, total, seq): (u8, u8, u8),
+    ) -> Result<CommandStatus, SimError> {
+        let (dcs, bytes) = text::encode_auto(text);
+        let body = [vec![5, 0, 3, reference, total, seq], bytes].concat();
+        let control = self.shared.receiver(&self.target).ok_or(SimError::NoBind)?;
+        let pdu = self.mo(short_code, dcs, true, body)?;
+        crate::session::deliver(&control, pdu, self.shared.config.observe_timeout).await
+    }
+
     fn mo(
         &self,
         short_code: &str,
