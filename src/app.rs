@@ -131,10 +131,11 @@ fn flow_sources(dir: &Path) -> Result<Vec<Source>, Error> {
     paths
         .into_iter()
         .map(|path| {
-            let text = std::fs::read_to_string(&path).map_err(read_err)?;
-            Ok(Source {
-                path: path.display().to_string(),
-                text,
+            Source::read(&path).map_err(|e| {
+                read_err(std::io::Error::new(
+                    e.kind(),
+                    format!("{}: {e}", path.display()),
+                ))
             })
         })
         .collect()

@@ -285,6 +285,58 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+fn hostile_flow_files_are_refused_quickly_with_their_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: String| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    // Over the 1 MiB cap: refused without being read whole.
+    let huge = write("huge.yaml", format!("id: x\n# {}\n", "x".repeat(2 << 20)));
+    let r = bawaba(&["flows", "check", &huge]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stderr.contains("at most 1024 KiB"), "{}", r.stderr);
+    // 100,000 levels of nesting: a parse error, not a stack overflow.
+    let deep = write(
+        "deep.yaml",
+        format!("id: {}{}\n", "[".repeat(100_000), "]".repeat(100_000)),
+    );
+    let r = bawaba(&["flows", "check", &deep]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.contains("deep.yaml:1:"), "{}", r.stdout);
+    // An alias bomb (10^11 strings if expanded) is refused at its first type error.
+    let mut bomb = String::from("id: x\nversion: 1\ntitle: {en: X}\nlanguages: [en]\nstart: s\n");
+    bomb += "nodes:\n  s: {type: message, text: {en: hi}}\nvars:\n  v0: &a0 {max_len: 1}\n";
+    for i in 1..12 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(",");
+        bomb += &format!("  v{i}: &a{i} [{refs}]\n");
+    }
+    let bomb = write("bomb.yaml", bomb);
+    let r = bawaba(&["flows", "check", &bomb]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.contains("bomb.yaml:"), "{}", r.stdout);
+    // A regex that backtracks catastrophically elsewhere is linear here;
+    // a template naming a missing variable is an error at its place.
+    let regex = write(
+        "regex.yaml",
+        "id: r\nversion: 1\ntitle: {en: R}\nlanguages: [en]\nstart: ask\nnodes:\n  ask:\n    type: input\n    prompt: {en: Code}\n    validate: {regex: \"^(a+)+$\", max_len: 30}\n    error: {en: Bad}\n    save: code\n    next: done\n  done:\n    type: message\n    text: {en: \"{code} {missing}\"}\n".into(),
+    );
+    let r = bawaba(&["flows", "check", &regex]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("regex.yaml:16:") && r.stdout.contains("undeclared variable `missing`"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !r.stdout.contains("regex.yaml:10:"),
+        "the regex itself is fine: {}",
+        r.stdout
+    );
+}
+
+#[test]
 fn backends_can_come_from_the_gateway_configuration() {
     let check = |config: &str| bawaba(&["flows", "check", "flows", "--config", config]);
     let r = check("config/bawaba.toml");

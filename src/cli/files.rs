@@ -29,14 +29,7 @@ pub fn flow_sources(path: &Path) -> anyhow::Result<Vec<Source>> {
     };
     files
         .into_iter()
-        .map(|f| {
-            let text =
-                std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
-            Ok(Source {
-                path: f.display().to_string(),
-                text,
-            })
-        })
+        .map(|f| Source::read(&f).with_context(|| format!("reading {}", f.display())))
         .collect()
 }
 
