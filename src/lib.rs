@@ -10,6 +10,7 @@ pub mod backend;
 pub mod charset;
 pub mod config;
 pub mod engine;
+pub mod files;
 pub mod logging;
 pub mod metrics;
 pub mod msisdn;

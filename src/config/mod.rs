@@ -45,6 +45,9 @@ use document::{section, Node};
 use error::Report;
 use raw::RawUssdProfile;
 
+/// The largest configuration file read (the shipped example is ~10 KiB).
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
 const SECTIONS: &str = "gateway, store, log, admin, sms, operators, backends, ussd_profiles";
 
 impl Config {
@@ -67,14 +70,16 @@ impl Config {
         build(text, path.as_ref(), Some(secrets))
     }
 
-    /// Reads `path` and validates it, resolving secrets from the process
+    /// Reads `path` (at most [`MAX_CONFIG_BYTES`]) and validates it,
+    /// resolving secrets from the process
     /// environment and the file system.
     pub fn load(path: impl AsRef<Path>) -> Result<Config, Error> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            crate::files::read_capped(path, MAX_CONFIG_BYTES).map_err(|source| Error::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
         build(&text, path, Some(&System))
     }
 

@@ -97,7 +97,8 @@ impl SecretSource for System {
         std::env::var(name).ok()
     }
     fn read(&self, path: &Path) -> std::io::Result<String> {
-        std::fs::read_to_string(path)
+        // A password or token, perhaps a PEM: never more than this.
+        crate::files::read_capped(path, 64 * 1024)
     }
 }
 

@@ -21,19 +21,9 @@ impl Source {
     /// Reads a flow file, refusing one over [`MAX_FLOW_BYTES`] without
     /// reading more than that.
     pub fn read(path: &std::path::Path) -> std::io::Result<Source> {
-        use std::io::Read;
-        let mut text = String::new();
-        let file = std::fs::File::open(path)?;
-        file.take(MAX_FLOW_BYTES + 1).read_to_string(&mut text)?;
-        if text.len() as u64 > MAX_FLOW_BYTES {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("a flow file may have at most {} KiB", MAX_FLOW_BYTES / 1024),
-            ));
-        }
         Ok(Source {
             path: path.display().to_string(),
-            text,
+            text: crate::files::read_capped(path, MAX_FLOW_BYTES)?,
         })
     }
 }
