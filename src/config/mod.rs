@@ -18,6 +18,7 @@ mod command;
 mod document;
 mod error;
 mod model;
+mod notify;
 mod operations;
 mod operators;
 mod raw;
@@ -45,7 +46,8 @@ use document::{section, Node};
 use error::Report;
 use raw::RawUssdProfile;
 
-const SECTIONS: &str = "gateway, store, log, admin, sms, operators, backends, ussd_profiles";
+const SECTIONS: &str =
+    "gateway, store, log, admin, sms, operators, backends, ussd_profiles, notify";
 
 impl Config {
     /// Parses and validates `text` (named `path` in messages; relative paths
@@ -140,6 +142,7 @@ struct Sections {
     operators_at: Option<Range<usize>>,
     backends: Vec<backends::Parsed>,
     profiles: BTreeMap<String, (Range<usize>, RawUssdProfile)>,
+    notify: Option<notify::RawNotify>,
 }
 
 fn build(text: &str, path: &Path, secrets: Option<&dyn SecretSource>) -> Result<Config, Error> {
@@ -183,6 +186,7 @@ fn build(text: &str, path: &Path, secrets: Option<&dyn SecretSource>) -> Result<
         sms: sections::sms(&mut cx, s.sms, fewest_parts),
         operators: operators.into_iter().map(|(_, o)| o).collect(),
         backends,
+        notify: notify::notify(&mut cx, s.notify),
     };
     if report.is_clean() {
         Ok(config)
@@ -201,6 +205,7 @@ fn read_sections(root: &toml::de::DeTable, report: &mut Report) -> Sections {
             "log" => s.log = section(value, name, report).unwrap_or_default(),
             "admin" => s.admin = section(value, name, report).unwrap_or_default(),
             "sms" => s.sms = section(value, name, report).unwrap_or_default(),
+            "notify" => s.notify = Some(section(value, name, report).unwrap_or_default()),
             "operators" => {
                 let items = array(value, name, report);
                 s.operators_at = Some(value.span());
