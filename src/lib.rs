@@ -11,6 +11,7 @@ pub mod config;
 pub mod engine;
 pub mod logging;
 pub mod msisdn;
+pub mod notify;
 pub mod outbox;
 pub mod runtime;
 pub mod smpp;
