@@ -51,6 +51,12 @@ pub enum Error {
     },
     #[error("gateway: {0:#}")]
     Gateway(anyhow::Error),
+    #[error("notification API on {addr} (notify.listen): {source}")]
+    Notify {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Error {
@@ -61,7 +67,7 @@ impl Error {
             Error::FlowsRead { .. } | Error::NoFlows(_) | Error::Flows(_) | Error::Backends(_) => {
                 64
             }
-            Error::Store { .. } | Error::Gateway(_) => 1,
+            Error::Store { .. } | Error::Gateway(_) | Error::Notify { .. } => 1,
         }
     }
 
@@ -163,6 +169,8 @@ pub struct App {
     config: Arc<Config>,
     gateway: GatewayHandle,
     store: Arc<SledStore>,
+    /// The notification API, when `[notify]` is configured.
+    notify: Option<crate::notify::Server>,
     /// The flow files as they were just before the running set was
     /// compiled (an edit during the compile is still seen).
     flows_seen: Fingerprint,
@@ -195,16 +203,35 @@ pub async fn start(config: Config) -> Result<App, Error> {
             return Err(Error::Gateway(e));
         }
     };
+    let notify = match &config.notify {
+        None => None,
+        Some(n) => {
+            let port = gateway.notify_port();
+            match crate::notify::Server::start(n, port, &CancellationToken::new()).await {
+                Ok(server) => Some(server),
+                Err(source) => {
+                    gateway.shutdown().await;
+                    close_store(&config, store).await.ok();
+                    return Err(Error::Notify {
+                        addr: n.listen,
+                        source,
+                    });
+                }
+            }
+        }
+    };
     tracing::info!(
         node = %config.gateway.node,
         flows = n_flows,
         operators = config.operators.len(),
+        notify = ?notify.as_ref().map(|n| n.local_addr()),
         "gateway started"
     );
     Ok(App {
         config,
         gateway,
         store,
+        notify,
         flows_seen,
     })
 }
@@ -254,6 +281,11 @@ impl App {
         }
     }
 
+    /// Where the notification API listens, if it is configured.
+    pub fn notify_addr(&self) -> Option<std::net::SocketAddr> {
+        self.notify.as_ref().map(|n| n.local_addr())
+    }
+
     /// Queues an SMS through the durable outbox (demo and tests).
     pub async fn enqueue_sms(&self, to: &str, text: &str) -> Result<(), Error> {
         self.gateway
@@ -270,8 +302,13 @@ impl App {
             config,
             gateway,
             store,
+            notify,
             ..
         } = self;
+        // First the API: no request is accepted once the outbox stops.
+        if let Some(n) = notify {
+            n.stop(config.gateway.shutdown_grace).await;
+        }
         // The gateway keeps to the grace; this only guards against a stop
         // that hangs, so the process still exits.
         let limit = config.gateway.shutdown_grace + STOP_SLACK;

@@ -28,6 +28,7 @@ mod housekeeping;
 mod inbound;
 mod journal;
 mod notice;
+mod port;
 mod sms;
 mod turn;
 mod ussd;
@@ -291,6 +292,7 @@ impl<S: Store> Gateway<S> {
                     Ok(c.send_sms(None, &to, &from, &text).await?)
                 })
             }),
+            port: Arc::new(core.clone()),
             core: Box::new(core),
 
             intake,
