@@ -220,6 +220,47 @@ pub(super) fn decode_receipt(v: &[u8]) -> Result<Receipt> {
     })
 }
 
+/// `meta` key of the audit chain's head: seq (8 bytes) then hash (32).
+pub(super) const AUDIT_HEAD: &[u8] = b"audit_head";
+
+pub(super) fn decode_audit_head(v: &[u8]) -> Result<(u64, [u8; 32])> {
+    let mut r = Reader::new("meta", v);
+    let seq = r.u64()?;
+    Ok((seq, hash32("meta", r.rest())?))
+}
+
+fn hash32(tree: &'static str, b: &[u8]) -> Result<[u8; 32]> {
+    b.try_into().map_err(|_| Error::Malformed {
+        tree,
+        detail: format!("hash of {} bytes, expected 32", b.len()),
+    })
+}
+
+/// prev (32) | hash (32) | record; the key is the seq.
+pub(super) fn encode_audit(e: &AuditEntry) -> Vec<u8> {
+    let mut v = Vec::with_capacity(64 + e.record.len());
+    v.extend_from_slice(&e.prev);
+    v.extend_from_slice(&e.hash);
+    v.extend_from_slice(&e.record);
+    v
+}
+
+pub(super) fn decode_audit(k: &[u8], v: &[u8]) -> Result<AuditEntry> {
+    let seq = Reader::new("audit", k).u64()?;
+    if v.len() < 64 {
+        return Err(Error::Malformed {
+            tree: "audit",
+            detail: format!("entry {seq} of {} bytes", v.len()),
+        });
+    }
+    Ok(AuditEntry {
+        seq,
+        prev: hash32("audit", &v[..32])?,
+        hash: hash32("audit", &v[32..64])?,
+        record: v[64..].to_vec(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,45 +316,4 @@ mod tests {
         );
         assert!(timed_key(Timestamp(255), b"z") < timed_key(Timestamp(256), b"a"));
     }
-}
-
-/// `meta` key of the audit chain's head: seq (8 bytes) then hash (32).
-pub(super) const AUDIT_HEAD: &[u8] = b"audit_head";
-
-pub(super) fn decode_audit_head(v: &[u8]) -> Result<(u64, [u8; 32])> {
-    let mut r = Reader::new("meta", v);
-    let seq = r.u64()?;
-    Ok((seq, hash32("meta", r.rest())?))
-}
-
-fn hash32(tree: &'static str, b: &[u8]) -> Result<[u8; 32]> {
-    b.try_into().map_err(|_| Error::Malformed {
-        tree,
-        detail: format!("hash of {} bytes, expected 32", b.len()),
-    })
-}
-
-/// prev (32) | hash (32) | record; the key is the seq.
-pub(super) fn encode_audit(e: &AuditEntry) -> Vec<u8> {
-    let mut v = Vec::with_capacity(64 + e.record.len());
-    v.extend_from_slice(&e.prev);
-    v.extend_from_slice(&e.hash);
-    v.extend_from_slice(&e.record);
-    v
-}
-
-pub(super) fn decode_audit(k: &[u8], v: &[u8]) -> Result<AuditEntry> {
-    let seq = Reader::new("audit", k).u64()?;
-    if v.len() < 64 {
-        return Err(Error::Malformed {
-            tree: "audit",
-            detail: format!("entry {seq} of {} bytes", v.len()),
-        });
-    }
-    Ok(AuditEntry {
-        seq,
-        prev: hash32("audit", &v[..32])?,
-        hash: hash32("audit", &v[32..64])?,
-        record: v[64..].to_vec(),
-    })
 }
