@@ -19,6 +19,7 @@ const WAIT: Duration = Duration::from_secs(20);
 async fn accepted_then_delivered_idempotent_scoped_and_audited() {
     let rig = Rig::new(Op::default());
     let smsc = rig.smsc().await;
+    let sink = Sink::start(rig.callback).await;
     let mut serve = rig.serve("gw.log").await;
     let body = text_to(TO, "Your passport is ready");
 
@@ -43,6 +44,7 @@ async fn accepted_then_delivered_idempotent_scoped_and_audited() {
 
     let done = wait_status(rig.api, DEMO, &id, "delivered", WAIT).await;
     assert_eq!(done.json()["parts"], 1);
+    sink.wait_for(&id, "delivered", WAIT).await;
     let s = smsc.stats();
     assert_eq!(s.submits, 1, "one SMS for one Idempotency-Key: {s:?}");
 
@@ -56,6 +58,14 @@ async fn accepted_then_delivered_idempotent_scoped_and_audited() {
     let tid = t.json()["id"].as_str().unwrap().to_string();
     assert_ne!(tid, id);
     wait_status(rig.api, DEMO, &tid, "delivered", WAIT).await;
+    sink.wait_for(&tid, "delivered", WAIT).await;
+    let calls = sink.bodies.lock().unwrap().clone();
+    let mine: Vec<_> = calls.iter().filter(|b| b["id"] == tid.as_str()).collect();
+    assert_eq!(mine.last().unwrap()["reference"], "bill-77", "{calls:?}");
+    assert!(
+        mine.len() <= 2,
+        "sent and/or delivered, once each: {calls:?}"
+    );
     let texts = [
         smsc.next_submit().await.unwrap(),
         smsc.next_submit().await.unwrap(),

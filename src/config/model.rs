@@ -429,6 +429,8 @@ pub struct NotifyClient {
     pub allowed_ips: Vec<std::net::IpAddr>,
     /// Its messages go at bulk priority (after interactive and normal).
     pub bulk: bool,
+    /// Where status changes of its messages are POSTed (best effort).
+    pub callback_url: Option<url::Url>,
 }
 
 /// A token bucket: `per_second` refill, `burst` capacity.

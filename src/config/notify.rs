@@ -39,6 +39,7 @@ pub(crate) struct RawClient {
     pub rate: Option<RawRate>,
     pub allowed_ips: Option<Vec<S<String>>>,
     pub bulk: Option<bool>,
+    pub callback_url: Option<S<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -142,7 +143,9 @@ fn client(cx: &mut Ctx, i: usize, c: &S<RawClient>, (names, tokens): Seen) -> Op
         Some(t) => {
             let secret = cx.secret(t, &at("token"));
             if let Some(v) = secret.expose() {
-                if !v.is_empty() && v.chars().count() < MIN_TOKEN {
+                if v.is_empty() {
+                    // unresolved (reported) or empty: nothing to compare
+                } else if v.chars().count() < MIN_TOKEN {
                     let msg = format!("must be at least {MIN_TOKEN} characters");
                     cx.err(t.span(), &at("token"), msg);
                 } else if let Some(other) = tokens.insert(v.to_string(), name.clone()) {
@@ -169,6 +172,22 @@ fn client(cx: &mut Ctx, i: usize, c: &S<RawClient>, (names, tokens): Seen) -> Op
             }
         }
     }
+    let callback_url = raw.callback_url.as_ref().and_then(|u| {
+        let ok = url::Url::parse(u.get_ref()).ok().filter(|p| {
+            matches!(p.scheme(), "http" | "https")
+                && p.host_str().is_some()
+                && p.username().is_empty()
+                && p.password().is_none()
+        });
+        if ok.is_none() {
+            let msg = format!(
+                "must be an http:// or https:// URL with a host and no credentials, got {:?}",
+                u.get_ref()
+            );
+            cx.err(u.span(), &at("callback_url"), msg);
+        }
+        ok
+    });
     Some(NotifyClient {
         name,
         token: token?,
@@ -178,6 +197,7 @@ fn client(cx: &mut Ctx, i: usize, c: &S<RawClient>, (names, tokens): Seen) -> Op
         },
         allowed_ips,
         bulk: raw.bulk.unwrap_or(false),
+        callback_url,
     })
 }
 
@@ -297,6 +317,7 @@ name = "pds"
 token = "short"
 rate = { per_second = 0 }
 allowed_ips = ["10.0.0.0/8"]
+callback_url = "ftp://x"
 [[notify.clients]]
 name = "pds"
 [notify.templates.bill]
@@ -310,6 +331,7 @@ ar = "unclosed {amount"
             "notify.clients[0].token: must be at least 16 characters",
             "notify.clients[0].rate.per_second: must be between 1 and",
             "notify.clients[0].allowed_ips[0]: must be an IP address",
+            "notify.clients[0].callback_url: must be an http:// or https:// URL",
             "notify.clients[1].name: \"pds\" is listed twice",
             "notify.clients[1].token: required",
             "notify.templates.bill.ar: unclosed '{'",

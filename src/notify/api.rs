@@ -20,6 +20,7 @@ use tokio::sync::Semaphore;
 
 use super::audit::Record;
 use super::auth::{self, Client, Denied};
+use super::callback::{Callbacks, Watch};
 use super::limit::Limits;
 use super::request::{self, Problem};
 use super::Port;
@@ -36,9 +37,12 @@ pub(super) struct Api {
     max_body: usize,
     slots: Arc<Semaphore>,
     timeout: Duration,
+    callbacks: Callbacks,
+    /// Each client's callback URL, by index.
+    callback_urls: Vec<Option<Arc<str>>>,
 }
 
-pub(super) fn router(config: &Notify, port: Arc<dyn Port>) -> Router {
+pub(super) fn router(config: &Notify, port: Arc<dyn Port>, callbacks: Callbacks) -> Router {
     let api = Arc::new(Api {
         port,
         clients: config.clients.iter().cloned().map(Client::new).collect(),
@@ -48,6 +52,12 @@ pub(super) fn router(config: &Notify, port: Arc<dyn Port>) -> Router {
         max_body: config.max_body,
         slots: Arc::new(Semaphore::new(config.concurrency)),
         timeout: config.request_timeout,
+        callbacks,
+        callback_urls: config
+            .clients
+            .iter()
+            .map(|c| c.callback_url.as_ref().map(|u| Arc::from(u.as_str())))
+            .collect(),
     });
     Router::new()
         .route("/v1/messages", post(send))
@@ -163,6 +173,10 @@ impl Api {
             .send(store_key(&client.name, &public), m.to, m.text, priority);
         let (id, fresh) = sent.await.map_err(queue_refused)?;
         rec.replay = !fresh;
+        if let (true, Some(url)) = (fresh, &self.callback_urls[i]) {
+            let w = Watch::new(url.clone(), public.clone(), id, m.reference.clone());
+            self.callbacks.watch(w);
+        }
         tracing::debug!(client = %client.name, %id, public, fresh, "notify: message accepted");
         let mut body = json!({ "id": public, "status": "queued" });
         if let Some(r) = m.reference {

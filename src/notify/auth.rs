@@ -98,6 +98,7 @@ mod tests {
             },
             allowed_ips: ips.iter().map(|i| i.parse().unwrap()).collect(),
             bulk: false,
+            callback_url: None,
         })
     }
 

@@ -22,10 +22,12 @@
 //!   (another client's id is `404`, as is an MT queued by a flow).
 //! * Priority: normal (1), or bulk (2) for a client with `bulk = true`;
 //!   interactive USSD/SMS replies (0) are claimed first by the outbox.
+//! * Callbacks (a client's `callback_url`): best effort, see `callback`.
 
 mod api;
 mod audit;
 mod auth;
+mod callback;
 mod limit;
 mod request;
 
@@ -79,7 +81,8 @@ impl Server {
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let stop = shutdown.child_token();
-        let app = api::router(config, port);
+        let callbacks = callback::Callbacks::start(port.clone(), stop.clone());
+        let app = api::router(config, port, callbacks);
         let until = stop.clone().cancelled_owned();
         let task = tokio::spawn(async move {
             let service = app.into_make_service_with_connect_info::<SocketAddr>();

@@ -33,6 +33,8 @@ pub struct Rig {
     pub config: PathBuf,
     pub api: SocketAddr,
     pub smsc_addr: SocketAddr,
+    /// Where client "demo" gets its status callbacks ([`Sink`]).
+    pub callback: SocketAddr,
 }
 
 /// Operator settings a test may change.
@@ -55,6 +57,7 @@ impl Rig {
         let dir = tempfile::tempdir().expect("tempdir");
         let smsc_addr = free_addr();
         let api = free_addr();
+        let callback = free_addr();
         let store = dir.path().join("store");
         // No back-end is called by these tests; the flows still compile.
         let path = write_config(dir.path(), (smsc_addr, free_addr()), &store, "text", "info");
@@ -74,6 +77,7 @@ max_body = "16KiB"
 name = "demo"
 token = "{DEMO}"
 rate = {{ per_second = 1000, burst = 1000 }}
+callback_url = "http://{callback}/status"
 [[clients]]
 name = "other"
 token = "{OTHER}"
@@ -99,6 +103,7 @@ en = "Electricity bill: {{amount}} IQD"
             config: path,
             api,
             smsc_addr,
+            callback,
         }
     }
 
@@ -243,4 +248,68 @@ pub async fn wait_status(
 /// A message body to `to`.
 pub fn text_to(to: &str, text: &str) -> String {
     serde_json::json!({ "to": to, "text": text }).to_string()
+}
+
+/// A callback receiver: records each POSTed body, answers 200.
+pub struct Sink {
+    pub bodies: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+}
+
+impl Sink {
+    pub async fn start(addr: SocketAddr) -> Sink {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .expect("callback port");
+        let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = bodies.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    loop {
+                        let text = String::from_utf8_lossy(&buf).to_string();
+                        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                            let len = head
+                                .lines()
+                                .filter_map(|l| l.split_once(':'))
+                                .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                                .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+                                .unwrap_or(0);
+                            if body.len() >= len {
+                                if let Ok(v) = serde_json::from_str(&body[..len]) {
+                                    seen.lock().unwrap().push(v);
+                                }
+                                let ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+                                let _ = s.write_all(ok.as_bytes()).await;
+                                return;
+                            }
+                        }
+                        match s.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                });
+            }
+        });
+        Sink { bodies }
+    }
+
+    /// Waits (bounded) until a callback with `id` and `status` came.
+    pub async fn wait_for(&self, id: &str, status: &str, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let got = self.bodies.lock().unwrap().clone();
+            if got.iter().any(|b| b["id"] == id && b["status"] == status) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no {status} callback for {id}: {got:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
