@@ -30,6 +30,8 @@ mod auth;
 mod callback;
 mod limit;
 mod request;
+#[cfg(test)]
+mod tests;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
