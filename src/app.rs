@@ -19,8 +19,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::admin::Admin;
 use crate::backend::Backends;
 use crate::config::Config;
 use crate::engine::{self, CompileContext, Diagnostic, FlowSet, Source};
@@ -51,6 +53,12 @@ pub enum Error {
     },
     #[error("gateway: {0:#}")]
     Gateway(anyhow::Error),
+    #[error("admin listener on {addr}: {source}")]
+    Admin {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("notification API on {addr} (notify.listen): {source}")]
     Notify {
         addr: std::net::SocketAddr,
@@ -67,7 +75,10 @@ impl Error {
             Error::FlowsRead { .. } | Error::NoFlows(_) | Error::Flows(_) | Error::Backends(_) => {
                 64
             }
-            Error::Store { .. } | Error::Gateway(_) | Error::Notify { .. } => 1,
+            Error::Store { .. }
+            | Error::Gateway(_)
+            | Error::Admin { .. }
+            | Error::Notify { .. } => 1,
         }
     }
 
@@ -168,6 +179,8 @@ const STOP_SLACK: Duration = Duration::from_secs(3);
 pub struct App {
     config: Arc<Config>,
     gateway: GatewayHandle,
+    /// The admin listener, when `[admin] listen` is set.
+    admin: Option<Admin>,
     store: Arc<SledStore>,
     /// The notification API, when `[notify]` is configured.
     notify: Option<crate::notify::Server>,
@@ -195,6 +208,17 @@ pub async fn start(config: Config) -> Result<App, Error> {
     let store = Arc::new(open_store(&config).await?);
     let config = Arc::new(config);
     let n_flows = flows.flows().count();
+    // The admin port is taken before any bind, so a clash stops nothing.
+    let admin_listener = match config.admin.listen {
+        None => None,
+        Some(addr) => match TcpListener::bind(addr).await {
+            Ok(l) => Some(l),
+            Err(source) => {
+                close_store(&config, store).await.ok();
+                return Err(Error::Admin { addr, source });
+            }
+        },
+    };
     let gateway = Gateway::new(Arc::clone(&config), Arc::clone(&store), flows, calls);
     let gateway = match gateway.start().await {
         Ok(g) => g,
@@ -203,6 +227,7 @@ pub async fn start(config: Config) -> Result<App, Error> {
             return Err(Error::Gateway(e));
         }
     };
+    let admin = admin_listener.map(|l| Admin::serve(l, &config.admin, gateway.probe()));
     let notify = match &config.notify {
         None => None,
         Some(n) => {
@@ -210,6 +235,9 @@ pub async fn start(config: Config) -> Result<App, Error> {
             match crate::notify::Server::start(n, port, &CancellationToken::new()).await {
                 Ok(server) => Some(server),
                 Err(source) => {
+                    if let Some(admin) = admin {
+                        admin.stop().await;
+                    }
                     gateway.shutdown().await;
                     close_store(&config, store).await.ok();
                     return Err(Error::Notify {
@@ -230,6 +258,7 @@ pub async fn start(config: Config) -> Result<App, Error> {
     Ok(App {
         config,
         gateway,
+        admin,
         store,
         notify,
         flows_seen,
@@ -237,6 +266,11 @@ pub async fn start(config: Config) -> Result<App, Error> {
 }
 
 impl App {
+    /// Where the admin listener listens, when it is on.
+    pub fn admin_addr(&self) -> Option<std::net::SocketAddr> {
+        self.admin.as_ref().map(Admin::local_addr)
+    }
+
     /// Whether every operator has a bind up, waiting up to `timeout`.
     pub async fn wait_bound(&self, timeout: Duration) -> bool {
         self.gateway.wait_bound(timeout).await
@@ -270,7 +304,14 @@ impl App {
             seen = now;
             let config = Arc::clone(&self.config);
             match tokio::task::spawn_blocking(move || compile_flows(&config)).await {
-                Ok(Ok(flows)) => self.gateway.set_flows(Arc::new(flows)),
+                Ok(Ok(flows)) => {
+                    if let Err(refused) = self.gateway.set_flows(flows) {
+                        for r in refused {
+                            tracing::warn!(problem = %r, "changed flows refused; the running flows stay");
+                        }
+                        // Looked at again once the files change again.
+                    }
+                }
                 Ok(Err(e)) => {
                     for line in e.report() {
                         tracing::warn!(problem = %line, "changed flows refused; the running flows stay");
@@ -301,6 +342,7 @@ impl App {
         let App {
             config,
             gateway,
+            admin,
             store,
             notify,
             ..
@@ -308,6 +350,9 @@ impl App {
         // First the API: no request is accepted once the outbox stops.
         if let Some(n) = notify {
             n.stop(config.gateway.shutdown_grace).await;
+        }
+        if let Some(admin) = admin {
+            admin.stop().await;
         }
         // The gateway keeps to the grace; this only guards against a stop
         // that hangs, so the process still exits.

@@ -4,12 +4,14 @@
 //! sockets or sled. `charset` is shared arithmetic about what fits on a
 //! phone screen. Only the runtime wiring knows every part.
 
+pub mod admin;
 pub mod app;
 pub mod backend;
 pub mod charset;
 pub mod config;
 pub mod engine;
 pub mod logging;
+pub mod metrics;
 pub mod msisdn;
 pub mod notify;
 pub mod outbox;

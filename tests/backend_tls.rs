@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use backend_support::{backends, req};
+use bawaba::backend::CallResult;
 use bawaba::engine::Outcome;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use rustls::pki_types::PrivateKeyDer;
@@ -110,26 +111,35 @@ fn mtls_backend(addr: std::net::SocketAddr, cert: &str, key: &str, ca: &str) -> 
     )
 }
 
+/// Asks `addr` for a passport status over mutual TLS, presenting `client`
+/// and trusting `ca` alone.
+async fn status_over_mtls(
+    addr: std::net::SocketAddr,
+    client: &(rcgen::Certificate, KeyPair),
+    ca: &Pki,
+) -> CallResult {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = write(dir.path(), "client.crt", &client.0.pem());
+    let key = write(dir.path(), "client.key", &client.1.serialize_pem());
+    let ca = write(dir.path(), "ca.pem", &ca.ca.pem());
+    let b = backends(&mtls_backend(addr, &cert, &key, &ca));
+    b.call(req("passport", "status", &[("application", "123458")]))
+        .await
+}
+
 #[tokio::test]
 async fn mutual_tls_with_a_pinned_private_ca() {
     let pki = Pki::new("Ministry of Interior test CA");
     let (addr, seen) = server(&pki).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (client_cert, client_key) = pki.leaf("bawaba-gateway", &[]);
-    let cert = write(dir.path(), "client.crt", &client_cert.pem());
-    let key = write(dir.path(), "client.key", &client_key.serialize_pem());
-    let ca = write(dir.path(), "ca.pem", &pki.ca.pem());
-    let b = backends(&mtls_backend(addr, &cert, &key, &ca));
-    let r = b
-        .call(req("passport", "status", &[("application", "123458")]))
-        .await;
+    let client = pki.leaf("bawaba-gateway", &[]);
+    let r = status_over_mtls(addr, &client, &pki).await;
     assert_eq!(r.outcome, Outcome::Ok, "{r:?}");
     assert_eq!(r.data["status"], "ready_for_pickup");
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 1);
     assert_eq!(
         seen[0].as_deref().ok(),
-        Some(client_cert.der().as_ref()),
+        Some(client.0.der().as_ref()),
         "our certificate was presented"
     );
 }
@@ -139,16 +149,9 @@ async fn a_server_outside_the_pinned_ca_is_refused() {
     let ministry = Pki::new("Ministry CA");
     let other = Pki::new("Some other CA");
     let (addr, seen) = server(&ministry).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (client_cert, client_key) = ministry.leaf("bawaba-gateway", &[]);
-    let cert = write(dir.path(), "client.crt", &client_cert.pem());
-    let key = write(dir.path(), "client.key", &client_key.serialize_pem());
+    let client = ministry.leaf("bawaba-gateway", &[]);
     // The gateway pins the wrong CA: the ministry's server is not trusted.
-    let ca = write(dir.path(), "other.pem", &other.ca.pem());
-    let b = backends(&mtls_backend(addr, &cert, &key, &ca));
-    let r = b
-        .call(req("passport", "status", &[("application", "123458")]))
-        .await;
+    let r = status_over_mtls(addr, &client, &other).await;
     assert_eq!(r.outcome, Outcome::Failed);
     assert!(
         seen.lock().unwrap().iter().all(|s| s.is_err()),
@@ -161,15 +164,8 @@ async fn a_client_certificate_from_another_ca_is_refused_by_the_server() {
     let ministry = Pki::new("Ministry CA");
     let other = Pki::new("Some other CA");
     let (addr, seen) = server(&ministry).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (client_cert, client_key) = other.leaf("impostor", &[]);
-    let cert = write(dir.path(), "client.crt", &client_cert.pem());
-    let key = write(dir.path(), "client.key", &client_key.serialize_pem());
-    let ca = write(dir.path(), "ca.pem", &ministry.ca.pem());
-    let b = backends(&mtls_backend(addr, &cert, &key, &ca));
-    let r = b
-        .call(req("passport", "status", &[("application", "123458")]))
-        .await;
+    let client = other.leaf("impostor", &[]);
+    let r = status_over_mtls(addr, &client, &ministry).await;
     assert_eq!(r.outcome, Outcome::Failed);
     let seen = seen.lock().unwrap().clone();
     assert!(

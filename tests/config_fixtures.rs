@@ -253,7 +253,7 @@ fn defaults_follow_the_references() {
         config.store.group_commit.max_delay,
         Duration::from_millis(2)
     );
-    assert_eq!(config.sms.dedupe_window, Duration::from_secs(900));
+    assert_eq!(config.sms.dedupe_window, Duration::from_secs(120));
     assert!(config.gateway.flows_dir.ends_with("valid/flows"));
 }
 

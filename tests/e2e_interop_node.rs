@@ -5,10 +5,11 @@
 //! the mock ministries, and unbinds on SIGTERM.
 
 mod e2e_support;
+mod node_support;
 
 use bawaba_sim::ministries::{Ministries, MinistriesConfig};
-use e2e_support::node::NodeSmsc;
 use e2e_support::{write_config, Serve};
+use node_support::NodeSmsc;
 use serde_json::{json, Value};
 
 const MSISDN: &str = "9647701234567";

@@ -67,9 +67,17 @@ async fn an_edited_flow_serves_the_next_dialogue_and_a_broken_one_is_refused() {
     );
     phone.abort().await.unwrap();
 
+    // Edited without a new version: refused (sessions pinned to version 1
+    // could not tell the two apart), the running flows stay.
     let edited = original.replace("ar: الخدمات الحكومية", "ar: خدمات البوابة");
     assert_ne!(edited, original);
-    std::fs::write(&home, edited).unwrap();
+    std::fs::write(&home, &edited).unwrap();
+    logged(&serve, "changed but is still version 1", 1).await;
+    let s = phone.dial("*123#").await.unwrap();
+    assert!(s.text.contains("الخدمات الحكومية"), "{s:?}");
+    phone.abort().await.unwrap();
+
+    std::fs::write(&home, edited.replacen("version: 1", "version: 2", 1)).unwrap();
     logged(&serve, "flows replaced", 1).await;
     let s = phone.dial("*123#").await.unwrap();
     assert!(s.text.contains("خدمات البوابة"), "the edit serves: {s:?}");

@@ -360,3 +360,36 @@ fn navigation_lines_are_counted_only_where_they_can_show() {
     );
     assert_eq!(d.len(), 1, "{d:?}");
 }
+
+#[test]
+fn replaced_versions_stay_for_pinned_sessions_then_go() {
+    let flow = |version: u32, text: &str| {
+        let yaml = format!("id: f\nversion: {version}\ntitle: {{en: F}}\nlanguages: [en]\nentry: {{ussd: [\"*7#\"]}}\nstart: s\nnodes:\n  s:\n    type: message\n    text: {{en: \"{text}\"}}\n");
+        compile(&[src("f.yaml", &yaml)], &CompileContext::default()).unwrap()
+    };
+    let keep = 500;
+    let v1 = flow(1, "one");
+    let v2 = flow(2, "two").succeed(&v1, 1_000, keep).unwrap();
+    assert_eq!(v2.get("f").map(|f| f.version()), Some(2));
+    assert!(v2.pinned("f", 1).is_some() && v2.pinned("f", 2).is_some());
+    assert_eq!(v2.retired().collect::<Vec<_>>(), [("f", 1)]);
+    // Version 1 was retired at 1 000: kept until 1 500, gone at 1 600.
+    let v3 = flow(3, "three").succeed(&v2, 1_600, keep).unwrap();
+    assert_eq!(v3.retired().collect::<Vec<_>>(), [("f", 2)]);
+    assert!(v3.pinned("f", 1).is_none());
+    // Rolling back to version 2 makes it current again, not also retired.
+    let back = flow(2, "two").succeed(&v3, 1_700, keep).unwrap();
+    assert_eq!(back.get("f").map(|f| f.version()), Some(2));
+    assert_eq!(back.retired().collect::<Vec<_>>(), [("f", 3)]);
+    // The same version with other text is refused, even when only retired.
+    let err = flow(3, "changed").succeed(&back, 1_800, keep).unwrap_err();
+    assert_eq!((err[0].id.as_str(), err[0].version), ("f", 3));
+    assert!(
+        err[0].to_string().contains("raise its `version:`"),
+        "{}",
+        err[0]
+    );
+    // Unchanged text under the same version is no change at all.
+    assert!(flow(2, "two").succeed(&back, 1_900, keep).is_ok());
+    assert_eq!(v1.get("f").unwrap().checksum().len(), 64);
+}

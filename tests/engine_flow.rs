@@ -1,33 +1,14 @@
 //! Interpreter behaviour over the fixture flows (tests/fixtures/engine):
 //! menus, navigation, inputs, calls, secrets, shortcuts, keywords, resume.
 
+mod engine_support;
+
 use bawaba::engine::{
     compile, step, step_with, Bearer, CompileContext, Effect, FlowSet, Input, Lang, Outcome,
     Session, Source, Status, StepContext,
 };
+use engine_support::fixture_flows;
 use serde_json::json;
-
-fn flows() -> FlowSet {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/engine");
-    let sources: Vec<Source> = ["pds.yaml", "bills.yaml"]
-        .iter()
-        .map(|f| Source {
-            path: f.to_string(),
-            text: std::fs::read_to_string(format!("{dir}/{f}")).unwrap(),
-        })
-        .collect();
-    match compile(&sources, &CompileContext::default()) {
-        Ok(f) => f,
-        Err(diags) => panic!(
-            "{}",
-            diags
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
-    }
-}
 
 struct Phone<'a> {
     flows: &'a FlowSet,
@@ -90,7 +71,7 @@ impl<'a> Phone<'a> {
 
 #[test]
 fn balance_happy_path_with_secret_pin() {
-    let f = flows();
+    let f = fixture_flows();
     let mut p = Phone::new(&f, Bearer::Ussd, Lang::En);
     assert_eq!(
         p.dial("*123*1#"),
@@ -142,7 +123,7 @@ fn balance_happy_path_with_secret_pin() {
 
 #[test]
 fn arabic_screens_and_call_outcomes() {
-    let f = flows();
+    let f = fixture_flows();
     let mut p = Phone::new(&f, Bearer::Ussd, Lang::Ar);
     assert!(p
         .dial("*١٢٣*١#")
@@ -186,7 +167,7 @@ fn arabic_screens_and_call_outcomes() {
 
 #[test]
 fn invalid_choices_and_inputs_are_screens() {
-    let f = flows();
+    let f = fixture_flows();
     let mut p = Phone::new(&f, Bearer::Ussd, Lang::En);
     p.dial("*123*1#");
     assert_eq!(
@@ -207,7 +188,7 @@ fn invalid_choices_and_inputs_are_screens() {
 
 #[test]
 fn back_and_home() {
-    let f = flows();
+    let f = fixture_flows();
     let mut p = Phone::new(&f, Bearer::Ussd, Lang::En);
     p.dial("*123*1#");
     p.reply("1");
@@ -222,7 +203,7 @@ fn back_and_home() {
 
 #[test]
 fn shortcut_dial_and_language_choice() {
-    let f = flows();
+    let f = fixture_flows();
     let mut p = Phone::new(&f, Bearer::Ussd, Lang::En);
     assert_eq!(p.dial("*123*1*1*12345678#"), "Enter your PIN");
     let mut p = Phone::new(&f, Bearer::Ussd, Lang::En);
@@ -241,7 +222,7 @@ fn shortcut_dial_and_language_choice() {
 
 #[test]
 fn sms_keyword_fills_first_input_and_expires() {
-    let f = flows();
+    let f = fixture_flows();
     let mut p = Phone::new(&f, Bearer::Sms, Lang::En);
     p.send(Input::Keyword {
         text: "pds ١٢٣٤٥٦٧٨".into(),
@@ -272,7 +253,7 @@ fn sms_keyword_fills_first_input_and_expires() {
 
 #[test]
 fn resume_after_drop_within_window_only() {
-    let f = flows();
+    let f = fixture_flows();
     let mut p = Phone::new(&f, Bearer::Ussd, Lang::En);
     p.dial("*123*1#");
     p.reply("1");
@@ -310,7 +291,7 @@ fn resume_after_drop_within_window_only() {
 
 #[test]
 fn list_menu_paginates_and_saves_choice() {
-    let f = flows();
+    let f = fixture_flows();
     let mut p = Phone::new(&f, Bearer::Ussd, Lang::Ar);
     let first = items_menu(&mut p, 20);
     assert!(first.starts_with("المواد\n1. "), "{first}");
@@ -332,7 +313,7 @@ fn list_menu_paginates_and_saves_choice() {
 
 #[test]
 fn goto_other_flow() {
-    let f = flows();
+    let f = fixture_flows();
     let mut p = Phone::new(&f, Bearer::Ussd, Lang::En);
     p.dial("*123*1#");
     assert_eq!(p.reply("4"), "Enter your mobile number");
@@ -364,7 +345,7 @@ fn cross_flow_goto_loop_ends_politely() {
 
 #[test]
 fn navigation_edges_are_screens() {
-    let f = flows();
+    let f = fixture_flows();
     let mut p = Phone::new(&f, Bearer::Ussd, Lang::En);
     p.dial("*123*1#");
     // Nothing to go back to, no next page, no home: invalid choices.
@@ -412,7 +393,7 @@ fn items_menu(p: &mut Phone, n: usize) -> String {
 
 #[test]
 fn list_menu_numbers_work_from_any_page() {
-    let f = flows();
+    let f = fixture_flows();
     for lang in [Lang::Ar, Lang::En] {
         let mut p = Phone::new(&f, Bearer::Ussd, lang);
         let first = items_menu(&mut p, 12);

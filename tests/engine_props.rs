@@ -5,24 +5,15 @@
 //! budget. The interpreter's own guard is a `debug_assert!`, so a hole in
 //! the compiler's proof fails these tests instead of being clamped.
 
+mod engine_support;
+
 use bawaba::charset::Budget;
 use bawaba::engine::{
     compile, step, Bearer, CompileContext, Effect, FlowSet, Input, Lang, Outcome, Session, Source,
 };
+use engine_support::fixture_flows;
 use proptest::prelude::*;
 use serde_json::{json, Value};
-
-fn fixtures() -> FlowSet {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/engine");
-    let sources: Vec<Source> = ["pds.yaml", "bills.yaml"]
-        .iter()
-        .map(|f| Source {
-            path: f.to_string(),
-            text: std::fs::read_to_string(format!("{dir}/{f}")).unwrap(),
-        })
-        .collect();
-    compile(&sources, &CompileContext::default()).expect("fixtures compile")
-}
 
 /// Text with Latin, Arabic, extension-table and astral characters.
 fn text(max: usize) -> impl Strategy<Value = String> {
@@ -247,7 +238,7 @@ proptest! {
         sms in any::<bool>(),
         lang in prop_oneof![Just(None), Just(Some(Lang::Ar)), Just(Some(Lang::Ckb)), Just(Some(Lang::En))],
     ) {
-        let flows = fixtures();
+        let flows = fixture_flows();
         drive(&flows, if sms { Bearer::Sms } else { Bearer::Ussd }, lang, acts);
     }
 

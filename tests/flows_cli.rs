@@ -286,7 +286,8 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn backends_can_come_from_the_gateway_configuration() {
-    let r = bawaba(&["flows", "check", "flows", "--config", "config/bawaba.toml"]);
+    let check = |config: &str| bawaba(&["flows", "check", "flows", "--config", config]);
+    let r = check("config/bawaba.toml");
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
 
     let shipped = std::fs::read_to_string(root().join("config/bawaba.toml")).unwrap();
@@ -298,13 +299,7 @@ fn backends_can_come_from_the_gateway_configuration() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bawaba.toml");
     std::fs::write(&path, without).unwrap();
-    let r = bawaba(&[
-        "flows",
-        "check",
-        "flows",
-        "--config",
-        path.to_str().unwrap(),
-    ]);
+    let r = check(path.to_str().unwrap());
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(
         r.stdout.contains("flows/pds.yaml:")
@@ -315,13 +310,7 @@ fn backends_can_come_from_the_gateway_configuration() {
     );
 
     std::fs::write(&path, "[gateway]\nnode = 3\n").unwrap();
-    let r = bawaba(&[
-        "flows",
-        "check",
-        "flows",
-        "--config",
-        path.to_str().unwrap(),
-    ]);
+    let r = check(path.to_str().unwrap());
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
     assert!(
         r.stderr.contains("not a usable configuration"),

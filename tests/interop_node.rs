@@ -5,11 +5,10 @@
 //! node checks byte for byte, sends a long SMS (UDH parts and
 //! message_payload), trades enquire_links, and unbinds.
 //!
-//! Fails (never skips) when node is missing; installs the pinned package
-//! with `npm ci` when tests/interop/node_modules is absent.
+//! Fails (never skips) when node is missing (tests/node_support).
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+mod node_support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,107 +16,13 @@ use bawaba::config::Config;
 use bawaba::smpp::pdu::{Address, CommandStatus, Sm, Tlvs};
 use bawaba::smpp::session::{InboundPdu, Operator, SubmitResult};
 use bawaba::smpp::text::{self, DataCodings, Encoding, SplitConfig, SplitMode};
-use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use node_support::NodeSmsc;
+use serde_json::json;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 const WAIT: Duration = Duration::from_secs(15);
 const PASSWORD: &str = "n0de!pw";
-
-fn interop_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
-}
-
-fn ensure_node_smpp() {
-    let node = std::process::Command::new("node").arg("--version").output();
-    assert!(
-        node.is_ok_and(|o| o.status.success()),
-        "node is required for the interop test (node-smpp as the SMSC); install Node.js >= 18"
-    );
-    if !interop_dir()
-        .join("node_modules/smpp/package.json")
-        .exists()
-    {
-        let ok = std::process::Command::new("npm")
-            .args([
-                "ci",
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-                "--prefix",
-            ])
-            .arg(interop_dir())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(
-            ok,
-            "`npm ci --prefix tests/interop` failed: node-smpp is not installed"
-        );
-    }
-}
-
-struct Peer {
-    _child: Child,
-    stdin: ChildStdin,
-    lines: Lines<BufReader<ChildStdout>>,
-    seen: Vec<Value>,
-}
-
-impl Peer {
-    async fn start() -> (Peer, u16) {
-        ensure_node_smpp();
-        let mut child = Command::new("node")
-            .arg(interop_dir().join("smsc.js"))
-            .args([
-                "--port",
-                "0",
-                "--system-id",
-                "bawaba",
-                "--password",
-                PASSWORD,
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn node");
-        let stdin = child.stdin.take().unwrap();
-        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut peer = Peer {
-            _child: child,
-            stdin,
-            lines,
-            seen: Vec::new(),
-        };
-        let ready = peer.expect("listening").await;
-        (peer, ready["port"].as_u64().unwrap() as u16)
-    }
-
-    /// The next event named `event`; every line read is kept in `seen`.
-    async fn expect(&mut self, event: &str) -> Value {
-        loop {
-            let line = tokio::time::timeout(WAIT, self.lines.next_line())
-                .await
-                .unwrap_or_else(|_| panic!("no `{event}` from node; saw {:#?}", self.seen))
-                .expect("read node stdout")
-                .unwrap_or_else(|| panic!("node exited before `{event}`; saw {:#?}", self.seen));
-            let v: Value = serde_json::from_str(&line).expect("a JSON line from smsc.js");
-            self.seen.push(v.clone());
-            assert_ne!(v["event"], "error", "node-smpp reported an error: {v}");
-            if v["event"] == event {
-                return v;
-            }
-        }
-    }
-
-    async fn send(&mut self, cmd: Value) {
-        let mut line = cmd.to_string();
-        line.push('\n');
-        self.stdin.write_all(line.as_bytes()).await.unwrap();
-    }
-}
 
 fn operator(port: u16) -> bawaba::config::Operator {
     let toml = format!(
@@ -154,7 +59,8 @@ fn reply(to: &str, data_coding: u8, short_message: Vec<u8>, tlvs: Tlvs) -> Sm {
 
 #[tokio::test]
 async fn node_smpp_smsc_ussd_dialogue_arabic_long_sms_enquire_link_unbind() {
-    let (mut node, port) = Peer::start().await;
+    let mut node = NodeSmsc::start("bawaba", PASSWORD).await;
+    let port = node.port;
     let (tx, mut inbound) = mpsc::channel(8);
     let shutdown = CancellationToken::new();
     let op = Operator::start(Arc::new(operator(port)), tx, shutdown.clone());

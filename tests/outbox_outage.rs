@@ -38,12 +38,7 @@ async fn queued_while_the_smsc_is_down_then_delivered_when_it_returns() {
     let mut ids = Vec::new();
     for i in 0..5 {
         let text = format!("bill {i}");
-        ids.push(
-            gw.outbox
-                .enqueue(sms("07801234567", &text, 1))
-                .await
-                .unwrap(),
-        );
+        ids.push(gw.enqueue("07801234567", &text, 1).await);
     }
     // Not bound: claimed and held again and again (the store counts the
     // claims), without using up the MT's attempts.
@@ -71,11 +66,7 @@ async fn refused_binds_keep_messages_queued_until_a_bind_is_accepted() {
         ..Behaviour::default()
     };
     let Rig { smsc, gw, .. } = rig(refusing, Op::default(), |_| {}, true).await;
-    let id = gw
-        .outbox
-        .enqueue(sms("07801234567", "card ready", 1))
-        .await
-        .unwrap();
+    let id = gw.enqueue("07801234567", "card ready", 1).await;
     wait_status(&gw.outbox, id, WAIT, delivered).await;
     assert!(smsc.stats().binds_refused >= 3);
     gw.stop().await;
@@ -89,14 +80,8 @@ async fn a_link_lost_in_flight_is_sent_again_at_least_once() {
     };
     let Rig { smsc, gw, .. } = rig(silent, Op::default(), |_| {}, true).await;
     let ids = [
-        gw.outbox
-            .enqueue(sms("07801234567", "first", 1))
-            .await
-            .unwrap(),
-        gw.outbox
-            .enqueue(sms("07801234568", "second", 1))
-            .await
-            .unwrap(),
+        gw.enqueue("07801234567", "first", 1).await,
+        gw.enqueue("07801234568", "second", 1).await,
     ];
     smsc.wait_stats(|s| s.unanswered >= 2).await.unwrap();
     smsc.set_behaviour(Behaviour::default());
@@ -131,12 +116,7 @@ async fn a_restart_with_queued_and_leased_messages_delivers_each_once() {
     let mut ids = Vec::new();
     for i in 0..20 {
         let text = format!("restart {i}");
-        ids.push(
-            gw.outbox
-                .enqueue(sms("07801234567", &text, 2))
-                .await
-                .unwrap(),
-        );
+        ids.push(gw.enqueue("07801234567", &text, 2).await);
     }
     let now = bawaba::store::Timestamp(
         std::time::SystemTime::now()
@@ -177,11 +157,7 @@ async fn an_mt_not_sent_within_its_validity_fails_as_expired() {
     let mut s = settings(&config);
     s.validity = Duration::from_millis(300);
     let gw = Gateway::start(open_store(dir.path()).await, config.clone(), s, true);
-    let id = gw
-        .outbox
-        .enqueue(sms("07801234567", "too late", 1))
-        .await
-        .unwrap();
+    let id = gw.enqueue("07801234567", "too late", 1).await;
     let s = wait_status(&gw.outbox, id, WAIT, |s| {
         matches!(s, SmsStatus::Failed { .. })
     })

@@ -36,11 +36,7 @@ async fn with_our_receipt(
     let mut s = settings(&config);
     tweak(&mut s);
     let gw = Gateway::start(open_store(dir.path()).await, config.clone(), s, true);
-    let id = gw
-        .outbox
-        .enqueue(sms("07801234567", "hello", 1))
-        .await
-        .unwrap();
+    let id = gw.enqueue("07801234567", "hello", 1).await;
     let mt = smsc.next_submit().await.unwrap();
     let sent = |s: &SmsStatus| matches!(s, SmsStatus::Sent { .. });
     wait_status(&gw.outbox, id, WAIT, sent).await;

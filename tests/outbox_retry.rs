@@ -29,12 +29,7 @@ async fn throttled_and_queue_full_are_retried_until_delivered() {
     let mut ids = Vec::new();
     for i in 0..30 {
         let text = format!("notice {i}");
-        ids.push(
-            gw.outbox
-                .enqueue(sms("07801234567", &text, 2))
-                .await
-                .unwrap(),
-        );
+        ids.push(gw.enqueue("07801234567", &text, 2).await);
     }
     for id in &ids {
         wait_status(&gw.outbox, *id, WAIT, delivered).await;
@@ -65,11 +60,7 @@ async fn a_permanent_rejection_fails_with_the_status_named() {
         ..Behaviour::default()
     };
     let Rig { smsc, gw, .. } = rig(rejecting, Op::default(), |_| {}, true).await;
-    let id = gw
-        .outbox
-        .enqueue(sms("07801234567", "hello", 1))
-        .await
-        .unwrap();
+    let id = gw.enqueue("07801234567", "hello", 1).await;
     let s = wait_status(&gw.outbox, id, WAIT, failed).await;
     let SmsStatus::Failed { reason } = s else {
         unreachable!()
@@ -91,11 +82,7 @@ async fn temporary_refusals_are_bounded_then_fail_with_the_reason() {
     };
     let three = |s: &mut Settings| s.retry.max_attempts = 3;
     let Rig { smsc, gw, .. } = rig(always_full, Op::default(), three, true).await;
-    let id = gw
-        .outbox
-        .enqueue(sms("07801234567", "hello", 1))
-        .await
-        .unwrap();
+    let id = gw.enqueue("07801234567", "hello", 1).await;
     let retrying =
         |s: &SmsStatus| matches!(s, SmsStatus::Queued { attempts, .. } if *attempts >= 1);
     let s = wait_status(&gw.outbox, id, WAIT, |s| retrying(s) || failed(s)).await;
@@ -125,11 +112,7 @@ async fn a_retry_resends_only_the_parts_not_yet_accepted() {
     let Rig { smsc, gw, .. } = rig(every_other, Op::default(), |_| {}, true).await;
     let mut phone = smsc.sms("9647801234567");
     let text = "Your pension for November has been paid into account 1234. ".repeat(3);
-    let id = gw
-        .outbox
-        .enqueue(sms("07801234567", &text, 1))
-        .await
-        .unwrap();
+    let id = gw.enqueue("07801234567", &text, 1).await;
     let got = phone.next_message().await.unwrap();
     assert_eq!(got.text, text);
     assert_eq!(got.parts.len(), 2);

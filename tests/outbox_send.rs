@@ -20,12 +20,7 @@ async fn messages_are_sent_and_receipts_recorded_as_delivered() {
     let mut ids = Vec::new();
     for i in 0..5 {
         let text = format!("Your passport renewal #{i} is ready");
-        ids.push(
-            gw.outbox
-                .enqueue(sms("07801234567", &text, 1))
-                .await
-                .unwrap(),
-        );
+        ids.push(gw.enqueue("07801234567", &text, 1).await);
     }
     for id in &ids {
         let s = wait_status(&gw.outbox, *id, WAIT, delivered).await;
@@ -65,11 +60,7 @@ async fn long_arabic_sms_is_split_and_reassembled_on_the_phone() {
         let Rig { smsc, gw, .. } = rig(Behaviour::default(), op, |_| {}, true).await;
         let mut phone = smsc.sms("9647701234567");
         let text = "عزيزي المواطن، تم تجديد جواز سفرك بنجاح. يرجى مراجعة مكتب الجوازات في بغداد لاستلامه خلال ثلاثين يوماً مع هويتك الوطنية. ".repeat(2);
-        let id = gw
-            .outbox
-            .enqueue(sms("+9647701234567", &text, 0))
-            .await
-            .unwrap();
+        let id = gw.enqueue("+9647701234567", &text, 0).await;
 
         let got = phone.next_message().await.unwrap();
         assert_eq!(got.text, text, "{split}");
@@ -98,14 +89,8 @@ async fn a_receipt_before_submit_sm_resp_still_matches() {
     };
     let Rig { smsc, gw, .. } = rig(before, Op::default(), |_| {}, true).await;
     let ids = [
-        gw.outbox
-            .enqueue(sms("07801111111", "one", 1))
-            .await
-            .unwrap(),
-        gw.outbox
-            .enqueue(sms("07802222222", "two", 1))
-            .await
-            .unwrap(),
+        gw.enqueue("07801111111", "one", 1).await,
+        gw.enqueue("07802222222", "two", 1).await,
     ];
     for id in ids {
         wait_status(&gw.outbox, id, WAIT, delivered).await;
@@ -120,19 +105,10 @@ async fn interactive_replies_go_before_bulk() {
     let one = |s: &mut Settings| s.in_flight = Some(1);
     let Rig { smsc, mut gw, .. } = rig(Behaviour::default(), Op::default(), one, false).await;
     for i in 0..10 {
-        gw.outbox
-            .enqueue(sms("07801234567", &format!("bulk {i}"), 2))
-            .await
-            .unwrap();
+        gw.enqueue("07801234567", &format!("bulk {i}"), 2).await;
     }
-    gw.outbox
-        .enqueue(sms("07801234567", "your answer", 0))
-        .await
-        .unwrap();
-    gw.outbox
-        .enqueue(sms("07801234567", "notice", 1))
-        .await
-        .unwrap();
+    gw.enqueue("07801234567", "your answer", 0).await;
+    gw.enqueue("07801234567", "notice", 1).await;
     assert!(gw.operator.wait_bound(WAIT).await);
     gw.start_sender();
     let first: Vec<String> = {

@@ -19,10 +19,7 @@ async fn a_bulk_send_respects_the_configured_tps() {
     let Rig { smsc, mut gw, .. } = rig(Behaviour::default(), op, |_| {}, false).await;
     for i in 0..N {
         let text = format!("campaign {i}");
-        gw.outbox
-            .enqueue(sms("07801234567", &text, 2))
-            .await
-            .unwrap();
+        gw.enqueue("07801234567", &text, 2).await;
     }
     assert!(gw.operator.wait_bound(Duration::from_secs(10)).await);
     gw.start_sender();

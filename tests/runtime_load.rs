@@ -6,12 +6,10 @@
 
 mod runtime_common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bawaba::engine::Outcome;
-use runtime_common::{Canned, Opts, Rig};
-use serde_json::json;
+use runtime_common::{pds_balance, Opts, Rig};
+use tokio::task::JoinSet;
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -20,29 +18,53 @@ fn env(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// Four workers, deep queues and a TPS cap out of the way, over `binds` binds.
+async fn load_rig(binds: u32) -> Rig {
+    let opts = Opts {
+        workers: 4,
+        worker_queue: 1024,
+        tps: 10_000,
+        binds,
+        ..Opts::default()
+    };
+    Rig::new(opts, pds_balance(Duration::ZERO)).await
+}
+
+/// Every turn's latency, sorted, and the time the whole load took.
+struct Latencies {
+    all: Vec<Duration>,
+    elapsed: Duration,
+}
+
+impl Latencies {
+    /// Waits for every task; `started` is when the load began.
+    async fn collect(mut tasks: JoinSet<Vec<Duration>>, started: Instant) -> Self {
+        let mut all = Vec::new();
+        while let Some(r) = tasks.join_next().await {
+            all.extend(r.unwrap());
+        }
+        let elapsed = started.elapsed();
+        all.sort();
+        Latencies { all, elapsed }
+    }
+
+    fn pct(&self, p: f64) -> Duration {
+        self.all[((self.all.len() as f64 * p) as usize).min(self.all.len() - 1)]
+    }
+
+    fn per_second(&self) -> f64 {
+        self.all.len() as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "load measurement; run explicitly"]
 async fn turns_per_second_with_concurrent_dialogues() {
     let phones = env("BAWABA_LOAD_PHONES", 50);
     let rounds = env("BAWABA_LOAD_ROUNDS", 10);
-    let calls = Arc::new(Canned::default());
-    calls.answer(
-        "pds",
-        "balance",
-        Outcome::Ok,
-        json!({"holder": "Ali Hassan Jasim", "members": "6", "balance": "25000"}),
-        Duration::ZERO,
-    );
-    let opts = Opts {
-        workers: 4,
-        worker_queue: 1024,
-        tps: 10_000,
-        binds: env("BAWABA_LOAD_BINDS", 1) as u32,
-        ..Opts::default()
-    };
-    let mut rig = Rig::new(opts, calls).await;
+    let mut rig = load_rig(env("BAWABA_LOAD_BINDS", 1) as u32).await;
     let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut tasks = JoinSet::new();
     for i in 0..phones {
         let mut phone = rig.smsc.ussd(&format!("96478{:08}", i));
         tasks.spawn(async move {
@@ -65,21 +87,15 @@ async fn turns_per_second_with_concurrent_dialogues() {
             latencies
         });
     }
-    let mut all = Vec::new();
-    while let Some(r) = tasks.join_next().await {
-        all.extend(r.unwrap());
-    }
-    let elapsed = started.elapsed();
-    all.sort();
-    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
+    let l = Latencies::collect(tasks, started).await;
     println!(
         "{phones} concurrent dialogues x {rounds} rounds: {} turns in {:.2?} = {:.0} turns/s; turn latency p50 {:.1?} p99 {:.1?} max {:.1?}",
-        all.len(),
-        elapsed,
-        all.len() as f64 / elapsed.as_secs_f64(),
-        pct(0.5),
-        pct(0.99),
-        all[all.len() - 1]
+        l.all.len(),
+        l.elapsed,
+        l.per_second(),
+        l.pct(0.5),
+        l.pct(0.99),
+        l.pct(1.0)
     );
     rig.stop().await;
 }
@@ -89,23 +105,9 @@ async fn turns_per_second_with_concurrent_dialogues() {
 async fn sms_turns_per_second_with_concurrent_conversations() {
     let phones = env("BAWABA_LOAD_PHONES", 50);
     let rounds = env("BAWABA_LOAD_ROUNDS", 5);
-    let calls = Arc::new(Canned::default());
-    calls.answer(
-        "pds",
-        "balance",
-        Outcome::Ok,
-        json!({"holder": "Ali Hassan Jasim", "members": "6", "balance": "25000"}),
-        Duration::ZERO,
-    );
-    let opts = Opts {
-        workers: 4,
-        worker_queue: 1024,
-        tps: 10_000,
-        ..Opts::default()
-    };
-    let mut rig = Rig::new(opts, calls).await;
+    let mut rig = load_rig(1).await;
     let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut tasks = JoinSet::new();
     for i in 0..phones {
         // A fresh subscriber per round: the same text from the same number
         // within [sms] dedupe_window is (by design) taken as the SMSC
@@ -125,20 +127,14 @@ async fn sms_turns_per_second_with_concurrent_conversations() {
             latencies
         });
     }
-    let mut all = Vec::new();
-    while let Some(r) = tasks.join_next().await {
-        all.extend(r.unwrap());
-    }
-    let elapsed = started.elapsed();
-    all.sort();
-    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
+    let l = Latencies::collect(tasks, started).await;
     println!(
         "{phones} concurrent SMS conversations x {rounds} rounds: {} MO->MT turns in {:.2?} = {:.0} turns/s; p50 {:.1?} p99 {:.1?}",
-        all.len(),
-        elapsed,
-        all.len() as f64 / elapsed.as_secs_f64(),
-        pct(0.5),
-        pct(0.99),
+        l.all.len(),
+        l.elapsed,
+        l.per_second(),
+        l.pct(0.5),
+        l.pct(0.99),
     );
     rig.stop().await;
 }

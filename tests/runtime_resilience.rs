@@ -6,23 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bawaba::engine::Lang;
-use bawaba::engine::Outcome;
 use bawaba::runtime::Notice;
 use bawaba_sim::Target;
-use runtime_common::{Canned, Opts, Rig, MSISDN};
-use serde_json::json;
-
-fn canned(delay: Duration) -> Arc<Canned> {
-    let c = Arc::new(Canned::default());
-    c.answer(
-        "pds",
-        "balance",
-        Outcome::Ok,
-        json!({"holder": "Ali Hassan Jasim", "members": "6", "balance": "25000"}),
-        delay,
-    );
-    c
-}
+use runtime_common::{pds_balance, Canned, Opts, Rig, MSISDN};
 
 /// Drops the gateway without a shutdown (a crash) and starts a new one on
 /// the same store directory.
@@ -31,9 +17,21 @@ async fn crash_and_restart(rig: &mut Rig) {
     rig.start().await;
 }
 
+/// A back-end (2.5 s) slower than the USSD reply deadline (2 s): its answer
+/// goes by SMS.
+async fn slow_backend() -> (Rig, Arc<Canned>) {
+    let opts = Opts {
+        reply_deadline: "2s",
+        ..Opts::default()
+    };
+    let calls = pds_balance(Duration::from_millis(2500));
+    let rig = Rig::new(opts, calls.clone()).await;
+    (rig, calls)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dialogue_survives_a_gateway_crash() {
-    let mut rig = Rig::new(Opts::default(), canned(Duration::ZERO)).await;
+    let mut rig = Rig::new(Opts::default(), pds_balance(Duration::ZERO)).await;
     let mut phone = rig.smsc.ussd(MSISDN);
     phone.dial("*123*1#").await.unwrap();
     let menu = phone.reply("12345678").await.unwrap();
@@ -47,7 +45,7 @@ async fn a_dialogue_survives_a_gateway_crash() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_smsc_drops_the_link_mid_dialogue_and_the_gateway_rebinds() {
-    let mut rig = Rig::new(Opts::default(), canned(Duration::ZERO)).await;
+    let mut rig = Rig::new(Opts::default(), pds_balance(Duration::ZERO)).await;
     let mut phone = rig.smsc.ussd(MSISDN);
     phone.dial("*123*1#").await.unwrap();
     phone.reply("12345678").await.unwrap();
@@ -74,12 +72,7 @@ async fn the_smsc_drops_the_link_mid_dialogue_and_the_gateway_rebinds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_backend_becomes_an_sms_follow_up() {
-    let opts = Opts {
-        reply_deadline: "2s",
-        ..Opts::default()
-    };
-    let calls = canned(Duration::from_millis(2500));
-    let mut rig = Rig::new(opts, calls.clone()).await;
+    let (mut rig, calls) = slow_backend().await;
     let mut sms = rig.smsc.sms(MSISDN);
     let mut phone = rig.smsc.ussd(MSISDN);
     let started = tokio::time::Instant::now();
@@ -103,12 +96,7 @@ async fn a_slow_backend_becomes_an_sms_follow_up() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_promised_follow_up_survives_a_crash() {
-    let opts = Opts {
-        reply_deadline: "2s",
-        ..Opts::default()
-    };
-    let calls = canned(Duration::from_millis(2500));
-    let mut rig = Rig::new(opts, calls.clone()).await;
+    let (mut rig, calls) = slow_backend().await;
     let mut sms = rig.smsc.sms(MSISDN);
     let mut phone = rig.smsc.ussd(MSISDN);
     let screen = phone.dial("*123*1*12345678*1#").await.unwrap();
@@ -135,7 +123,7 @@ async fn full_queues_answer_busy_and_a_late_turn_try_again() {
         reply_deadline: "3s",
         ..Opts::default()
     };
-    let calls = canned(Duration::from_secs(5));
+    let calls = pds_balance(Duration::from_secs(5));
     // No delivery receipts during the test: the readiness check below
     // counts deliver_sm_resps, and a DLR's would be miscounted.
     let mut sc = bawaba_sim::SmscConfig::local("bawaba", "secret");
@@ -176,7 +164,8 @@ async fn full_queues_answer_busy_and_a_late_turn_try_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_idle_timer_ends_the_dialogue_and_a_redial_can_resume() {
     let clock = Arc::new(bawaba::runtime::ManualClock::new(1_700_000_000_000));
-    let mut rig = Rig::with_clock(Opts::default(), canned(Duration::ZERO), clock.clone()).await;
+    let mut rig =
+        Rig::with_clock(Opts::default(), pds_balance(Duration::ZERO), clock.clone()).await;
     let mut phone = rig.smsc.ussd(MSISDN);
     phone.dial("*123*1#").await.unwrap();
     phone.reply("12345678").await.unwrap();
@@ -196,7 +185,7 @@ async fn user_idle_timer_ends_the_dialogue_and_a_redial_can_resume() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_shutdown_finishes_the_step_in_flight() {
-    let calls = canned(Duration::from_millis(800));
+    let calls = pds_balance(Duration::from_millis(800));
     let mut rig = Rig::new(Opts::default(), calls.clone()).await;
     let mut phone = rig.smsc.ussd(MSISDN);
     let turn = tokio::spawn(async move { phone.dial("*123*1*12345678*1#").await });
@@ -223,7 +212,8 @@ async fn graceful_shutdown_finishes_the_step_in_flight() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn session_max_ends_a_dialogue_that_was_never_idle_for_long() {
     let clock = Arc::new(bawaba::runtime::ManualClock::new(1_700_000_000_000));
-    let mut rig = Rig::with_clock(Opts::default(), canned(Duration::ZERO), clock.clone()).await;
+    let mut rig =
+        Rig::with_clock(Opts::default(), pds_balance(Duration::ZERO), clock.clone()).await;
     let mut phone = rig.smsc.ussd(MSISDN);
     phone.dial("*123*1#").await.unwrap();
     // Wrong card numbers, each within user_idle (60 s), past session_max (180 s).

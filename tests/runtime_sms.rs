@@ -3,29 +3,14 @@
 
 mod runtime_common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use bawaba::engine::Outcome;
 use bawaba_sim::{Behaviour, SmscConfig};
-use runtime_common::{Canned, Opts, Rig, MSISDN};
-use serde_json::json;
-
-fn canned() -> Arc<Canned> {
-    let c = Arc::new(Canned::default());
-    c.answer(
-        "pds",
-        "balance",
-        Outcome::Ok,
-        json!({"holder": "Ali Hassan Jasim", "members": "6", "balance": "25000"}),
-        Duration::ZERO,
-    );
-    c
-}
+use runtime_common::{pds_balance, Opts, Rig, MSISDN};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keyword_conversation_then_fallback_for_an_unknown_word() {
-    let calls = canned();
+    let calls = pds_balance(Duration::ZERO);
     let mut rig = Rig::new(Opts::default(), calls.clone()).await;
     let mut phone = rig.smsc.sms(MSISDN);
     let st = phone.send("2150", "pds 12345678").await.unwrap();
@@ -63,7 +48,7 @@ async fn a_duplicate_deliver_sm_is_acknowledged_and_handled_once() {
         duplicate_deliver: true,
         ..Behaviour::default()
     };
-    let calls = canned();
+    let calls = pds_balance(Duration::ZERO);
     let mut rig = Rig::with_smsc(Opts::default(), calls.clone(), sc).await;
     let mut phone = rig.smsc.sms(MSISDN);
     phone.send("2150", "PDS 12345678").await.unwrap();
@@ -89,7 +74,7 @@ async fn a_duplicate_deliver_sm_is_acknowledged_and_handled_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_concatenated_sms_is_reassembled_into_one_message() {
-    let mut rig = Rig::new(Opts::default(), canned()).await;
+    let mut rig = Rig::new(Opts::default(), pds_balance(Duration::ZERO)).await;
     let mut phone = rig.smsc.sms(MSISDN);
     let long = "مرحبا ".repeat(40); // 240 UCS-2 characters: 4 parts
     let statuses = phone.send("2150", &long).await.unwrap();
@@ -110,7 +95,7 @@ async fn a_concatenated_sms_is_reassembled_into_one_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_sms_arriving_as_data_sm_is_served_like_a_deliver_sm() {
     use bawaba::smpp::pdu::{Address, Body, CommandStatus, DataSm, Pdu, Tlvs};
-    let mut rig = Rig::new(Opts::default(), canned()).await;
+    let mut rig = Rig::new(Opts::default(), pds_balance(Duration::ZERO)).await;
     let mut phone = rig.smsc.sms(MSISDN);
     let pdu = Pdu {
         status: CommandStatus::ESME_ROK,

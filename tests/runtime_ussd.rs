@@ -3,29 +3,14 @@
 
 mod runtime_common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use bawaba::engine::Outcome;
 use bawaba_sim::{DialField, UssdProfile};
-use runtime_common::{Canned, Opts, Rig, MSISDN};
-use serde_json::json;
-
-fn pds_answers() -> Arc<Canned> {
-    let c = Arc::new(Canned::default());
-    c.answer(
-        "pds",
-        "balance",
-        Outcome::Ok,
-        json!({"holder": "Ali Hassan Jasim", "members": "6", "balance": "25000"}),
-        Duration::ZERO,
-    );
-    c
-}
+use runtime_common::{pds_balance, Opts, Rig, MSISDN};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn english_dialogue_through_the_language_menu_and_a_backend_call() {
-    let calls = pds_answers();
+    let calls = pds_balance(Duration::ZERO);
     let mut rig = Rig::new(Opts::default(), calls.clone()).await;
     let mut phone = rig.smsc.ussd(MSISDN);
     let home = phone.dial("*123#").await.unwrap();
@@ -87,7 +72,7 @@ async fn english_dialogue_through_the_language_menu_and_a_backend_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn arabic_dialogue_with_arabic_indic_digits_and_a_shortcut_dial() {
-    let mut rig = Rig::new(Opts::default(), pds_answers()).await;
+    let mut rig = Rig::new(Opts::default(), pds_balance(Duration::ZERO)).await;
     let mut phone = rig.smsc.ussd(MSISDN);
     let home = phone.dial("*123#").await.unwrap();
     assert!(home.text.contains("التموينية"), "{}", home.text);
@@ -114,7 +99,7 @@ async fn arabic_dialogue_with_arabic_indic_digits_and_a_shortcut_dial() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abort_ends_the_dialogue_and_a_redial_offers_to_resume() {
-    let mut rig = Rig::new(Opts::default(), pds_answers()).await;
+    let mut rig = Rig::new(Opts::default(), pds_balance(Duration::ZERO)).await;
     let mut phone = rig.smsc.ussd(MSISDN);
     phone.dial("*123*1#").await.unwrap();
     phone.reply("12345678").await.unwrap();
@@ -154,7 +139,7 @@ dial_string = "destination_addr"
 ops = { begin = 1, user_reply = 19, our_continue = 3, our_end = 16, abort = [130] }"#,
         ..Opts::default()
     };
-    let mut rig = Rig::new(opts, pds_answers()).await;
+    let mut rig = Rig::new(opts, pds_balance(Duration::ZERO)).await;
     let vendor = UssdProfile {
         dial_in: DialField::DestinationAddr,
         reply_op: 19,
@@ -179,7 +164,7 @@ ops = { begin = 1, user_reply = 19, our_continue = 3, our_end = 16, abort = [130
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replaced_flows_serve_the_next_dialogue() {
-    let mut rig = Rig::new(Opts::default(), pds_answers()).await;
+    let mut rig = Rig::new(Opts::default(), pds_balance(Duration::ZERO)).await;
     let mut phone = rig.smsc.ussd(MSISDN);
     let before = phone.dial("*123#").await.unwrap();
     assert!(
@@ -190,12 +175,83 @@ async fn replaced_flows_serve_the_next_dialogue() {
     let edited = runtime_common::flows_edited(&rig.config, |path, text| {
         if path.ends_with("home.yaml") {
             text.replacen("ar: الخدمات الحكومية", "ar: خدمات بوابة", 1)
+                .replacen("version: 1", "version: 2", 1)
         } else {
             text
         }
     });
-    rig.gw.as_ref().unwrap().set_flows(edited);
+    rig.gw.as_ref().unwrap().set_flows(edited).unwrap();
     let after = phone.dial("*123#").await.unwrap();
     assert!(after.text.starts_with("خدمات بوابة"), "{}", after.text);
+    rig.stop().await;
+}
+
+/// pds.yaml as version 2: new wording, and the `choose` menu moved to the
+/// end of the file, so every node index after it shifts.
+fn pds_v2(v1: String) -> String {
+    let at = v1.find("  choose:\n").unwrap();
+    let end = at + v1[at..].find("  get_balance:\n").unwrap();
+    let choose = v1[at..end].replacen("ar: اختر الخدمة", "ar: ماذا تريد؟", 1);
+    let rest = format!("{}{}", &v1[..at], &v1[end..]);
+    format!("{}\n{choose}", rest.trim_end())
+        .replacen("version: 1", "version: 2", 1)
+        .replacen(
+            "ar: أدخل رقم البطاقة التموينية",
+            "ar: رقم البطاقة التموينية؟",
+            1,
+        )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dialogue_finishes_on_the_version_it_started_on() {
+    let mut rig = Rig::new(Opts::default(), pds_balance(Duration::ZERO)).await;
+    let mut started = rig.smsc.ussd(MSISDN);
+    let ask = started.dial("*123*1#").await.unwrap();
+    assert_eq!(ask.text, "أدخل رقم البطاقة التموينية");
+
+    let v2 = runtime_common::flows_edited(&rig.config, |path, text| {
+        if path.ends_with("pds.yaml") {
+            pds_v2(text)
+        } else {
+            text
+        }
+    });
+    let gw = rig.gw.as_ref().unwrap();
+    gw.set_flows(v2).unwrap();
+
+    // A new dialogue gets version 2...
+    let mut fresh = rig.smsc.ussd("9647709876543");
+    let ask2 = fresh.dial("*123*1#").await.unwrap();
+    assert_eq!(ask2.text, "رقم البطاقة التموينية؟");
+    // ...the one in progress goes on with version 1 to the end.
+    let menu = started.reply("12345678").await.unwrap();
+    assert!(menu.text.starts_with("اختر الخدمة"), "{}", menu.text);
+    let done = started.reply("1").await.unwrap();
+    assert!(done.end, "{done:?}");
+    assert!(done.text.contains("Ali Hassan Jasim"), "{}", done.text);
+    let menu2 = fresh.reply("12345678").await.unwrap();
+    assert!(menu2.text.starts_with("ماذا تريد؟"), "{}", menu2.text);
+
+    // Changed text under an unchanged version is refused whole: a pinned
+    // session could not tell the two apart. Version 2 stays in force.
+    let sneaky = runtime_common::flows_edited(&rig.config, |path, text| {
+        if path.ends_with("pds.yaml") {
+            pds_v2(text).replacen("ماذا تريد؟", "اختر", 1)
+        } else {
+            text
+        }
+    });
+    let refused = gw.set_flows(sneaky).unwrap_err();
+    assert_eq!(
+        refused
+            .iter()
+            .map(|r| (r.id.as_str(), r.version))
+            .collect::<Vec<_>>(),
+        [("pds", 2)]
+    );
+    let mut third = rig.smsc.ussd("9647709876544");
+    third.dial("*123*1#").await.unwrap();
+    let menu3 = third.reply("12345678").await.unwrap();
+    assert!(menu3.text.starts_with("ماذا تريد؟"), "{}", menu3.text);
     rig.stop().await;
 }

@@ -6,17 +6,9 @@ use bawaba::store::*;
 
 const SEC: Duration = Duration::from_secs(1);
 
-fn key(s: &str) -> SessionKey {
-    SessionKey(s.as_bytes().to_vec())
-}
-
-fn mt(priority: Priority, due: u64, body: &str) -> NewOutbound {
-    NewOutbound {
-        priority,
-        due_at: Timestamp(due),
-        payload: body.as_bytes().to_vec(),
-    }
-}
+#[path = "../src/store/fixtures.rs"]
+mod fixtures;
+use fixtures::{key, mt};
 
 #[tokio::test]
 async fn sled_full_writer_queue_is_busy() {

@@ -77,6 +77,7 @@ mod observe;
 mod pdu;
 mod phone;
 mod phone_port;
+mod redact;
 mod session;
 mod sms_phone;
 mod smsc;

@@ -106,6 +106,11 @@ fn parse_status(s: &str) -> Result<CommandStatus, String> {
         .map_err(|_| format!("{s:?} is not a command_status like 0x58"))
 }
 
+/// A `--listen` address, or the error to report.
+pub(crate) fn listen_addr(s: &str) -> Result<SocketAddr, String> {
+    s.parse().map_err(|e| format!("--listen {s:?}: {e}"))
+}
+
 /// Collects the error, if any, so all of them can be reported at once.
 pub(crate) fn keep<T>(errors: &mut Vec<String>, r: Result<T, String>) -> Option<T> {
     r.map_err(|e| errors.push(e)).ok()
@@ -114,12 +119,7 @@ pub(crate) fn keep<T>(errors: &mut Vec<String>, r: Result<T, String>) -> Option<
 /// Builds the config, reporting every bad flag at once.
 fn build_config(a: &SmscArgs) -> Result<SmscConfig, Vec<String>> {
     let mut errors = Vec::new();
-    let listen = keep(
-        &mut errors,
-        a.listen
-            .parse::<SocketAddr>()
-            .map_err(|e| format!("--listen {:?}: {e}", a.listen)),
-    );
+    let listen = keep(&mut errors, listen_addr(&a.listen));
     let accounts: Vec<_> = a
         .accounts
         .iter()

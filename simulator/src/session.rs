@@ -1,6 +1,7 @@
 //! One ESME connection: one task, one `select!` over the socket, the bounded control channel
 //! (phones, receipts, delayed responses, scripted faults), the enquire_link timer and shutdown.
 //! Framing is ours (`frame`), PDU bodies are rusmpp's. What each PDU means is in `pdu`.
+//! PDUs are logged through `redact::Redacted`, never rusmpp's `Debug`: it prints passwords.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -17,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::frame::{self, Frame, Header};
 use crate::observe::{bump, BindId, BindInfo, ProtocolError};
+use crate::redact::Redacted;
 use crate::smsc::{lock, Shared, SimError};
 
 /// Requests to a session from outside its task.
@@ -164,7 +166,7 @@ impl Session {
                 Frame::BadLength(h) => self.on_bad_length(h).await,
                 Frame::Whole(h, bytes) => match frame::decode(&bytes) {
                     Ok(cmd) => {
-                        tracing::debug!(command = ?cmd, "received");
+                        tracing::debug!(command = ?Redacted(&cmd), "received");
                         self.on_command(h, &bytes, cmd).await
                     }
                     Err(reason) => self.on_undecodable(h, &bytes, reason).await,
@@ -246,7 +248,7 @@ impl Session {
     }
 
     pub async fn send(&mut self, cmd: &Command) -> Flow {
-        tracing::debug!(command = ?cmd, "sending");
+        tracing::debug!(command = ?Redacted(cmd), "sending");
         self.write(&frame::encode(cmd)).await
     }
 

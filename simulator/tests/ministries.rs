@@ -11,7 +11,23 @@ use serde_json::{json, Value};
 async fn start() -> (MinistriesHandle, reqwest::Client, String) {
     let m = Ministries::start(MinistriesConfig::local()).await.unwrap();
     let base = format!("http://{}", m.local_addr());
-    (m, reqwest::Client::new(), base)
+    (m, client(), base)
+}
+
+/// A plain-HTTP client. In a workspace build reqwest carries the gateway's
+/// `rustls-no-provider` feature, so even a plain client needs a rustls
+/// configuration with a provider (an empty root store: no TLS is trusted).
+fn client() -> reqwest::Client {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .build()
+        .unwrap()
 }
 
 async fn get(c: &reqwest::Client, url: String) -> (u16, String) {

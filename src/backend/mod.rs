@@ -173,6 +173,10 @@ impl Backends {
             elapsed_ms,
             "back-end call"
         );
+        if found.is_some() {
+            // Only configured names: the label set stays bounded.
+            crate::metrics::get().backend_call(&req.backend, outcome.key(), elapsed);
+        }
         CallResult {
             outcome,
             data,

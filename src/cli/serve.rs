@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use bawaba::config::{Config, Error as ConfigError, EXIT_CONFIG};
+use bawaba::config::{self, Config, EXIT_CONFIG};
 use bawaba::{app, logging};
 use tokio_util::sync::CancellationToken;
 
@@ -53,24 +53,7 @@ pub fn report(e: &app::Error) -> ExitCode {
 /// Loads `path` as the gateway would; on failure prints every problem
 /// (`file:line:col: key.path: message`) and returns exit 64.
 pub fn load_config(path: &Path) -> Result<Config, ExitCode> {
-    match Config::load(path) {
-        Ok(config) => Ok(config),
-        Err(ConfigError::Invalid(problems)) => {
-            for p in &problems {
-                eprintln!("{p}");
-            }
-            eprintln!(
-                "{}: {} problem(s); nothing was started",
-                path.display(),
-                problems.len()
-            );
-            Err(exit(EXIT_CONFIG))
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            Err(exit(EXIT_CONFIG))
-        }
-    }
+    config::load_or_report(path).map_err(exit)
 }
 
 pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {

@@ -38,25 +38,33 @@ impl ConfigArgs {
 
 /// Checks `path`; prints the summary to stdout or the problems to stderr.
 pub fn check_command(path: &Path) -> i32 {
-    match Config::load(path) {
+    match load_or_report(path) {
         Ok(config) => {
             println!("{}", config.summary());
             0
         }
-        Err(Error::Invalid(problems)) => {
-            for p in &problems {
-                eprintln!("{p}");
-            }
-            eprintln!(
-                "{}: {} problem(s); nothing was started",
-                path.display(),
-                problems.len()
-            );
-            EXIT_CONFIG
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            EXIT_CONFIG
-        }
+        Err(code) => code,
     }
+}
+
+/// Loads `path` as the gateway would; on failure prints every problem
+/// (`file:line:col: key.path: message`) to stderr and returns [`EXIT_CONFIG`].
+/// What `config check`, `serve` and `demo` share.
+pub fn load_or_report(path: &Path) -> Result<Config, i32> {
+    Config::load(path).map_err(|e| {
+        match e {
+            Error::Invalid(problems) => {
+                for p in &problems {
+                    eprintln!("{p}");
+                }
+                eprintln!(
+                    "{}: {} problem(s); nothing was started",
+                    path.display(),
+                    problems.len()
+                );
+            }
+            e => eprintln!("{e}"),
+        }
+        EXIT_CONFIG
+    })
 }

@@ -35,7 +35,7 @@ use std::path::Path;
 
 use toml::de::DeValue;
 
-pub use command::{check_command, ConfigArgs, ConfigCommand, EXIT_CONFIG};
+pub use command::{check_command, load_or_report, ConfigArgs, ConfigCommand, EXIT_CONFIG};
 pub use error::{Error, Problem};
 pub use model::*;
 pub use secret::{Secret, SecretOrigin, SecretSource, System};

@@ -247,11 +247,14 @@ pub(crate) fn sms(cx: &mut Ctx, raw: RawSms, max_parts: Option<(usize, String)>)
             (secs(60), secs(DAY)),
             secs(600),
         ),
+        // Short by default: the SMSC resends within seconds to a minute of
+        // a lost resp, while a citizen may well send the same short reply
+        // ("1") twice in a conversation a few minutes apart.
         dedupe_window: cx.dur(
             &raw.dedupe_window,
             "sms.dedupe_window",
-            (secs(60), secs(DAY)),
-            secs(900),
+            (secs(10), secs(3600)),
+            secs(120),
         ),
     }
 }

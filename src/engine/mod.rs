@@ -55,8 +55,9 @@ pub mod transcript;
 pub mod validate;
 
 pub use compile::compile;
+pub(crate) use compile::LANG;
 pub use diagnostic::{CompileContext, Diagnostic, Source};
 pub use lang::Lang;
-pub use model::{Flow, FlowSet};
+pub use model::{Flow, FlowSet, SameVersionChanged};
 pub use session::{Bearer, Effect, Input, Outcome, Session, Status, StepContext};
 pub use step::{step, step_with};

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use regex::Regex;
 
@@ -20,7 +21,12 @@ pub type NodeId = u32;
 
 /// Every loaded flow, indexed by id, service code and keyword.
 pub struct FlowSet {
-    pub(crate) flows: Vec<Flow>,
+    /// The flows new sessions start on (shared with the sets that follow,
+    /// so a session pinned to one keeps it across reloads).
+    pub(crate) flows: Vec<Arc<Flow>>,
+    /// Earlier versions replaced by a reload, kept for the sessions that
+    /// started on them, with when they were replaced (ms).
+    pub(crate) retired: Vec<(Arc<Flow>, u64)>,
     /// (canonical service code, flow index).
     pub(crate) codes: Vec<(String, usize)>,
     /// normalised keyword -> flow index.
@@ -32,6 +38,8 @@ pub struct FlowSet {
 pub struct Flow {
     pub(crate) id: String,
     pub(crate) version: u32,
+    /// SHA-256 of the flow file's text: what a version is pinned to.
+    pub(crate) checksum: [u8; 32],
     pub(crate) title: Texts,
     pub(crate) languages: Vec<Lang>,
     pub(crate) resume: bool,
@@ -153,11 +161,12 @@ impl Rule {
 }
 
 /// Where a `goto` leads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Goto {
     Node(NodeId),
-    /// Index into the `FlowSet`.
-    Flow(usize),
+    /// The id of a flow of the same set: its version in force when the
+    /// session gets there (a retired flow's jumps stay valid).
+    Flow(String),
 }
 
 /// What a node does.
@@ -225,6 +234,11 @@ impl Flow {
         self.version
     }
 
+    /// SHA-256 of the flow file, lower-case hex.
+    pub fn checksum(&self) -> String {
+        self.checksum.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// The languages the flow is written in; the first is the fallback.
     pub fn languages(&self) -> &[Lang] {
         &self.languages
@@ -265,15 +279,91 @@ impl Flow {
     }
 }
 
+/// Why a set of flows may not replace the one in force.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("flow `{id}` changed but is still version {version}: raise its `version:` to publish the change (sessions in progress are pinned to version {version} as it was)")]
+pub struct SameVersionChanged {
+    pub id: String,
+    pub version: u32,
+}
+
 impl FlowSet {
-    /// Every flow, in load order.
+    /// Every flow new sessions start on, in load order.
     pub fn flows(&self) -> impl Iterator<Item = &Flow> {
-        self.flows.iter()
+        self.flows.iter().map(|f| &**f)
     }
 
-    /// The flow with this id.
+    /// The flow with this id that new sessions start on.
     pub fn get(&self, id: &str) -> Option<&Flow> {
-        self.flows.iter().find(|f| f.id == id)
+        self.flows.iter().find(|f| f.id == id).map(|f| &**f)
+    }
+
+    /// The flow a session started on: this exact version, in force or
+    /// retired by a reload but still kept.
+    pub fn pinned(&self, id: &str, version: u32) -> Option<&Flow> {
+        let current = self.flows.iter();
+        let retired = self.retired.iter().map(|(f, _)| f);
+        current
+            .chain(retired)
+            .find(|f| f.id == id && f.version == version)
+            .map(|f| &**f)
+    }
+
+    /// Versions kept for sessions that started on them: (id, version).
+    pub fn retired(&self) -> impl Iterator<Item = (&str, u32)> {
+        self.retired.iter().map(|(f, _)| (f.id.as_str(), f.version))
+    }
+
+    /// Makes `self` (freshly compiled) the successor of `previous`, the set
+    /// in force: every version `previous` serves that `self` does not is
+    /// kept for `keep_ms` from `now_ms` (the longest a session can last),
+    /// so sessions finish on the version they started on; versions retired
+    /// longer ago than that are dropped. A flow whose text changed while
+    /// its version did not is refused: a pinned session could not tell the
+    /// two apart.
+    pub fn succeed(
+        mut self,
+        previous: &FlowSet,
+        now_ms: u64,
+        keep_ms: u64,
+    ) -> Result<FlowSet, Vec<SameVersionChanged>> {
+        let mut refused = Vec::new();
+        for f in &mut self.flows {
+            let before = previous.pinned(&f.id, f.version);
+            match before {
+                Some(b) if b.checksum != f.checksum => refused.push(SameVersionChanged {
+                    id: f.id.clone(),
+                    version: f.version,
+                }),
+                Some(_) => {}
+                None => continue,
+            }
+        }
+        if !refused.is_empty() {
+            return Err(refused);
+        }
+        let serves = |set: &FlowSet, f: &Flow| {
+            set.flows
+                .iter()
+                .any(|g| g.id == f.id && g.version == f.version)
+        };
+        let replaced = previous.flows.iter().map(|f| (f.clone(), now_ms));
+        let still_kept = previous
+            .retired
+            .iter()
+            .filter(|(_, since)| now_ms.saturating_sub(*since) < keep_ms)
+            .cloned();
+        let mut retired: Vec<(Arc<Flow>, u64)> = Vec::new();
+        for (f, since) in replaced.chain(still_kept) {
+            let dup = retired
+                .iter()
+                .any(|(g, _)| g.id == f.id && g.version == f.version);
+            if !serves(&self, &f) && !dup {
+                retired.push((f, since));
+            }
+        }
+        self.retired = retired;
+        Ok(self)
     }
 
     /// The screen budget every screen was proven against.
@@ -295,7 +385,7 @@ impl FlowSet {
                 Some((code.len(), *i, extra))
             })
             .max_by_key(|(len, _, _)| *len)
-            .map(|(_, i, extra)| (&self.flows[i], extra))
+            .map(|(_, i, extra)| (&*self.flows[i], extra))
     }
 
     /// The flow whose SMS keyword is the first word of `sms_text`, with the
@@ -304,7 +394,7 @@ impl FlowSet {
         let text = normalize::input(sms_text);
         let (word, rest) = text.split_once(' ').unwrap_or((text.as_str(), ""));
         let i = *self.keywords.get(&normalize::keyword(word))?;
-        Some((&self.flows[i], rest.trim().to_string()))
+        Some((&*self.flows[i], rest.trim().to_string()))
     }
 }
 
@@ -319,6 +409,7 @@ impl fmt::Debug for FlowSet {
                     .map(|fl| (&fl.id, fl.version))
                     .collect::<Vec<_>>(),
             )
+            .field("retired", &self.retired().collect::<Vec<_>>())
             .field("budget", &self.budget)
             .finish()
     }

@@ -33,7 +33,7 @@ impl<'f> Run<'f> {
     /// The session's flow, if it is still loaded at the pinned version.
     pub fn flow(&self) -> Option<&'f Flow> {
         let r = self.s.flow.as_ref()?;
-        self.flows.get(&r.id).filter(|f| f.version == r.version)
+        self.flows.pinned(&r.id, r.version)
     }
 
     pub fn lang(&self) -> Lang {
@@ -163,8 +163,8 @@ impl<'f> Run<'f> {
                         .map_or(*otherwise, |c| c.1);
                 }
                 NodeKind::Goto { to: Goto::Node(n) } => cur = *n,
-                NodeKind::Goto { to: Goto::Flow(i) } => {
-                    let Some(target) = self.flows.flows.get(*i) else {
+                NodeKind::Goto { to: Goto::Flow(id) } => {
+                    let Some(target) = self.flows.get(id) else {
                         return self.end_with(Ui::Unavailable);
                     };
                     self.switch_to(target);

@@ -161,7 +161,7 @@ impl Api {
         rec.template = m.template.clone();
         rec.reference = m.reference.clone();
         let client = &self.clients[i].config;
-        let public = key.map_or_else(random_id, |k| hex(&sha256(k.as_bytes())[..16]));
+        let public = key.map_or_else(random_id, |k| hex(&auth::sha256(k.as_bytes())[..16]));
         rec.id = Some(public.clone());
         let priority = if client.bulk {
             Priority::Bulk
@@ -381,12 +381,6 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
         HeaderValue::from_static("application/json"),
     );
     resp
-}
-
-fn sha256(bytes: &[u8]) -> [u8; 32] {
-    let mut out = [0; 32];
-    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref());
-    out
 }
 
 fn random_id() -> String {

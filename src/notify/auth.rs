@@ -9,7 +9,6 @@
 use std::net::IpAddr;
 
 use axum::http::HeaderMap;
-use ring::digest::{digest, SHA256};
 
 use crate::config::NotifyClient;
 
@@ -69,10 +68,9 @@ fn bearer(value: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-fn sha256(bytes: &[u8]) -> [u8; 32] {
-    let mut out = [0; 32];
-    out.copy_from_slice(digest(&SHA256, bytes).as_ref());
-    out
+pub(super) fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
 }
 
 /// Equal without a data-dependent branch: every byte pair is XORed and the

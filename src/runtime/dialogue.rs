@@ -17,6 +17,7 @@ use super::ussd::{self, Action, Mo};
 use super::{followup, Core, Error};
 use crate::config;
 use crate::engine::{Bearer, Input, Lang, Status};
+use crate::metrics;
 use crate::smpp::session::SubmitResult;
 use crate::store::{Store, Timestamp};
 
@@ -72,6 +73,7 @@ pub async fn run<S: Store>(core: &Arc<Core<S>>, t: Turn) {
                 Ok(Ok(reply)) => {
                     if let Some((text, end)) = reply {
                         send(core, &op, &t.operator, &t.mo, &text, end).await;
+                        metrics::get().ussd_step(&t.operator, t.received.elapsed());
                     }
                     return;
                 }
@@ -84,6 +86,7 @@ pub async fn run<S: Store>(core: &Arc<Core<S>>, t: Turn) {
         let lang = language_of(core, &t.mo.who).await;
         let (text, end) = notice(core, lang, Notice::TryAgain);
         send(core, &op, &t.operator, &t.mo, &text, end).await;
+        metrics::get().ussd_step(&t.operator, t.received.elapsed());
     }
     .instrument(span)
     .await

@@ -63,6 +63,31 @@ pub fn worker_of(who: &str, workers: usize) -> usize {
     (h.finish() % workers.max(1) as u64) as usize
 }
 
+/// A look at the workers' queues that does not keep them open (the
+/// workers stop when the last `Dispatch` is dropped).
+pub struct QueueView<J> {
+    senders: Vec<mpsc::WeakSender<Job<J>>>,
+}
+
+impl<J> QueueView<J> {
+    /// Jobs waiting in every worker's queue now.
+    pub fn queued(&self) -> usize {
+        self.senders
+            .iter()
+            .filter_map(mpsc::WeakSender::upgrade)
+            .map(|s| s.max_capacity() - s.capacity())
+            .sum()
+    }
+}
+
+impl<J> Dispatch<J> {
+    pub fn view(&self) -> QueueView<J> {
+        QueueView {
+            senders: self.senders.iter().map(mpsc::Sender::downgrade).collect(),
+        }
+    }
+}
+
 impl<J: Send + 'static> Dispatch<J> {
     /// Starts `workers` workers with queues of `capacity` jobs each.
     pub fn start(

@@ -11,7 +11,10 @@ use futures::future::BoxFuture;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::{Core, EnqueueError};
+use super::dispatch::QueueView;
+use super::{Core, EnqueueError, Work};
+use crate::engine::{FlowSet, SameVersionChanged};
+use crate::metrics::Snapshot;
 use crate::smpp::session::Operator;
 use crate::store::{OutboundId, Store};
 
@@ -22,15 +25,55 @@ pub(super) type EnqueueFn = Arc<
 /// The parts of a running gateway that do not depend on the store type.
 pub(super) trait Running: Send + Sync {
     fn bound(&self) -> Vec<Operator>;
+    fn snapshot(&self) -> Snapshot;
+    fn store_ok(&self) -> BoxFuture<'_, bool>;
     fn drain(&self) -> BoxFuture<'_, ()>;
     fn finish(&self, grace: Duration) -> BoxFuture<'_, ()>;
     fn grace(&self) -> Duration;
-    fn set_flows(&self, flows: Arc<crate::engine::FlowSet>);
+    fn set_flows(&self, flows: FlowSet) -> Result<(), Vec<SameVersionChanged>>;
 }
 
-impl<S: Store> Running for Arc<Core<S>> {
+/// The running core, with a view of its worker queues.
+pub(super) struct Live<S: Store> {
+    pub core: Arc<Core<S>>,
+    pub queues: QueueView<Work>,
+}
+
+impl<S: Store> std::ops::Deref for Live<S> {
+    type Target = Arc<Core<S>>;
+    fn deref(&self) -> &Arc<Core<S>> {
+        &self.core
+    }
+}
+
+impl<S: Store> Running for Live<S> {
     fn bound(&self) -> Vec<Operator> {
         self.operators.values().map(|(_, o)| o.clone()).collect()
+    }
+
+    fn store_ok(&self) -> BoxFuture<'_, bool> {
+        Box::pin(async move {
+            // A key no subscriber has: a plain read, nothing written.
+            let who = crate::store::SubscriberKey("readyz".into());
+            let read = self.store.get_profile(&who);
+            matches!(tokio::time::timeout(STORE_PROBE, read).await, Ok(Ok(_)))
+        })
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        let mut binds = Vec::new();
+        let mut windows = Vec::new();
+        for (name, (cfg, op)) in &self.operators {
+            binds.extend(op.stats().into_iter().map(|b| (name.clone(), b)));
+            windows.push((name.clone(), cfg.window as usize));
+        }
+        Snapshot {
+            binds,
+            windows,
+            outbox: self.outbox.stats(),
+            worker_queue: self.queues.queued(),
+            in_flight: self.in_flight.load(Ordering::Acquire),
+        }
     }
 
     /// Stop taking new dialogues; wait until jobs in flight are done.
@@ -70,14 +113,44 @@ impl<S: Store> Running for Arc<Core<S>> {
         self.config.gateway.shutdown_grace
     }
 
-    fn set_flows(&self, flows: Arc<crate::engine::FlowSet>) {
-        *self.flows.write().unwrap_or_else(|e| e.into_inner()) = flows;
+    fn set_flows(&self, flows: FlowSet) -> Result<(), Vec<SameVersionChanged>> {
+        self.replace_flows(flows)
+    }
+}
+
+/// How long a readiness check waits on the store.
+const STORE_PROBE: Duration = Duration::from_millis(500);
+
+/// A look at a running gateway (for `/readyz` and `/metrics`); it keeps
+/// nothing running by itself.
+#[derive(Clone)]
+pub struct Probe(Arc<dyn Running>);
+
+impl Probe {
+    /// Binds, windows, queues now.
+    pub fn snapshot(&self) -> Snapshot {
+        self.0.snapshot()
+    }
+
+    /// Operators with no bind up (empty: every operator has one).
+    pub fn unbound(&self) -> Vec<String> {
+        self.0
+            .bound()
+            .iter()
+            .filter(|o| !o.is_bound())
+            .map(|o| o.name().to_string())
+            .collect()
+    }
+
+    /// Whether the store answers a read within half a second.
+    pub async fn store_ok(&self) -> bool {
+        self.0.store_ok().await
     }
 }
 
 /// A running gateway.
 pub struct GatewayHandle {
-    pub(super) core: Box<dyn Running>,
+    pub(super) core: Arc<dyn Running>,
     pub(super) enqueue: EnqueueFn,
     pub(super) port: Arc<dyn crate::notify::Port>,
     pub(super) intake: CancellationToken,
@@ -96,11 +169,23 @@ impl GatewayHandle {
         all.into_iter().all(|b| b)
     }
 
-    /// Replaces the flows for every turn from now on (a reload after the
-    /// flow files changed and compiled cleanly).
-    pub fn set_flows(&self, flows: Arc<crate::engine::FlowSet>) {
-        self.core.set_flows(flows);
-        tracing::info!("flows replaced");
+    /// Puts freshly compiled flows in force for new sessions (a reload
+    /// after the flow files changed and compiled cleanly); sessions in
+    /// progress finish on the version they started on. Refused whole, the
+    /// running flows staying, when a flow changed without a new version.
+    pub fn set_flows(&self, flows: FlowSet) -> Result<(), Vec<SameVersionChanged>> {
+        let names: Vec<String> = flows
+            .flows()
+            .map(|f| format!("{}@{}", f.id(), f.version()))
+            .collect();
+        self.core.set_flows(flows)?;
+        tracing::info!(flows = %names.join(" "), "flows replaced; sessions in progress keep their version");
+        Ok(())
+    }
+
+    /// A cheap, shareable view for health checks and metrics.
+    pub fn probe(&self) -> Probe {
+        Probe(Arc::clone(&self.core))
     }
 
     /// Queues an SMS to `to` through the durable outbox.

@@ -19,17 +19,13 @@ use super::dispatch::Dispatch;
 use super::journal::{Entry, MoSms};
 use super::notice::Notice;
 use super::{dialogue, followup, sms, ussd, Core, Work};
+use crate::outbox::receipts::is_receipt;
 use crate::smpp::pdu::{CommandStatus, Sm};
 use crate::smpp::session::{Inbound, InboundPdu, Responder};
 use crate::store::{Store, Timestamp};
 
 /// SMS being journalled at once (each waits for a group commit).
 const INTAKE: usize = 256;
-
-/// esm_class message type 0x04: an SMSC delivery receipt.
-fn is_receipt(esm_class: u8) -> bool {
-    esm_class & 0x3C == 0x04
-}
 
 /// esm_class message type 0x20: an intermediate delivery notification
 /// (nothing to record; acknowledged so the SMSC does not resend it).
@@ -77,7 +73,7 @@ pub async fn route<S: Store>(
             },
         };
         if is_receipt(sm.esm_class) {
-            receipt(&core, operator, sm, responder);
+            receipt(&core, &intake, operator, sm, responder);
         } else if is_intermediate(sm.esm_class) {
             responder.respond(CommandStatus::ESME_ROK);
         } else if let Some(op) = sm.tlvs.ussd_service_op {
@@ -89,16 +85,26 @@ pub async fn route<S: Store>(
     // Dropping `dispatch` lets the workers finish what they hold and stop.
 }
 
-fn receipt<S: Store>(core: &Arc<Core<S>>, operator: Arc<str>, sm: Sm, responder: Responder) {
+/// Records a receipt on one of the intake tasks (it waits for a group
+/// commit). OK once recorded, or when it can never be (not parseable: the
+/// SMSC resending it would not help); ESME_RX_T_APPN when the store cannot
+/// take it now or every intake task is busy, so the SMSC tries again.
+fn receipt<S: Store>(
+    core: &Arc<Core<S>>,
+    intake: &Arc<Semaphore>,
+    operator: Arc<str>,
+    sm: Sm,
+    responder: Responder,
+) {
+    let Ok(permit) = intake.clone().try_acquire_owned() else {
+        tracing::warn!(operator = %operator, "receipt intake full; ESME_RX_T_APPN");
+        responder.respond(CommandStatus::ESME_RX_T_APPN);
+        return;
+    };
     let core = core.clone();
     tokio::spawn(async move {
-        match core.outbox.on_receipt(&operator, &sm).await {
-            Ok(_) => responder.respond(CommandStatus::ESME_ROK),
-            Err(e) => {
-                tracing::warn!(operator = %operator, error = %e, "receipt not recorded; SMSC will retry");
-                responder.respond(CommandStatus::ESME_RX_T_APPN);
-            }
-        }
+        core.outbox.take_receipt(&operator, &sm, responder).await;
+        drop(permit);
     });
 }
 

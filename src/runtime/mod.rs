@@ -44,7 +44,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{self, Config};
-use crate::engine::{FlowSet, Lang, StepContext};
+use crate::engine::{FlowSet, Lang, SameVersionChanged, StepContext};
 use crate::msisdn::Msisdn;
 use crate::outbox::{OutboundSms, Outbox};
 use crate::smpp::session::Operator;
@@ -127,6 +127,35 @@ impl<S: Store> Core<S> {
     /// The flows in force now.
     pub fn flows(&self) -> Arc<FlowSet> {
         self.flows.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Puts `next` in force for new sessions; the versions it replaces stay
+    /// for the sessions pinned to them (see [`FlowSet::succeed`]).
+    pub fn replace_flows(&self, next: FlowSet) -> Result<(), Vec<SameVersionChanged>> {
+        let mut slot = self.flows.write().unwrap_or_else(|e| e.into_inner());
+        let next = next.succeed(&slot, self.now_ms(), millis(self.pinned_for()))?;
+        *slot = Arc::new(next);
+        Ok(())
+    }
+
+    /// The longest a session can go on using the flow version it started
+    /// on: a stored session is kept `store.retention.sessions`, an SMS
+    /// conversation lives `sms.session_idle` past its last reply, a USSD
+    /// dialogue at most its operator's `session_max` plus the resume window.
+    fn pinned_for(&self) -> Duration {
+        let ussd = self
+            .config
+            .operators
+            .iter()
+            .map(|o| o.ussd.profile.timers.session_max);
+        let resume = Duration::from_millis(self.ctx.resume_window_ms);
+        ussd.map(|d| d + resume)
+            .chain([
+                self.config.store.retention.sessions,
+                self.config.sms.session_idle,
+            ])
+            .max()
+            .unwrap_or_default()
     }
 
     pub fn now_ms(&self) -> u64 {
@@ -266,6 +295,7 @@ impl<S: Store> Gateway<S> {
             })
         });
         let (dispatch, workers) = Dispatch::start(cfg.gateway.workers, cap, handler);
+        let queues = dispatch.view();
         inbound::replay(&core, &dispatch).await?;
         let mut tasks = JoinSet::new();
         let intake = shutdown.child_token();
@@ -293,7 +323,7 @@ impl<S: Store> Gateway<S> {
                 })
             }),
             port: Arc::new(core.clone()),
-            core: Box::new(core),
+            core: Arc::new(handle::Live { core, queues }),
 
             intake,
             shutdown,
@@ -309,4 +339,4 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-pub use handle::GatewayHandle;
+pub use handle::{GatewayHandle, Probe};

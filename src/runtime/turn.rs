@@ -14,7 +14,8 @@ use super::clock::Clock;
 use super::conversation::Loaded;
 use crate::backend::CallResult;
 use crate::engine::model::NodeKind;
-use crate::engine::{step_with, Effect, FlowSet, Input, Lang, Session, StepContext};
+use crate::engine::{step_with, Effect, FlowSet, Input, Lang, Session, Status, StepContext, LANG};
+use crate::metrics::{self, NodeEvent};
 
 /// What the engine asked the bearer to deliver, in order.
 #[derive(Debug, Default)]
@@ -96,7 +97,14 @@ impl Engine<'_> {
             &mut loaded.record.session,
             Session::new(crate::engine::Bearer::Sms, None),
         );
+        let before = waiting_at(&self.flows, &session);
+        let ended_by = match &input {
+            Input::Abort => Some(NodeEvent::Dropped),
+            Input::Timeout => Some(NodeEvent::TimedOut),
+            _ => None,
+        };
         let (session, effects) = step_with(&self.flows, session, input, now, self.ctx);
+        funnel(before, waiting_at(&self.flows, &session), ended_by);
         let secret_params = uses_secret(&self.flows, &session);
         loaded.record.session = session;
         let mut call = None;
@@ -134,17 +142,48 @@ impl Engine<'_> {
     }
 }
 
+/// The (flow, node) whose screen the session waits on an answer to.
+fn waiting_at(flows: &FlowSet, s: &Session) -> Option<(String, String)> {
+    if s.status != Status::Active {
+        return None;
+    }
+    let r = s.flow.as_ref()?;
+    let node = flows.pinned(&r.id, r.version)?.node(s.at.node)?;
+    Some((r.id.clone(), node.name.clone()))
+}
+
+/// Counts one step in the funnel of the nodes it left and reached: a node
+/// left by an answer was completed, one left by an abort or a timeout was
+/// dropped or timed out there; a new screen was entered. An answer that
+/// stays on the node (a wrong entry, another page) counts for neither.
+fn funnel(
+    before: Option<(String, String)>,
+    after: Option<(String, String)>,
+    ended_by: Option<NodeEvent>,
+) {
+    if before == after {
+        return;
+    }
+    let m = metrics::get();
+    if let Some((flow, node)) = &before {
+        m.node(flow, node, ended_by.unwrap_or(NodeEvent::Completed));
+    }
+    if let Some((flow, node)) = &after {
+        m.node(flow, node, NodeEvent::Entered);
+    }
+}
+
 /// Whether the call the session waits on uses a variable that is not a
 /// plain (stored) variable, i.e. a secret. Unknown: assume it does.
 fn uses_secret(flows: &FlowSet, s: &Session) -> bool {
-    let Some(flow) = s.flow.as_ref().and_then(|r| flows.get(&r.id)) else {
+    let Some(flow) = s.flow.as_ref().and_then(|r| flows.pinned(&r.id, r.version)) else {
         return true;
     };
     match flow.node(s.at.node).map(|n| &n.kind) {
         Some(NodeKind::Call { params, .. }) => params
             .iter()
             .flat_map(|(_, t)| t.variables())
-            .any(|(name, _)| !s.vars.contains_key(&name)),
+            .any(|(name, _)| name != LANG && !s.vars.contains_key(&name)),
         _ => true,
     }
 }

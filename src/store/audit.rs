@@ -5,7 +5,7 @@
 //! the chain has no forks. Records are opaque bytes (the notification API
 //! writes JSON without message text and with masked MSISDNs).
 
-use ring::digest::{digest, SHA256};
+use sha2::{Digest, Sha256};
 
 /// One appended audit record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,14 +34,11 @@ impl AuditEntry {
 
 /// SHA-256(prev || seq as 8 big-endian bytes || record).
 pub fn chain(prev: &[u8; 32], seq: u64, record: &[u8]) -> [u8; 32] {
-    let mut input = Vec::with_capacity(40 + record.len());
-    input.extend_from_slice(prev);
-    input.extend_from_slice(&seq.to_be_bytes());
-    input.extend_from_slice(record);
-    let d = digest(&SHA256, &input);
-    let mut out = [0; 32];
-    out.copy_from_slice(d.as_ref());
-    out
+    let mut h = Sha256::new();
+    h.update(prev);
+    h.update(seq.to_be_bytes());
+    h.update(record);
+    h.finalize().into()
 }
 
 /// Checks that `entries` (consecutive, from the first or any later one) are

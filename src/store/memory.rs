@@ -26,6 +26,20 @@ struct State {
     audit: Vec<AuditEntry>,
 }
 
+impl State {
+    /// The receipt record for `id`, new if there is none, kept at least
+    /// until `expires_at`: the DLR and the submit_sm_resp come in either order.
+    fn receipt_mut(&mut self, id: &MessageId, expires_at: Timestamp) -> &mut Receipt {
+        let r = self.receipts.entry(id.clone()).or_insert(Receipt {
+            outbound: None,
+            status: None,
+            expires_at,
+        });
+        r.expires_at = r.expires_at.max(expires_at);
+        r
+    }
+}
+
 /// In-memory [`Store`]. Cheap to create; each instance is independent.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -284,13 +298,8 @@ impl Store for MemoryStore {
         expires_at: Timestamp,
     ) -> Result<Receipt> {
         let mut st = self.lock();
-        let r = st.receipts.entry(id.clone()).or_insert(Receipt {
-            outbound: None,
-            status: None,
-            expires_at,
-        });
+        let r = st.receipt_mut(id, expires_at);
         r.outbound = Some(outbound);
-        r.expires_at = r.expires_at.max(expires_at);
         Ok(r.clone())
     }
 
@@ -301,13 +310,8 @@ impl Store for MemoryStore {
         expires_at: Timestamp,
     ) -> Result<Receipt> {
         let mut st = self.lock();
-        let r = st.receipts.entry(id.clone()).or_insert(Receipt {
-            outbound: None,
-            status: None,
-            expires_at,
-        });
+        let r = st.receipt_mut(id, expires_at);
         r.status = Some(status);
-        r.expires_at = r.expires_at.max(expires_at);
         Ok(r.clone())
     }
 

@@ -5,16 +5,21 @@ use std::time::Duration;
 
 use super::*;
 
-fn key(s: &str) -> SessionKey {
-    SessionKey(s.as_bytes().to_vec())
+#[path = "fixtures.rs"]
+mod fixtures;
+use fixtures::{key, mt};
+
+/// Enqueues `mt(priority, due, body)`, which must be accepted.
+async fn enqueue<S: Store>(s: &S, priority: Priority, due: u64, body: &str) -> OutboundId {
+    s.enqueue_outbound(mt(priority, due, body)).await.unwrap()
 }
 
-fn mt(priority: Priority, due: u64, body: &str) -> NewOutbound {
-    NewOutbound {
-        priority,
-        due_at: Timestamp(due),
-        payload: body.as_bytes().to_vec(),
-    }
+#[track_caller]
+fn assert_conflict(err: &Error, want: Option<Version>) {
+    assert!(
+        matches!(err, Error::Conflict { current } if *current == want),
+        "{err:?}"
+    );
 }
 
 const SEC: Duration = Duration::from_secs(1);
@@ -31,15 +36,7 @@ async fn session_cas<S: Store>(s: &S) {
         .put_session(&k, None, b"x".to_vec(), Timestamp(100))
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Conflict {
-                current: Some(Version(1))
-            }
-        ),
-        "{err:?}"
-    );
+    assert_conflict(&err, Some(Version(1)));
     let v2 = s
         .put_session(&k, Some(v1), b"b".to_vec(), Timestamp(200))
         .await
@@ -49,15 +46,7 @@ async fn session_cas<S: Store>(s: &S) {
         .put_session(&k, Some(v1), b"stale".to_vec(), Timestamp(300))
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Conflict {
-                current: Some(Version(2))
-            }
-        ),
-        "{err:?}"
-    );
+    assert_conflict(&err, Some(Version(2)));
     let got = s.get_session(&k).await.unwrap().unwrap();
     assert_eq!(
         got,
@@ -71,7 +60,7 @@ async fn session_cas<S: Store>(s: &S) {
         .put_session(&key("other"), Some(v1), vec![], Timestamp(1))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Conflict { current: None }), "{err:?}");
+    assert_conflict(&err, None);
     assert!(s.delete_session(&k).await.unwrap());
     assert!(!s.delete_session(&k).await.unwrap());
     assert_eq!(s.get_session(&k).await.unwrap(), None);
@@ -157,22 +146,10 @@ async fn inbound_journal<S: Store>(s: &S) {
 }
 
 async fn outbound_priority_order<S: Store>(s: &S) {
-    let bulk = s
-        .enqueue_outbound(mt(Priority::Bulk, 0, "bulk"))
-        .await
-        .unwrap();
-    let later = s
-        .enqueue_outbound(mt(Priority::Interactive, 100, "later"))
-        .await
-        .unwrap();
-    let normal = s
-        .enqueue_outbound(mt(Priority::Normal, 0, "normal"))
-        .await
-        .unwrap();
-    let ussd = s
-        .enqueue_outbound(mt(Priority::Interactive, 5, "ussd"))
-        .await
-        .unwrap();
+    let bulk = enqueue(s, Priority::Bulk, 0, "bulk").await;
+    let later = enqueue(s, Priority::Interactive, 100, "later").await;
+    let normal = enqueue(s, Priority::Normal, 0, "normal").await;
+    let ussd = enqueue(s, Priority::Interactive, 5, "ussd").await;
     let got = s.claim(10, Timestamp(10), SEC).await.unwrap();
     let ids: Vec<_> = got.iter().map(|c| c.lease.id).collect();
     assert_eq!(ids, vec![ussd, normal, bulk]);
@@ -189,13 +166,8 @@ async fn outbound_priority_order<S: Store>(s: &S) {
 }
 
 async fn outbound_lease_expiry<S: Store>(s: &S) {
-    let id = s
-        .enqueue_outbound(mt(Priority::Normal, 0, "m"))
-        .await
-        .unwrap();
-    s.enqueue_outbound(mt(Priority::Normal, 0, "n"))
-        .await
-        .unwrap();
+    let id = enqueue(s, Priority::Normal, 0, "m").await;
+    enqueue(s, Priority::Normal, 0, "n").await;
     let first = s.claim(1, Timestamp(0), SEC).await.unwrap();
     assert_eq!(first[0].lease, Lease { id, attempt: 1 });
     let m = s.get_outbound(id).await.unwrap().unwrap();
@@ -227,14 +199,8 @@ async fn outbound_lease_expiry<S: Store>(s: &S) {
 }
 
 async fn outbound_fail_and_reschedule<S: Store>(s: &S) {
-    let a = s
-        .enqueue_outbound(mt(Priority::Normal, 0, "a"))
-        .await
-        .unwrap();
-    let b = s
-        .enqueue_outbound(mt(Priority::Normal, 0, "b"))
-        .await
-        .unwrap();
+    let a = enqueue(s, Priority::Normal, 0, "a").await;
+    let b = enqueue(s, Priority::Normal, 0, "b").await;
     let got = s.claim(2, Timestamp(0), SEC).await.unwrap();
     s.fail(got[0].lease, Timestamp(7)).await.unwrap();
     s.reschedule(got[1].lease, Timestamp(5000)).await.unwrap();

@@ -5,8 +5,6 @@
 //! demo ships, whoever edits them).
 #![allow(dead_code)]
 
-pub mod node;
-
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Output, Stdio};

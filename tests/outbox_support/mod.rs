@@ -109,6 +109,11 @@ pub struct Gateway {
 }
 
 impl Gateway {
+    /// Enqueues `sms(to, text, priority)`, which must be accepted.
+    pub async fn enqueue(&self, to: &str, text: &str, priority: u8) -> OutboundId {
+        self.outbox.enqueue(sms(to, text, priority)).await.unwrap()
+    }
+
     /// Starts the operator's binds and the receipt router; the sender only
     /// if `send` (tests that stage the queue first start it later).
     pub fn start(

@@ -147,11 +147,11 @@ response = {{ pensioner = "/holder", amount = "/amount", pay_date = "/next_payme
 }
 
 pub fn flows(config: &Config) -> Arc<FlowSet> {
-    flows_edited(config, |_, text| text)
+    Arc::new(flows_edited(config, |_, text| text))
 }
 
 /// The shipped flows with `edit(path, text)` applied to each file first.
-pub fn flows_edited(config: &Config, edit: impl Fn(&str, String) -> String) -> Arc<FlowSet> {
+pub fn flows_edited(config: &Config, edit: impl Fn(&str, String) -> String) -> FlowSet {
     let dir = repo().join("flows");
     let mut sources = Vec::new();
     for e in std::fs::read_dir(&dir).unwrap() {
@@ -167,7 +167,7 @@ pub fn flows_edited(config: &Config, edit: impl Fn(&str, String) -> String) -> A
         backends: Some(config.backend_operations()),
         budget: config.strictest_budget(),
     };
-    Arc::new(compile(&sources, &ctx).expect("shipped flows compile"))
+    compile(&sources, &ctx).expect("edited flows compile")
 }
 
 /// An answer and how long it takes.
@@ -194,6 +194,19 @@ impl Canned {
             .unwrap()
             .insert((backend.into(), op.into()), (outcome, data, delay));
     }
+}
+
+/// The PDS balance answer the runtime tests' citizen gets, after `delay`.
+pub fn pds_balance(delay: Duration) -> Arc<Canned> {
+    let c = Arc::new(Canned::default());
+    c.answer(
+        "pds",
+        "balance",
+        Outcome::Ok,
+        serde_json::json!({"holder": "Ali Hassan Jasim", "members": "6", "balance": "25000"}),
+        delay,
+    );
+    c
 }
 
 impl Calls for Canned {

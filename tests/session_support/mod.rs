@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bawaba::config::{BindMode, Config, Operator as OperatorConfig};
-use bawaba::smpp::pdu::{Address, Sm, Tlvs};
+use bawaba::smpp::pdu::{Address, Sm};
 use bawaba::smpp::session::{Inbound, Operator, Options};
 use bawaba_sim::{Behaviour, Smsc, SmscConfig, SmscHandle};
 use tokio::sync::mpsc;
@@ -92,23 +92,9 @@ pub fn address(addr: &str) -> Address {
 /// A plain GSM-7 (unpacked) submit_sm.
 pub fn sm(dest: &str, text: &str) -> Sm {
     Sm {
-        service_type: String::new(),
-        source: Address {
-            ton: 0,
-            npi: 0,
-            addr: "2150".into(),
-        },
+        source: Address::new(0, 0, "2150"),
         dest: address(dest),
-        esm_class: 0,
-        protocol_id: 0,
-        priority_flag: 0,
-        schedule_delivery_time: String::new(),
-        validity_period: String::new(),
-        registered_delivery: 0,
-        replace_if_present: 0,
-        data_coding: 0,
-        sm_default_msg_id: 0,
         short_message: bytes::Bytes::copy_from_slice(text.as_bytes()),
-        tlvs: Tlvs::default(),
+        ..Sm::default()
     }
 }

@@ -1,13 +1,11 @@
 //! `bawaba-sim ministries`: flags -> checked knobs (every error at once), then serve until Ctrl-C.
 
-use std::net::SocketAddr;
-
 use bawaba_sim::ministries::{
     Hang, Knobs, Malformed, Ministries, MinistriesConfig, Scope, Service,
 };
 use clap::Args;
 
-use crate::{keep, parse_duration};
+use crate::{keep, listen_addr, parse_duration};
 
 #[derive(Args, Debug)]
 pub struct MinistriesArgs {
@@ -38,12 +36,7 @@ pub type MinistriesPlan = (MinistriesConfig, Vec<Service>, Knobs);
 /// Checks every ministries flag, reporting all errors at once.
 pub fn build_ministries(a: &MinistriesArgs) -> Result<MinistriesPlan, Vec<String>> {
     let mut errors = Vec::new();
-    let listen = keep(
-        &mut errors,
-        a.listen
-            .parse::<SocketAddr>()
-            .map_err(|e| format!("--listen {:?}: {e}", a.listen)),
-    );
+    let listen = keep(&mut errors, listen_addr(&a.listen));
     let latency = keep(&mut errors, parse_duration(&a.latency));
     let jitter = keep(&mut errors, parse_duration(&a.jitter));
     if !(0.0..=1.0).contains(&a.error_rate) {

@@ -155,26 +155,21 @@ impl Esme {
         password: &str,
         version: u8,
     ) -> Command {
-        let v = InterfaceVersion::from(version);
+        // The three binds are distinct rusmpp types with the same builder.
+        macro_rules! bind {
+            ($t:ident) => {
+                $t::builder()
+                    .system_id(cstr(system_id))
+                    .password(cstr(password))
+                    .interface_version(InterfaceVersion::from(version))
+                    .build()
+                    .into()
+            };
+        }
         let pdu: Pdu = match kind {
-            Kind::Tx => BindTransmitter::builder()
-                .system_id(cstr(system_id))
-                .password(cstr(password))
-                .interface_version(v)
-                .build()
-                .into(),
-            Kind::Rx => BindReceiver::builder()
-                .system_id(cstr(system_id))
-                .password(cstr(password))
-                .interface_version(v)
-                .build()
-                .into(),
-            Kind::Trx => BindTransceiver::builder()
-                .system_id(cstr(system_id))
-                .password(cstr(password))
-                .interface_version(v)
-                .build()
-                .into(),
+            Kind::Tx => bind!(BindTransmitter),
+            Kind::Rx => bind!(BindReceiver),
+            Kind::Trx => bind!(BindTransceiver),
         };
         let seq = self.request(pdu).await;
         let resp = self.recv().await;

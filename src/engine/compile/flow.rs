@@ -294,6 +294,7 @@ pub(super) fn build(
     let mut flow = Flow {
         id: fd.id.value.clone(),
         version: fd.version.value,
+        checksum: [0; 32], // of the file's text, set by `compile`
         title: title?,
         languages: cx.languages,
         resume: fd.resume.as_ref().is_none_or(|r| r.value),

@@ -18,6 +18,9 @@ mod vars;
 pub(crate) use vars::LANG;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
 
 use super::diagnostic::{CompileContext, Diagnostic, Source};
 use super::dial;
@@ -98,6 +101,7 @@ pub fn compile(sources: &[Source], ctx: &CompileContext) -> Result<FlowSet, Vec<
     }
     let mut set = FlowSet {
         flows: Vec::new(),
+        retired: Vec::new(),
         codes: Vec::new(),
         keywords: BTreeMap::new(),
         budget: ctx.budget,
@@ -105,7 +109,8 @@ pub fn compile(sources: &[Source], ctx: &CompileContext) -> Result<FlowSet, Vec<
     let mut ids: BTreeMap<String, String> = BTreeMap::new();
     let mut codes: BTreeMap<String, String> = BTreeMap::new();
     let mut jumps = Vec::new();
-    for (src, fd, (flow, flow_jumps)) in built {
+    for (src, fd, (mut flow, flow_jumps)) in built {
+        flow.checksum = Sha256::digest(src.text.as_bytes()).into();
         let mut d = Diags {
             path: &src.path,
             list: Vec::new(),
@@ -154,7 +159,7 @@ pub fn compile(sources: &[Source], ctx: &CompileContext) -> Result<FlowSet, Vec<
         }
         jumps.push((src, flow_jumps));
         all.extend(d.list);
-        set.flows.push(flow);
+        set.flows.push(Arc::new(flow));
     }
     for (i, (src, flow_jumps)) in jumps.into_iter().enumerate() {
         let mut d = Diags {
@@ -163,7 +168,14 @@ pub fn compile(sources: &[Source], ctx: &CompileContext) -> Result<FlowSet, Vec<
         };
         for j in flow_jumps {
             match set.index_of(&j.target) {
-                Some(t) => set.flows[i].nodes[j.node].kind = NodeKind::Goto { to: Goto::Flow(t) },
+                Some(_) => {
+                    // Not shared before `compile` returns.
+                    if let Some(flow) = Arc::get_mut(&mut set.flows[i]) {
+                        flow.nodes[j.node].kind = NodeKind::Goto {
+                            to: Goto::Flow(j.target),
+                        };
+                    }
+                }
                 None if known.contains(&j.target) => {}
                 None => d.at(j.loc, format!("goto: unknown flow `{}`", j.target)),
             }

@@ -20,7 +20,7 @@ impl Built {
             Built::Kind(k) => k,
             // Replaced by the cross-flow pass (or reported as unknown).
             Built::Jump(..) => NodeKind::Goto {
-                to: Goto::Flow(usize::MAX),
+                to: Goto::Flow(String::new()),
             },
         }
     }

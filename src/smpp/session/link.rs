@@ -24,6 +24,7 @@ use super::inbound::Answer;
 use super::throttle::Throttle;
 use super::window::Window;
 use super::{Request, SubmitResult};
+use crate::metrics::Direction;
 use crate::smpp::codec::{self, DecodeError, SmppCodec};
 use crate::smpp::pdu::{Body, CommandStatus, Pdu};
 
@@ -187,7 +188,16 @@ impl<'a> Link<'a> {
         match item {
             None => self.finish(End::Dropped("closed by the SMSC".into())),
             Some(Err(e)) => self.on_framing_error(e),
-            Some(Ok(Ok(pdu))) => self.on_pdu(pdu),
+            Some(Ok(Ok(pdu))) => {
+                let m = crate::metrics::get();
+                m.pdu(
+                    &self.ctx.operator,
+                    Direction::In,
+                    pdu.body.command_id(),
+                    pdu.status,
+                );
+                self.on_pdu(pdu)
+            }
             Some(Ok(Err(bad))) => self.on_bad_body(bad),
         }
     }
@@ -279,6 +289,7 @@ impl<'a> Link<'a> {
             let body = std::mem::replace(&mut req.body, Body::GenericNack);
             let pdu = Pdu::new(seq, body);
             codec::encode(&pdu, &mut self.wbuf);
+            count_out(self.ctx, &pdu);
             req.body = pdu.body;
         }
         self.ctx.stats.set_in_flight(self.window.used());
@@ -292,6 +303,7 @@ impl<'a> Link<'a> {
             body,
         };
         codec::encode(&pdu, &mut self.wbuf);
+        count_out(self.ctx, &pdu);
     }
 
     fn next_wake(&mut self, now: Instant) -> Option<Instant> {
@@ -370,6 +382,16 @@ impl<'a> Link<'a> {
         tracing::info!(seq, "shutting down: unbind");
         self.write(CommandStatus::ESME_ROK, seq, Body::Unbind);
     }
+}
+
+fn count_out(ctx: &BindCtx, pdu: &Pdu) {
+    let m = crate::metrics::get();
+    m.pdu(
+        &ctx.operator,
+        Direction::Out,
+        pdu.body.command_id(),
+        pdu.status,
+    );
 }
 
 /// The next request of `lane` if one is waiting (a lane another bind is

@@ -1,19 +1,25 @@
-//! node-smpp (npm `smpp` 0.5.1, written by nobody on this team) as the
-//! SMSC, through tests/interop/smsc.js: JSON lines in on stdin (commands),
-//! out on stdout (every PDU it received). Fails, never skips, without node.
+//! node-smpp (npm `smpp` 0.5.1, pinned in tests/interop/package.json,
+//! written by nobody on this team) as the SMSC, through
+//! tests/interop/smsc.js: JSON lines in on stdin (commands), out on stdout
+//! (every PDU it received). Shared by tests/interop_node.rs (our ESME alone)
+//! and tests/e2e_interop_node.rs (`bawaba serve`). Fails, never skips,
+//! without node; installs the pinned package with `npm ci` when
+//! tests/interop/node_modules is absent.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::time::Instant;
 
+/// How long one `expect` waits for its event, lines skipped included.
 const WAIT: Duration = Duration::from_secs(20);
 
 fn interop_dir() -> PathBuf {
-    super::root("tests/interop")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
 }
 
 /// Installs the pinned node-smpp when tests/run.sh has not.
@@ -38,7 +44,10 @@ fn ensure_installed() {
             .arg(interop_dir())
             .status()
             .is_ok_and(|s| s.success());
-        assert!(ok, "`npm ci --prefix tests/interop` failed");
+        assert!(
+            ok,
+            "`npm ci --prefix tests/interop` failed: node-smpp is not installed"
+        );
     }
 }
 
@@ -46,10 +55,13 @@ pub struct NodeSmsc {
     _child: Child,
     stdin: ChildStdin,
     lines: Lines<BufReader<ChildStdout>>,
+    /// Every line read so far, for the failure messages.
+    seen: Vec<Value>,
     pub port: u16,
 }
 
 impl NodeSmsc {
+    /// Starts smsc.js on a free port with one account; returns once it listens.
     pub async fn start(system_id: &str, password: &str) -> NodeSmsc {
         ensure_installed();
         let mut child = Command::new("node")
@@ -73,6 +85,7 @@ impl NodeSmsc {
             _child: child,
             stdin,
             lines,
+            seen: Vec::new(),
             port: 0,
         };
         let ready = smsc.expect("listening").await;
@@ -89,19 +102,26 @@ impl NodeSmsc {
     }
 
     /// The next event named `event`, skipping others (enquire_link...).
+    /// An `error` event from node-smpp fails the test.
     pub async fn expect(&mut self, event: &str) -> Value {
-        let wait = async {
-            loop {
-                let line = self.lines.next_line().await.expect("read node");
-                let line = line.unwrap_or_else(|| panic!("node exited waiting for {event}"));
-                let v: Value = serde_json::from_str(&line).expect("a JSON line from node");
-                if v["event"] == event {
-                    return v;
-                }
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let line = tokio::time::timeout_at(deadline, self.lines.next_line())
+                .await
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "no `{event}` from node within {WAIT:?}; saw {:#?}",
+                        self.seen
+                    )
+                })
+                .expect("read node stdout")
+                .unwrap_or_else(|| panic!("node exited before `{event}`; saw {:#?}", self.seen));
+            let v: Value = serde_json::from_str(&line).expect("a JSON line from smsc.js");
+            self.seen.push(v.clone());
+            assert_ne!(v["event"], "error", "node-smpp reported an error: {v}");
+            if v["event"] == event {
+                return v;
             }
-        };
-        tokio::time::timeout(WAIT, wait)
-            .await
-            .unwrap_or_else(|_| panic!("no {event} from node within {WAIT:?}"))
+        }
     }
 }

@@ -1,0 +1,28 @@
+//! The fixture flows (tests/fixtures/engine: pds.yaml, bills.yaml) that the
+//! interpreter tests (engine_flow.rs) and the property tests
+//! (engine_props.rs) run.
+
+use bawaba::engine::{compile, CompileContext, FlowSet, Source};
+
+/// The fixture flows, compiled; a panic lists every diagnostic if they do not.
+pub fn fixture_flows() -> FlowSet {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/engine");
+    let sources: Vec<Source> = ["pds.yaml", "bills.yaml"]
+        .iter()
+        .map(|f| Source {
+            path: f.to_string(),
+            text: std::fs::read_to_string(format!("{dir}/{f}")).unwrap(),
+        })
+        .collect();
+    match compile(&sources, &CompileContext::default()) {
+        Ok(f) => f,
+        Err(diags) => panic!(
+            "{}",
+            diags
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    }
+}
