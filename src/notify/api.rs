@@ -119,9 +119,10 @@ async fn send(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let started = tokio::time::Instant::now();
     let mut rec = Record::new("send", peer.ip());
     let outcome = api.send(&headers, peer.ip(), body, &mut rec).await;
-    api.finish(rec, outcome).await
+    api.finish(rec, outcome, started).await
 }
 
 async fn status(
@@ -130,9 +131,10 @@ async fn status(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
+    let started = tokio::time::Instant::now();
     let mut rec = Record::new("status", peer.ip());
     let outcome = api.status(&headers, peer.ip(), id, &mut rec).await;
-    api.finish(rec, outcome).await
+    api.finish(rec, outcome, started).await
 }
 
 impl Api {
@@ -267,7 +269,12 @@ impl Api {
     }
 
     /// Audits the request, then answers it.
-    async fn finish(&self, mut rec: Record, outcome: Outcome) -> Response {
+    async fn finish(
+        &self,
+        mut rec: Record,
+        outcome: Outcome,
+        started: tokio::time::Instant,
+    ) -> Response {
         let response = match &outcome {
             Ok(r) => {
                 rec.status = r.status.as_u16();
@@ -282,6 +289,13 @@ impl Api {
         if let Err(e) = self.port.audit(rec.encode()).await {
             tracing::error!(error = %e, client = ?rec.client, status = rec.status, "notify: audit record not written");
         }
+        let m = crate::metrics::get();
+        m.notify_request(
+            rec.client.as_deref(),
+            rec.action,
+            rec.status,
+            started.elapsed(),
+        );
         response
     }
 }

@@ -112,6 +112,9 @@ async fn a_busy_store_is_503_with_retry_after_and_audited() {
         (503.into(), "unavailable".into())
     );
     assert_eq!(audit[0]["to"], "964********67");
+    let text = crate::metrics::get().render(&crate::metrics::Snapshot::default());
+    let series = r#"bawaba_notify_requests_total{client="t",action="send",status="503"}"#;
+    assert!(text.contains(series), "{text}");
 }
 
 #[tokio::test]
