@@ -214,21 +214,28 @@ async fn post_many(
     n: usize,
     conns: usize,
 ) -> Vec<String> {
+    post_many_timed(api, token, n, conns).await.0
+}
+
+/// [`post_many`], with each request's latency, sorted.
+async fn post_many_timed(
+    api: std::net::SocketAddr,
+    token: &'static str,
+    n: usize,
+    conns: usize,
+) -> (Vec<String>, Vec<Duration>) {
     let mut tasks = tokio::task::JoinSet::new();
     for c in 0..conns {
         tasks.spawn(async move {
             let mut ids = Vec::new();
             for i in (c..n).step_by(conns) {
                 let to = format!("96477{:08}", i);
-                let r = post(
-                    api,
-                    token,
-                    Some(&format!("bulk-{i}")),
-                    &text_to(&to, &format!("notice {i}")),
-                )
-                .await;
+                let body = text_to(&to, &format!("notice {i}"));
+                let t0 = tokio::time::Instant::now();
+                let r = post(api, token, Some(&format!("bulk-{i}")), &body).await;
+                let took = t0.elapsed();
                 assert_eq!(r.status, 202, "{}", r.body);
-                ids.push((i, r.json()["id"].as_str().unwrap().to_string()));
+                ids.push((i, r.json()["id"].as_str().unwrap().to_string(), took));
             }
             ids
         });
@@ -238,7 +245,9 @@ async fn post_many(
         all.extend(ids.unwrap());
     }
     all.sort();
-    all.into_iter().map(|(_, id)| id).collect()
+    let mut took: Vec<Duration> = all.iter().map(|(_, _, t)| *t).collect();
+    took.sort();
+    (all.into_iter().map(|(_, id, _)| id).collect(), took)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,11 +274,14 @@ async fn bulk_rate(n: usize, tps: i64) {
     let rig = Rig::new(Op { tps, window: 50 });
     let serve = rig.serve("gw.log").await;
     let started = tokio::time::Instant::now();
-    let ids = post_many(rig.api, BULK, n, 16).await;
+    let (ids, lat) = post_many_timed(rig.api, BULK, n, 16).await;
     let took = started.elapsed();
+    let pct = |p: usize| lat[(lat.len() * p / 100).min(lat.len() - 1)];
     println!(
-        "{n} POSTs accepted (202, durable) in {took:?}: {:.0}/s",
-        n as f64 / took.as_secs_f64()
+        "{n} POSTs accepted (202, durable) in {took:?}: {:.0}/s, 16 connections, latency p50 {:?} p99 {:?}",
+        n as f64 / took.as_secs_f64(),
+        pct(50),
+        pct(99)
     );
     let smsc = rig.smsc().await;
     smsc.wait_stats(|s| s.submits >= 1).await.unwrap();
