@@ -7,25 +7,26 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::sync::Semaphore;
 
 use super::audit::Record;
 use super::auth::{self, Client, Denied};
 use super::callback::{Callbacks, Watch};
 use super::limit::Limits;
+use super::reply::{refusal, reply, status_body, Outcome, Refusal, Reply};
 use super::request::{self, Problem};
 use super::Port;
 use crate::config::{Notify, NotifyTemplate};
-use crate::outbox::{self, SmsStatus};
+use crate::outbox;
 use crate::store::{MessageId, Priority};
 
 pub(super) struct Api {
@@ -66,30 +67,6 @@ pub(super) fn router(config: &Notify, port: Arc<dyn Port>, callbacks: Callbacks)
         .layer(DefaultBodyLimit::max(config.max_body))
         .with_state(api)
 }
-
-/// A successful answer.
-struct Reply {
-    status: StatusCode,
-    body: Value,
-    location: Option<String>,
-}
-
-/// A refusal, and when to try again (seconds) if it is worth it.
-struct Refusal {
-    problem: Problem,
-    retry_after: Option<u64>,
-}
-
-impl From<Problem> for Refusal {
-    fn from(problem: Problem) -> Refusal {
-        Refusal {
-            problem,
-            retry_after: None,
-        }
-    }
-}
-
-type Outcome = Result<Reply, Refusal>;
 
 /// Requests in flight and the request timeout, for every route.
 async fn bounds(State(api): State<Arc<Api>>, req: Request, next: Next) -> Response {
@@ -339,62 +316,6 @@ fn queue_refused(e: outbox::Error) -> Refusal {
             Problem::new(500, "internal", "the gateway could not queue the message").into()
         }
     }
-}
-
-fn status_body(id: &str, s: &SmsStatus) -> Value {
-    match s {
-        SmsStatus::Queued {
-            attempts,
-            last_error,
-        } => {
-            json!({ "id": id, "status": "queued", "attempts": attempts, "last_error": last_error })
-        }
-        SmsStatus::Sent { message_ids } => {
-            json!({ "id": id, "status": "sent", "parts": message_ids.len() })
-        }
-        SmsStatus::Delivered { message_ids } => {
-            json!({ "id": id, "status": "delivered", "parts": message_ids.len() })
-        }
-        SmsStatus::Failed { reason } => json!({ "id": id, "status": "failed", "reason": reason }),
-    }
-}
-
-fn reply(r: &Reply) -> Response {
-    let mut resp = json_response(r.status, &r.body);
-    if let Some(l) = r
-        .location
-        .as_deref()
-        .and_then(|l| HeaderValue::from_str(l).ok())
-    {
-        resp.headers_mut().insert(header::LOCATION, l);
-    }
-    resp
-}
-
-fn refusal(r: &Refusal) -> Response {
-    let p = &r.problem;
-    let body = json!({ "error": { "code": p.code, "field": p.field, "message": p.message } });
-    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut resp = json_response(status, &body);
-    if let Some(s) = r.retry_after {
-        resp.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(s));
-    }
-    if p.status == 401 {
-        resp.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    }
-    resp
-}
-
-fn json_response(status: StatusCode, body: &Value) -> Response {
-    let mut resp = Response::new(Body::from(body.to_string()));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    resp
 }
 
 fn random_id() -> String {

@@ -29,6 +29,7 @@ mod audit;
 mod auth;
 mod callback;
 mod limit;
+mod reply;
 mod request;
 #[cfg(test)]
 mod tests;
