@@ -70,22 +70,37 @@ pub(super) fn router(config: &Notify, port: Arc<dyn Port>, callbacks: Callbacks)
 
 /// Requests in flight and the request timeout, for every route.
 async fn bounds(State(api): State<Arc<Api>>, req: Request, next: Next) -> Response {
+    // Refusals here never reach a handler: they are audited here (before
+    // authentication, so without a client).
+    let started = tokio::time::Instant::now();
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let action = if req.method() == axum::http::Method::POST {
+        "send"
+    } else {
+        "status"
+    };
+    let peer = peer.unwrap_or(IpAddr::from([0, 0, 0, 0]));
     let Ok(_slot) = api.slots.clone().try_acquire_owned() else {
         let p = Problem::new(503, "busy", "too many requests in flight; try again");
-        return refusal(&Refusal {
+        let r = Refusal {
             problem: p,
             retry_after: Some(1),
-        });
+        };
+        return api.finish(Record::new(action, peer), Err(r), started).await;
     };
     match tokio::time::timeout(api.timeout, next.run(req)).await {
         Ok(response) => response,
         Err(_) => {
             let msg = "not answered in time; retry with the same Idempotency-Key";
             let p = Problem::new(503, "timeout", msg);
-            refusal(&Refusal {
+            let r = Refusal {
                 problem: p,
                 retry_after: Some(1),
-            })
+            };
+            api.finish(Record::new(action, peer), Err(r), started).await
         }
     }
 }

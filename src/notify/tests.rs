@@ -131,6 +131,11 @@ async fn beyond_the_concurrency_limit_is_503_at_once() {
     let r = app.oneshot(post()).await.unwrap();
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.headers()["retry-after"], "1");
+    let audit = port.audit.lock().unwrap().clone();
+    assert_eq!(
+        (audit[0]["code"].clone(), audit[0]["peer"].clone()),
+        ("busy".into(), "127.0.0.1".into())
+    );
     hold.notify_one();
     assert_eq!(first.await.unwrap().unwrap().status(), StatusCode::ACCEPTED);
 }
@@ -141,8 +146,9 @@ async fn a_request_over_the_timeout_is_503() {
         hold: Some(Arc::new(Wake::new())),
         ..FakePort::default()
     });
-    let r = router(port, 8).oneshot(post()).await.unwrap();
+    let r = router(port.clone(), 8).oneshot(post()).await.unwrap();
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(port.audit.lock().unwrap()[0]["code"], "timeout", "audited");
     let body = axum::body::to_bytes(r.into_body(), 4096).await.unwrap();
     assert!(String::from_utf8_lossy(&body).contains("\"timeout\""));
 }
