@@ -114,8 +114,16 @@ impl Config {
         let ops: Vec<&str> = self.operators.iter().map(|o| o.name.as_str()).collect();
         let bes: Vec<&str> = self.backends.iter().map(|b| b.name.as_str()).collect();
         let n_ops: usize = self.backends.iter().map(|b| b.operations.len()).sum();
+        let notify = self.notify.as_ref().map_or(String::new(), |n| {
+            let clients: Vec<&str> = n.clients.iter().map(|c| c.name.as_str()).collect();
+            let (listen, names) = (n.listen, clients.join(", "));
+            format!(
+                ", notification API on {listen} for {} client(s) [{names}]",
+                clients.len()
+            )
+        });
         format!(
-            "{}: ok: node {}, {} operator(s) [{}], {} back-end(s) [{}] with {} operation(s), flows in {}",
+            "{}: ok: node {}, {} operator(s) [{}], {} back-end(s) [{}] with {} operation(s), flows in {}{notify}",
             self.source.display(),
             self.gateway.node,
             ops.len(),
