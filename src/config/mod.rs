@@ -150,7 +150,7 @@ struct Sections {
     operators_at: Option<Range<usize>>,
     backends: Vec<backends::Parsed>,
     profiles: BTreeMap<String, (Range<usize>, RawUssdProfile)>,
-    notify: Option<notify::RawNotify>,
+    notify: Option<(Range<usize>, notify::RawNotify)>,
 }
 
 fn build(text: &str, path: &Path, secrets: Option<&dyn SecretSource>) -> Result<Config, Error> {
@@ -213,7 +213,10 @@ fn read_sections(root: &toml::de::DeTable, report: &mut Report) -> Sections {
             "log" => s.log = section(value, name, report).unwrap_or_default(),
             "admin" => s.admin = section(value, name, report).unwrap_or_default(),
             "sms" => s.sms = section(value, name, report).unwrap_or_default(),
-            "notify" => s.notify = Some(section(value, name, report).unwrap_or_default()),
+            "notify" => {
+                let raw = section(value, name, report).unwrap_or_default();
+                s.notify = Some((value.span(), raw));
+            }
             "operators" => {
                 let items = array(value, name, report);
                 s.operators_at = Some(value.span());

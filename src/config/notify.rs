@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
+use std::ops::Range;
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -60,8 +61,8 @@ pub(crate) struct RawTemplate {
 /// Shortest token accepted: a guessable token is no authentication.
 pub const MIN_TOKEN: usize = 16;
 
-pub(crate) fn notify(cx: &mut Ctx, raw: Option<RawNotify>) -> Option<Notify> {
-    let raw = raw?;
+pub(crate) fn notify(cx: &mut Ctx, raw: Option<(Range<usize>, RawNotify)>) -> Option<Notify> {
+    let (span, raw) = raw?;
     let listen = match &raw.listen {
         None => SocketAddr::from(([127, 0, 0, 1], 8088)),
         Some(l) => l.get_ref().parse().unwrap_or_else(|_| {
@@ -90,6 +91,10 @@ pub(crate) fn notify(cx: &mut Ctx, raw: Option<RawNotify>) -> Option<Notify> {
         if let Some(client) = self::client(cx, i, c, (&mut names, &mut tokens)) {
             clients.push(client);
         }
+    }
+    if raw.clients.as_ref().is_none_or(Vec::is_empty) {
+        let msg = "at least one [[notify.clients]] is required (no one could call the API)";
+        cx.err(span, "notify.clients", msg);
     }
     let mut templates = BTreeMap::new();
     for (name, t) in raw.templates.iter().flatten() {
@@ -324,6 +329,15 @@ name = "pds"
 ar = "unclosed {amount"
 [notify.templates.empty]
 "#,
+        );
+        assert!(!p
+            .iter()
+            .any(|p| p.starts_with("notify.clients: at least one")));
+        let none = problems("[notify]\nlisten = \"127.0.0.1:9000\"\n");
+        assert!(
+            none.iter()
+                .any(|p| p.starts_with("notify.clients: at least one")),
+            "{none:#?}"
         );
         let want = [
             "notify.listen: must be an IP address",
