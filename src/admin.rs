@@ -4,8 +4,13 @@
 //! * `GET /healthz`: 200 while the process serves HTTP (liveness).
 //! * `GET /readyz`: 200 when every operator has a bind up and the store
 //!   answers a read; else 503 with what is missing (readiness).
-//! * `GET /metrics`: the OpenMetrics text of [`crate::metrics`]; with
-//!   `[admin] token` set it needs `Authorization: Bearer <token>`.
+//! * `GET /metrics`: the OpenMetrics text of [`crate::metrics`].
+//! * `GET /v1/status`: JSON for `bawaba status`: readiness, every bind,
+//!   the flows in force and the versions kept for sessions in progress,
+//!   the outbox's counters.
+//!
+//! With `[admin] token` set, `/metrics` and `/v1/` need
+//! `Authorization: Bearer <token>`.
 //!
 //! Owns: the listener, its routes and its auth. Must not: change the
 //! gateway (no endpoint here writes anything), or answer slowly: every
@@ -63,6 +68,7 @@ impl Admin {
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
             .route("/metrics", get(metrics))
+            .route("/v1/status", get(status))
             .with_state(shared);
         let stop = CancellationToken::new();
         let until = stop.clone();
@@ -143,6 +149,52 @@ async fn metrics(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
         let text = crate::metrics::get().render(&s.probe.snapshot());
         let kind = "application/openmetrics-text; version=1.0.0; charset=utf-8";
         ([(header::CONTENT_TYPE, kind)], text).into_response()
+    })
+    .await
+}
+
+async fn status(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if !authorized(s.token.as_ref(), &headers) {
+        let challenge = [(header::WWW_AUTHENTICATE, "Bearer")];
+        return (StatusCode::UNAUTHORIZED, challenge, "token required\n").into_response();
+    }
+    bounded(&s, async {
+        let snap = s.probe.snapshot();
+        let unbound = s.probe.unbound();
+        let store = s.probe.store_ok().await;
+        let flows = s.probe.flows();
+        let binds: Vec<_> = snap
+            .binds
+            .iter()
+            .map(|(op, b)| {
+                serde_json::json!({
+                    "operator": op, "bind": b.index, "kind": b.kind, "bound": b.bound,
+                    "in_flight": b.in_flight, "rate": b.rate, "binds": b.binds,
+                    "throttled": b.throttled, "unknown": b.unknown,
+                })
+            })
+            .collect();
+        let current: Vec<_> = flows
+            .flows()
+            .map(|f| serde_json::json!({"id": f.id(), "version": f.version(), "checksum": f.checksum()}))
+            .collect();
+        let retired: Vec<_> = flows
+            .retired()
+            .map(|(id, version)| serde_json::json!({"id": id, "version": version}))
+            .collect();
+        let o = snap.outbox;
+        let body = serde_json::json!({
+            "ready": unbound.is_empty() && store,
+            "store": if store { "ok" } else { "not answering" },
+            "binds": binds,
+            "flows": current,
+            "retired_flows": retired,
+            "outbox": {"enqueued": o.enqueued, "sent": o.sent, "retried": o.retried,
+                       "held": o.held, "failed": o.failed, "receipts": o.receipts},
+            "worker_queue": snap.worker_queue,
+            "turns_in_flight": snap.in_flight,
+        });
+        axum::Json(body).into_response()
     })
     .await
 }

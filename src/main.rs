@@ -2,7 +2,8 @@
 //! subcommand to the module that owns it. Exit codes: 0 success; 64 an
 //! unusable configuration or flows (`serve`, `demo`, `config`; every problem
 //! printed, nothing started); 1 the gateway failed, or a demo script's check
-//! failed; 2 bad usage or unreadable files; 130 a second SIGINT/SIGTERM
+//! failed (`status`: the gateway is not ready); 2 bad usage or unreadable
+//! files (`status`: the gateway cannot be asked); 130 a second SIGINT/SIGTERM
 //! during a graceful stop. `flows`: 1 the flows or transcripts have
 //! problems (all reported).
 
@@ -28,6 +29,9 @@ enum Command {
     /// ministries, the gateway with config/demo.toml) and a phone in the
     /// terminal: dial *123#, reply, text keywords.
     Demo(cli::DemoArgs),
+    /// Ask a running gateway (its admin listener) how it is: readiness,
+    /// binds, flows in force. Exit 0 ready, 1 not ready, 2 unreachable.
+    Status(cli::StatusArgs),
     /// Print the version and exit.
     Version,
     /// Check a configuration file: `bawaba config check config/bawaba.toml`.
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => cli::serve(args),
         Command::Demo(args) => cli::demo(args),
+        Command::Status(args) => cli::status(args),
         Command::Version => {
             println!("bawaba {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS

@@ -77,6 +77,25 @@ fn dechunk(mut body: &str) -> String {
     out
 }
 
+/// `bawaba status --admin ADDR`, the token in an environment variable.
+async fn bawaba_status(admin: SocketAddr) -> std::process::Output {
+    // Only this test runs in this binary: setting the variable races nothing.
+    std::env::set_var("BAWABA_E2E_ADMIN_TOKEN", TOKEN);
+    let admin = admin.to_string();
+    tokio::task::spawn_blocking(move || {
+        let args = [
+            "status",
+            "--admin",
+            &admin,
+            "--token-env",
+            "BAWABA_E2E_ADMIN_TOKEN",
+        ];
+        e2e_support::run(&args, Duration::from_secs(20))
+    })
+    .await
+    .unwrap()
+}
+
 /// The value of the sample `series` (name and labels, exactly as exposed).
 fn sample(metrics: &str, series: &str) -> f64 {
     metrics
@@ -175,6 +194,14 @@ async fn health_readiness_and_metrics_after_a_dialogue() {
         "no number or input in metrics"
     );
 
+    // `bawaba status` reads the same through /v1/status (token from env).
+    let status = bawaba_status(admin).await;
+    assert!(status.status.success(), "{status:?}");
+    let out = String::from_utf8_lossy(&status.stdout);
+    assert!(out.starts_with("gateway: ready"), "{out}");
+    assert!(out.contains("sim") && out.contains(" up "), "{out}");
+    assert!(out.contains("pds@1 sha256:"), "{out}");
+
     // The SMSC goes away: not ready, and the reason says which operator.
     rig.peers.smsc.shutdown().await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
@@ -193,6 +220,10 @@ async fn health_readiness_and_metrics_after_a_dialogue() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    let status = bawaba_status(admin).await;
+    assert_eq!(status.status.code(), Some(1), "not ready: {status:?}");
+    assert!(String::from_utf8_lossy(&status.stdout).contains("DOWN"));
 
     serve.signal("TERM");
     assert!(serve.wait(Duration::from_secs(20)).await.success());

@@ -256,7 +256,11 @@ fn sms_help_lists_every_service_in_the_citizens_script() {
     assert!(en.contains("\nPDS / RATION - Ration card\n"), "{en}");
     assert!(en.contains("\nPENSION - "), "{en}");
     let ar = set.sms_help(Lang::Ar);
-    assert!(ar.contains("\nتموينية / خۆراک - البطاقة التموينية"), "{ar}");
-    assert!(!ar.contains("PDS"), "{ar}");
+    assert!(ar.contains("\nتموينية - البطاقة التموينية"), "{ar}");
+    assert!(!ar.contains("PDS") && !ar.contains("خۆراک"), "{ar}");
     assert_eq!(ar.lines().count(), 6, "{ar}");
+    let ckb = set.sms_help(Lang::Ckb);
+    assert!(ckb.contains("\nخۆراک - کارتی بەشە خۆراک"), "{ckb}");
+    assert!(ckb.contains("\nپاسپۆرت - "), "{ckb}");
+    assert!(!ckb.contains("تموينية") && !ckb.contains("PDS"), "{ckb}");
 }

@@ -1,4 +1,5 @@
-//! What of a PDU may reach the log: all of it but a password. The session logs every PDU it
+//! What of a PDU may reach the log: its header, and for a bind who binds, never the
+//! password; no other body (numbers, message text). The session logs every PDU it
 //! receives and sends through [`Redacted`], never through rusmpp's own `Debug`, which prints
 //! a bind's password in clear (and `bawaba demo` runs this SMSC inside the gateway, so its
 //! log is the gateway's log). bind_transmitter, bind_receiver, bind_transceiver and outbind
@@ -14,15 +15,16 @@ pub(crate) struct Redacted<'a>(pub &'a Command);
 impl fmt::Debug for Redacted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let cmd = self.0;
-        let Some(body) = cmd.pdu().and_then(SecretBody::of) else {
-            return fmt::Debug::fmt(cmd, f);
-        };
-        f.debug_struct("Command")
-            .field("id", &cmd.id())
+        let mut out = f.debug_struct("Command");
+        out.field("id", &cmd.id())
             .field("status", &cmd.status())
-            .field("sequence_number", &cmd.sequence_number())
-            .field("pdu", &body)
-            .finish()
+            .field("sequence_number", &cmd.sequence_number());
+        // Binds show who binds; other bodies (numbers, message text) stay out
+        // of the log: `bawaba demo` logs as the gateway, which masks numbers.
+        match cmd.pdu().and_then(SecretBody::of) {
+            Some(body) => out.field("pdu", &body).finish(),
+            None => out.finish_non_exhaustive(),
+        }
     }
 }
 
@@ -124,8 +126,22 @@ mod tests {
     }
 
     #[test]
-    fn other_pdus_print_as_rusmpp_prints_them() {
+    fn other_pdus_print_their_header_only() {
         let cmd = Command::new(CommandStatus::EsmeRok, 3, Pdu::EnquireLink);
-        assert_eq!(format!("{:?}", Redacted(&cmd)), format!("{cmd:?}"));
+        let text = format!("{:?}", Redacted(&cmd));
+        assert!(
+            text.contains("EnquireLink") && text.contains("sequence_number: 3"),
+            "{text}"
+        );
+        let deliver = rusmpp::pdus::DeliverSm::builder()
+            .source_addr(cstr("9647701234567"))
+            .destination_addr(cstr("2150"))
+            .short_message(rusmpp::types::OctetString::from_vec(b"PDS 12345678".to_vec()).unwrap())
+            .build();
+        let text = logged(deliver);
+        assert!(text.contains("DeliverSm") && text.contains(".."), "{text}");
+        for secret in ["9647701234567", "12345678", "PDS"] {
+            assert!(!text.contains(secret), "{text}");
+        }
     }
 }

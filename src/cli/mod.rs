@@ -7,6 +7,7 @@ mod files;
 mod graph;
 mod script;
 mod serve;
+mod status;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ use clap::{Subcommand, ValueEnum};
 pub use demo::{demo, DemoArgs};
 pub use graph::Format;
 pub use serve::{serve, ServeArgs};
+pub use status::{status, StatusArgs};
 
 #[derive(Subcommand)]
 pub enum FlowsCommand {

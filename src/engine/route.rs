@@ -72,8 +72,11 @@ impl FlowSet {
     pub fn sms_help(&self, lang: Lang) -> String {
         let mut lines = vec![Ui::SmsHelp.text(lang).to_string()];
         for flow in self.flows.iter().filter(|f| !f.keywords.is_empty()) {
-            let latin = |k: &&String| k.is_ascii() == (lang == Lang::En);
-            let mut words: Vec<&String> = flow.keywords.iter().filter(latin).collect();
+            let mut words: Vec<&String> = flow
+                .keywords
+                .iter()
+                .filter(|k| script_of(k) == lang)
+                .collect();
             if words.is_empty() {
                 words = flow.keywords.iter().collect();
             }
@@ -81,5 +84,22 @@ impl FlowSet {
             lines.push(format!("{} - {}", words.join(" / "), flow.title(lang)));
         }
         lines.join("\n")
+    }
+}
+
+/// The language a keyword is written for: Latin script is English; Arabic
+/// script with a letter Sorani has and Arabic does not (ە ۆ ێ ڕ ڵ ڤ ی ک
+/// گ پ چ ژ) is Kurdish; other Arabic script is Arabic.
+fn script_of(keyword: &str) -> Lang {
+    const SORANI: &[char] = &[
+        '\u{06D5}', '\u{06C6}', '\u{06CE}', '\u{0695}', '\u{06B5}', '\u{06A4}', '\u{06CC}',
+        '\u{06A9}', '\u{06AF}', '\u{067E}', '\u{0686}', '\u{0698}',
+    ];
+    if keyword.is_ascii() {
+        Lang::En
+    } else if keyword.contains(SORANI) {
+        Lang::Ckb
+    } else {
+        Lang::Ar
     }
 }

@@ -27,6 +27,7 @@ pub(super) trait Running: Send + Sync {
     fn bound(&self) -> Vec<Operator>;
     fn snapshot(&self) -> Snapshot;
     fn store_ok(&self) -> BoxFuture<'_, bool>;
+    fn flows(&self) -> Arc<FlowSet>;
     fn drain(&self) -> BoxFuture<'_, ()>;
     fn finish(&self, grace: Duration) -> BoxFuture<'_, ()>;
     fn grace(&self) -> Duration;
@@ -49,6 +50,10 @@ impl<S: Store> std::ops::Deref for Live<S> {
 impl<S: Store> Running for Live<S> {
     fn bound(&self) -> Vec<Operator> {
         self.operators.values().map(|(_, o)| o.clone()).collect()
+    }
+
+    fn flows(&self) -> Arc<FlowSet> {
+        self.core.flows()
     }
 
     fn store_ok(&self) -> BoxFuture<'_, bool> {
@@ -140,6 +145,12 @@ impl Probe {
             .filter(|o| !o.is_bound())
             .map(|o| o.name().to_string())
             .collect()
+    }
+
+    /// The flows in force for new sessions, and the versions kept for
+    /// sessions that started on them.
+    pub fn flows(&self) -> Arc<FlowSet> {
+        self.0.flows()
     }
 
     /// Whether the store answers a read within half a second.

@@ -27,13 +27,7 @@ pub async fn run<S: Store>(core: Arc<Core<S>>, stop: CancellationToken) {
             _ = tick.tick() => {}
         }
         let now = store::Timestamp(core.now_ms());
-        match core.store.sweep_expired(now, 1024).await {
-            Ok(keys) if !keys.is_empty() => {
-                tracing::debug!(sessions = keys.len(), "swept expired sessions")
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "session sweep failed"),
-        }
+        sweep_sessions(&core, now).await;
         if let Err(e) = core.store.sweep_dedupe(now, 4096).await {
             tracing::warn!(error = %e, "dedupe sweep failed");
         }
@@ -41,5 +35,32 @@ pub async fn run<S: Store>(core: Arc<Core<S>>, stop: CancellationToken) {
             tracing::warn!(error = %e, "receipt sweep failed");
         }
         sms::expire_parts(&core).await;
+    }
+}
+
+/// Sessions removed per store call, and calls per tick at most: a backlog
+/// (after downtime, or an event day's million sessions expiring together)
+/// is cleared PAGE × PAGES a tick without holding the store for long.
+const PAGE: usize = 1024;
+const PAGES: usize = 64;
+
+async fn sweep_sessions<S: Store>(core: &Core<S>, now: store::Timestamp) {
+    let mut swept = 0;
+    for _ in 0..PAGES {
+        match core.store.sweep_expired(now, PAGE).await {
+            Ok(keys) => {
+                swept += keys.len();
+                if keys.len() < PAGE {
+                    break;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "session sweep failed");
+                break;
+            }
+        }
+    }
+    if swept > 0 {
+        tracing::debug!(sessions = swept, "swept expired sessions");
     }
 }

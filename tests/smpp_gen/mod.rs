@@ -13,7 +13,7 @@ use proptest::prelude::*;
 
 /// A C-octet string of at most `max - 1` Latin-1 characters (no NUL).
 pub fn cstr(max: usize) -> impl Strategy<Value = String> {
-    format!("[\\x01-\\xff]{{0,{}}}", max - 1)
+    proptest::string::string_regex(&format!("[\\x01-\\xff]{{0,{}}}", max - 1)).unwrap()
 }
 
 pub fn bytes(max: usize) -> impl Strategy<Value = Bytes> {
@@ -48,7 +48,10 @@ fn is_known(t: u16) -> bool {
 /// A TLV that must stay raw: an unknown tag, or a known fixed-size tag
 /// with a length that is not its size.
 pub fn raw_tlv() -> impl Strategy<Value = RawTlv> {
-    let unknown = (any::<u16>().prop_filter("unknown tag", |t| !is_known(*t)), bytes(40))
+    let unknown = (
+        any::<u16>().prop_filter("unknown tag", |t| !is_known(*t)),
+        bytes(40),
+    )
         .prop_map(|(tag, value)| RawTlv { tag, value });
     let odd = (0..KNOWN.len(), bytes(6))
         .prop_filter("odd length", |(k, v)| KNOWN[*k].1 != v.len())
@@ -77,32 +80,28 @@ pub fn tlvs() -> impl Strategy<Value = Tlvs> {
         of(any::<u16>()),
         vec(raw_tlv(), 0..4),
     );
-    (a, b).prop_map(|((ussd, its, payload, sar_ref, sar_total, sar_seq), b)| Tlvs {
-        ussd_service_op: ussd,
-        its_session_info: its,
-        message_payload: payload,
-        sar_msg_ref_num: sar_ref,
-        sar_total_segments: sar_total,
-        sar_segment_seqnum: sar_seq,
-        user_message_reference: b.0,
-        receipted_message_id: b.1,
-        message_state: b.2,
-        network_error_code: b.3,
-        source_port: b.4,
-        destination_port: b.5,
-        other: b.6,
-    })
+    (a, b).prop_map(
+        |((ussd, its, payload, sar_ref, sar_total, sar_seq), b)| Tlvs {
+            ussd_service_op: ussd,
+            its_session_info: its,
+            message_payload: payload,
+            sar_msg_ref_num: sar_ref,
+            sar_total_segments: sar_total,
+            sar_segment_seqnum: sar_seq,
+            user_message_reference: b.0,
+            receipted_message_id: b.1,
+            message_state: b.2,
+            network_error_code: b.3,
+            source_port: b.4,
+            destination_port: b.5,
+            other: b.6,
+        },
+    )
 }
 
 pub fn bind() -> impl Strategy<Value = Bind> {
-    (
-        cstr(16),
-        cstr(9),
-        cstr(13),
-        any::<[u8; 3]>(),
-        cstr(41),
-    )
-        .prop_map(|(system_id, password, system_type, [v, ton, npi], range)| Bind {
+    (cstr(16), cstr(9), cstr(13), any::<[u8; 3]>(), cstr(41)).prop_map(
+        |(system_id, password, system_type, [v, ton, npi], range)| Bind {
             system_id,
             password: Password::new(password),
             system_type,
@@ -110,7 +109,8 @@ pub fn bind() -> impl Strategy<Value = Bind> {
             addr_ton: ton,
             addr_npi: npi,
             address_range: range,
-        })
+        },
+    )
 }
 
 pub fn bind_resp() -> impl Strategy<Value = BindResp> {
@@ -121,12 +121,30 @@ pub fn bind_resp() -> impl Strategy<Value = BindResp> {
     })
 }
 
-pub fn sm() -> impl Strategy<Value = Sm> {
-    let head = (cstr(6), address(), address(), any::<[u8; 3]>());
-    let times = (cstr(17), cstr(17));
-    let tail = (any::<[u8; 4]>(), bytes(255), tlvs());
-    (head, times, tail).prop_map(|((st, source, dest, [esm, pid, prio]), (sched, valid), t)| {
-        let ([rd, rip, dc, dflt], short_message, tlvs) = t;
+/// The string-valued parts of submit_sm / deliver_sm / data_sm, so a
+/// narrower generator (rusmpp's common subset: ASCII, shorter addresses,
+/// 16-character times) builds the same bodies from its own parts.
+pub struct Parts {
+    pub service_type: BoxedStrategy<String>,
+    pub address: BoxedStrategy<Address>,
+    pub time: BoxedStrategy<String>,
+}
+
+/// Ours: Latin-1 strings, addresses up to 64 characters, any time string.
+pub fn parts() -> Parts {
+    Parts {
+        service_type: cstr(6).boxed(),
+        address: address().boxed(),
+        time: cstr(17).boxed(),
+    }
+}
+
+pub fn sm_of(p: &Parts, tlvs: BoxedStrategy<Tlvs>) -> impl Strategy<Value = Sm> {
+    let head = (p.service_type.clone(), p.address.clone(), p.address.clone());
+    let times = (p.time.clone(), p.time.clone());
+    let tail = (any::<[u8; 7]>(), bytes(255), tlvs);
+    (head, times, tail).prop_map(|((st, source, dest), (sched, valid), t)| {
+        let ([esm, pid, prio, rd, rip, dc, dflt], short_message, tlvs) = t;
         Sm {
             service_type: st,
             source,
@@ -146,18 +164,25 @@ pub fn sm() -> impl Strategy<Value = Sm> {
     })
 }
 
+pub fn data_sm_of(p: &Parts, tlvs: BoxedStrategy<Tlvs>) -> impl Strategy<Value = DataSm> {
+    let fields = (p.service_type.clone(), p.address.clone(), p.address.clone());
+    (fields, any::<[u8; 3]>(), tlvs).prop_map(|((st, source, dest), [esm, rd, dc], tlvs)| DataSm {
+        service_type: st,
+        source,
+        dest,
+        esm_class: esm,
+        registered_delivery: rd,
+        data_coding: dc,
+        tlvs,
+    })
+}
+
+pub fn sm() -> impl Strategy<Value = Sm> {
+    sm_of(&parts(), tlvs().boxed())
+}
+
 pub fn data_sm() -> impl Strategy<Value = DataSm> {
-    (cstr(6), address(), address(), any::<[u8; 3]>(), tlvs()).prop_map(
-        |(service_type, source, dest, [esm, rd, dc], tlvs)| DataSm {
-            service_type,
-            source,
-            dest,
-            esm_class: esm,
-            registered_delivery: rd,
-            data_coding: dc,
-            tlvs,
-        },
-    )
+    data_sm_of(&parts(), tlvs().boxed())
 }
 
 pub fn body() -> impl Strategy<Value = Body> {
@@ -192,9 +217,8 @@ pub fn body() -> impl Strategy<Value = Body> {
                 error_code: e,
             }
         }),
-        (address(), address(), tlvs()).prop_map(|(source, esme, tlvs)| {
-            Body::AlertNotification { source, esme, tlvs }
-        }),
+        (address(), address(), tlvs())
+            .prop_map(|(source, esme, tlvs)| { Body::AlertNotification { source, esme, tlvs } }),
     ]
 }
 
