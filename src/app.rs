@@ -59,6 +59,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("notification API on {addr} (notify.listen): {source}")]
+    Notify {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Error {
@@ -69,7 +75,10 @@ impl Error {
             Error::FlowsRead { .. } | Error::NoFlows(_) | Error::Flows(_) | Error::Backends(_) => {
                 64
             }
-            Error::Store { .. } | Error::Gateway(_) | Error::Admin { .. } => 1,
+            Error::Store { .. }
+            | Error::Gateway(_)
+            | Error::Admin { .. }
+            | Error::Notify { .. } => 1,
         }
     }
 
@@ -174,6 +183,8 @@ pub struct App {
     /// The admin listener, when `[admin] listen` is set.
     admin: Option<Admin>,
     store: Arc<SledStore>,
+    /// The notification API, when `[notify]` is configured.
+    notify: Option<crate::notify::Server>,
     /// The flow files as they were just before the running set was
     /// compiled (an edit during the compile is still seen).
     flows_seen: Fingerprint,
@@ -218,10 +229,31 @@ pub async fn start(config: Config) -> Result<App, Error> {
         }
     };
     let admin = admin_listener.map(|l| Admin::serve(l, &config.admin, gateway.probe()));
+    let notify = match &config.notify {
+        None => None,
+        Some(n) => {
+            let port = gateway.notify_port();
+            match crate::notify::Server::start(n, port, &CancellationToken::new()).await {
+                Ok(server) => Some(server),
+                Err(source) => {
+                    if let Some(admin) = admin {
+                        admin.stop().await;
+                    }
+                    gateway.shutdown().await;
+                    close_store(&config, store).await.ok();
+                    return Err(Error::Notify {
+                        addr: n.listen,
+                        source,
+                    });
+                }
+            }
+        }
+    };
     tracing::info!(
         node = %config.gateway.node,
         flows = n_flows,
         operators = config.operators.len(),
+        notify = ?notify.as_ref().map(|n| n.local_addr()),
         "gateway started"
     );
     Ok(App {
@@ -229,6 +261,7 @@ pub async fn start(config: Config) -> Result<App, Error> {
         gateway,
         admin,
         store,
+        notify,
         flows_seen,
     })
 }
@@ -290,6 +323,11 @@ impl App {
         }
     }
 
+    /// Where the notification API listens, if it is configured.
+    pub fn notify_addr(&self) -> Option<std::net::SocketAddr> {
+        self.notify.as_ref().map(|n| n.local_addr())
+    }
+
     /// Queues an SMS through the durable outbox (demo and tests).
     pub async fn enqueue_sms(&self, to: &str, text: &str) -> Result<(), Error> {
         self.gateway
@@ -307,8 +345,13 @@ impl App {
             gateway,
             admin,
             store,
+            notify,
             ..
         } = self;
+        // First the API: no request is accepted once the outbox stops.
+        if let Some(n) = notify {
+            n.stop(config.gateway.shutdown_grace).await;
+        }
         if let Some(admin) = admin {
             admin.stop().await;
         }

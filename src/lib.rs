@@ -14,6 +14,7 @@ pub mod files;
 pub mod logging;
 pub mod metrics;
 pub mod msisdn;
+pub mod notify;
 pub mod outbox;
 pub mod runtime;
 pub mod smpp;

@@ -107,6 +107,14 @@ struct NodeLabels {
     event: NodeEvent,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NotifyLabels {
+    /// A configured client name, or `-` when authentication failed.
+    client: String,
+    action: &'static str,
+    status: u16,
+}
+
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// Step latencies: 1 ms to about 8 s, doubling.
@@ -122,6 +130,8 @@ pub struct Metrics {
     backend_latency: Histograms<BackendLabels>,
     backend_calls: Family<OutcomeLabels, Counter>,
     funnel: Family<NodeLabels, Counter>,
+    notify_requests: Family<NotifyLabels, Counter>,
+    notify_latency: Histogram,
 }
 
 /// The metrics of this process.
@@ -138,6 +148,18 @@ impl Metrics {
         let backend_latency: Histograms<_> = Family::new_with_constructor(latency_buckets);
         let backend_calls = Family::default();
         let funnel = Family::default();
+        let notify_requests = Family::default();
+        let notify_latency = latency_buckets();
+        registry.register(
+            "notify_requests",
+            "Notification API requests by client, action (send, status) and HTTP status",
+            notify_requests.clone(),
+        );
+        registry.register(
+            "notify_request_seconds",
+            "Notification API request latency, the audit record included",
+            notify_latency.clone(),
+        );
         registry.register(
             "smpp_pdus",
             "SMPP PDUs by operator, direction, command and command_status",
@@ -170,7 +192,26 @@ impl Metrics {
             backend_latency,
             backend_calls,
             funnel,
+            notify_requests,
+            notify_latency,
         }
+    }
+
+    /// One notification API request answered with HTTP `status`.
+    pub fn notify_request(
+        &self,
+        client: Option<&str>,
+        action: &'static str,
+        status: u16,
+        took: Duration,
+    ) {
+        let labels = NotifyLabels {
+            client: client.unwrap_or("-").to_owned(),
+            action,
+            status,
+        };
+        self.notify_requests.get_or_create(&labels).inc();
+        self.notify_latency.observe(took.as_secs_f64());
     }
 
     pub fn pdu(

@@ -27,6 +27,8 @@ const SECRET_VALUES: &[&str] = &[
     "elec-key-1a2b3c",
     "admin-token-abcdef-0123",
     "pension-token-5e6f",
+    "notify-electricity-0123456789",
+    "notify-pds-campaigns-0123456789",
 ];
 
 fn fake() -> Fake {
@@ -39,6 +41,10 @@ fn fake() -> Fake {
         ("BAWABA_TEST_TOKEN", "test-token"),
         ("BAWABA_TEST_ADMIN_TOKEN", "admin-token-0123456789"),
         ("BAWABA_TEST_LONG_PASSWORD", "123456789"),
+        (
+            "BAWABA_NOTIFY_ELECTRICITY_TOKEN",
+            "notify-electricity-0123456789",
+        ),
     ]);
     let valid = root().join("tests/fixtures/config/valid");
     let files = BTreeMap::from([
@@ -53,6 +59,10 @@ fn fake() -> Fake {
         (
             PathBuf::from("/etc/bawaba/secrets/pension-token"),
             "pension-token-5e6f\n",
+        ),
+        (
+            PathBuf::from("/etc/bawaba/secrets/notify-pds"),
+            "notify-pds-campaigns-0123456789\n",
         ),
         (PathBuf::from("/etc/bawaba/tls/passport.crt"), "cert"),
         (PathBuf::from("/etc/bawaba/tls/passport.key"), "key"),

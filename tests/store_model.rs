@@ -68,6 +68,17 @@ enum Op {
         now: u16,
         max: u8,
     },
+    /// Keyed enqueue: the key shares the receipts' key space on purpose.
+    EnqueueOnce {
+        k: u8,
+        body: u8,
+        exp: u16,
+    },
+    AppendAudit(u8),
+    AuditEntries {
+        after: u8,
+        max: u8,
+    },
     Reopen,
 }
 
@@ -97,6 +108,9 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (k.clone(), 0u8..12, t.clone()).prop_map(|(id, out, exp)| Op::Link { id, out, exp }),
         1 => k.clone().prop_map(Op::ReceiptStatus),
         1 => (t.clone(), 0u8..4).prop_map(|(now, max)| Op::SweepReceipts { now, max }),
+        2 => (k.clone(), any::<u8>(), t.clone()).prop_map(|(k, body, exp)| Op::EnqueueOnce { k, body, exp }),
+        2 => any::<u8>().prop_map(Op::AppendAudit),
+        1 => (0u8..6, 0u8..5).prop_map(|(after, max)| Op::AuditEntries { after, max }),
         1 => Just(Op::Reopen),
     ]
 }
@@ -209,6 +223,19 @@ async fn run<S: Store>(s: &S, op: &Op, leases: &mut Vec<Lease>) -> String {
         }
         Op::SweepReceipts { now, max } => {
             format!("{:?}", s.sweep_receipts(ts(now), max.into()).await)
+        }
+        Op::EnqueueOnce { k, body, exp } => {
+            let msg = NewOutbound {
+                priority: Priority::Normal,
+                due_at: ts(0),
+                payload: vec![body],
+            };
+            let key = MessageId(format!("m{k}"));
+            format!("{:?}", s.enqueue_outbound_once(&key, msg, ts(exp)).await)
+        }
+        Op::AppendAudit(b) => format!("{:?}", s.append_audit(vec![b]).await),
+        Op::AuditEntries { after, max } => {
+            format!("{:?}", s.audit_entries(after.into(), max.into()).await)
         }
         Op::Reopen => unreachable!("handled by the driver"),
     }

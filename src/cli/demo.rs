@@ -237,6 +237,10 @@ fn point_at(config: &mut Config, smsc: SocketAddr, ministries: SocketAddr) -> an
         }
     }
     config.admin.listen = None;
+    // A free port, printed in the banner: demos (and their tests) run side by side.
+    if let Some(n) = &mut config.notify {
+        n.listen.set_port(0);
+    }
     Ok(())
 }
 
@@ -271,6 +275,9 @@ async fn converse(
         },
         None => {
             let _ = banner(&mut out, peers, msisdn);
+            if let Some(addr) = gateway.notify_addr() {
+                let _ = notify_banner(&mut out, addr, msisdn);
+            }
             let stdin = tokio::io::BufReader::new(tokio::io::stdin());
             let phone = bawaba_sim::terminal::interactive(&mut link, stdin, &mut out);
             tokio::select! {
@@ -313,6 +320,18 @@ fn banner(out: &mut impl Write, peers: &Peers, msisdn: &Msisdn) -> std::io::Resu
         writeln!(out, "  {what:<24} {does}")?;
     }
     Ok(())
+}
+
+fn notify_banner(out: &mut impl Write, addr: SocketAddr, msisdn: &Msisdn) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "Notification API on http://{addr} (demo token, demo only):"
+    )?;
+    writeln!(
+        out,
+        "  curl -si http://{addr}/v1/messages -H 'Authorization: Bearer demo-token-not-secret' \\\n    -H 'Content-Type: application/json' -d '{{\"to\":\"{}\",\"text\":\"Hello\"}}'",
+        msisdn.as_str()
+    )
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod command;
 mod document;
 mod error;
 mod model;
+mod notify;
 mod operations;
 mod operators;
 mod raw;
@@ -48,7 +49,8 @@ use raw::RawUssdProfile;
 /// The largest configuration file read (the shipped example is ~10 KiB).
 pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
-const SECTIONS: &str = "gateway, store, log, admin, sms, operators, backends, ussd_profiles";
+const SECTIONS: &str =
+    "gateway, store, log, admin, sms, operators, backends, ussd_profiles, notify";
 
 impl Config {
     /// Parses and validates `text` (named `path` in messages; relative paths
@@ -117,8 +119,16 @@ impl Config {
         let ops: Vec<&str> = self.operators.iter().map(|o| o.name.as_str()).collect();
         let bes: Vec<&str> = self.backends.iter().map(|b| b.name.as_str()).collect();
         let n_ops: usize = self.backends.iter().map(|b| b.operations.len()).sum();
+        let notify = self.notify.as_ref().map_or(String::new(), |n| {
+            let clients: Vec<&str> = n.clients.iter().map(|c| c.name.as_str()).collect();
+            let (listen, names) = (n.listen, clients.join(", "));
+            format!(
+                ", notification API on {listen} for {} client(s) [{names}]",
+                clients.len()
+            )
+        });
         format!(
-            "{}: ok: node {}, {} operator(s) [{}], {} back-end(s) [{}] with {} operation(s), flows in {}",
+            "{}: ok: node {}, {} operator(s) [{}], {} back-end(s) [{}] with {} operation(s), flows in {}{notify}",
             self.source.display(),
             self.gateway.node,
             ops.len(),
@@ -145,6 +155,7 @@ struct Sections {
     operators_at: Option<Range<usize>>,
     backends: Vec<backends::Parsed>,
     profiles: BTreeMap<String, (Range<usize>, RawUssdProfile)>,
+    notify: Option<(Range<usize>, notify::RawNotify)>,
 }
 
 fn build(text: &str, path: &Path, secrets: Option<&dyn SecretSource>) -> Result<Config, Error> {
@@ -188,6 +199,7 @@ fn build(text: &str, path: &Path, secrets: Option<&dyn SecretSource>) -> Result<
         sms: sections::sms(&mut cx, s.sms, fewest_parts),
         operators: operators.into_iter().map(|(_, o)| o).collect(),
         backends,
+        notify: notify::notify(&mut cx, s.notify),
     };
     if report.is_clean() {
         Ok(config)
@@ -206,6 +218,10 @@ fn read_sections(root: &toml::de::DeTable, report: &mut Report) -> Sections {
             "log" => s.log = section(value, name, report).unwrap_or_default(),
             "admin" => s.admin = section(value, name, report).unwrap_or_default(),
             "sms" => s.sms = section(value, name, report).unwrap_or_default(),
+            "notify" => {
+                let raw = section(value, name, report).unwrap_or_default();
+                s.notify = Some((value.span(), raw));
+            }
             "operators" => {
                 let items = array(value, name, report);
                 s.operators_at = Some(value.span());

@@ -25,6 +25,8 @@ pub struct Config {
     pub sms: Sms,
     pub operators: Vec<Operator>,
     pub backends: Vec<Backend>,
+    /// `[notify]`: the notification API; `None` (off) when absent.
+    pub notify: Option<Notify>,
 }
 
 /// `[gateway]`: this node and its worker pool.
@@ -397,4 +399,61 @@ pub enum Method {
     Patch,
     #[serde(rename = "DELETE")]
     Delete,
+}
+
+/// `[notify]`: the HTTP API through which back-ends send SMS to citizens.
+#[derive(Debug, Clone)]
+pub struct Notify {
+    pub listen: SocketAddr,
+    /// Largest request body in bytes (larger: 413).
+    pub max_body: usize,
+    /// Requests in flight, all clients together (more: 503).
+    pub concurrency: usize,
+    /// A request not answered within this gets 503.
+    pub request_timeout: Duration,
+    /// Most SMS parts one message may take (and never more than the
+    /// operator's `sms.max_parts`).
+    pub max_parts: u8,
+    pub clients: Vec<NotifyClient>,
+    pub templates: BTreeMap<String, NotifyTemplate>,
+}
+
+/// One back-end allowed to send (`[[notify.clients]]`).
+#[derive(Debug, Clone)]
+pub struct NotifyClient {
+    pub name: String,
+    /// Bearer token; compared in constant time, never logged.
+    pub token: Secret,
+    pub rate: NotifyRate,
+    /// Source addresses allowed (empty: any).
+    pub allowed_ips: Vec<std::net::IpAddr>,
+    /// Its messages go at bulk priority (after interactive and normal).
+    pub bulk: bool,
+    /// Where status changes of its messages are POSTed (best effort).
+    pub callback_url: Option<url::Url>,
+}
+
+/// A token bucket: `per_second` refill, `burst` capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotifyRate {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+/// A message template, per language (at least one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyTemplate {
+    pub ar: Option<Template>,
+    pub ckb: Option<Template>,
+    pub en: Option<Template>,
+}
+
+impl NotifyTemplate {
+    pub fn get(&self, language: Language) -> Option<&Template> {
+        match language {
+            Language::Ar => self.ar.as_ref(),
+            Language::Ckb => self.ckb.as_ref(),
+            Language::En => self.en.as_ref(),
+        }
+    }
 }

@@ -256,6 +256,44 @@ impl<S: Store> Outbox<S> {
     /// not exist, or the text cannot be sent within the operator's
     /// encodings and `max_parts`.
     pub async fn enqueue(&self, sms: OutboundSms) -> Result<OutboundId, Error> {
+        let (msg, to, operator) = self.prepare(sms)?;
+        let priority = msg.priority;
+        let id = self.inner.store.enqueue_outbound(msg).await?;
+        self.queued(id, &to, &operator, priority);
+        Ok(id)
+    }
+
+    /// [`Outbox::enqueue`] under an idempotency `key` (see
+    /// [`Store::enqueue_outbound_once`]): `(id, true)` when queued now,
+    /// `(id, false)` when `key` already named MT `id` (nothing queued).
+    /// The key is kept as long as receipts (`store.retention.receipts`).
+    pub async fn enqueue_once(
+        &self,
+        key: &store::MessageId,
+        sms: OutboundSms,
+    ) -> Result<(OutboundId, bool), Error> {
+        let (msg, to, operator) = self.prepare(sms)?;
+        let priority = msg.priority;
+        let expires = self.inner.receipt_expiry();
+        let (id, fresh) = self
+            .inner
+            .store
+            .enqueue_outbound_once(key, msg, expires)
+            .await?;
+        if fresh {
+            self.queued(id, &to, &operator, priority);
+        }
+        Ok((id, fresh))
+    }
+
+    /// The MT `key` names, if it is still kept.
+    pub async fn keyed(&self, key: &store::MessageId) -> Result<Option<OutboundId>, Error> {
+        let r = self.inner.store.receipt_status(key).await?;
+        Ok(r.and_then(|r| r.outbound))
+    }
+
+    /// Routes and checks `sms`; the record to queue.
+    fn prepare(&self, sms: OutboundSms) -> Result<(NewOutbound, Msisdn, String), Error> {
         let operator = self.inner.routes.route(&sms.to, sms.operator.as_deref())?;
         let Some(slot) = self.inner.operators.get(&operator) else {
             return Err(Error::UnknownOperator(operator));
@@ -272,7 +310,7 @@ impl<S: Store> Outbox<S> {
             to: sms.to.as_str().to_string(),
             from: sms.from,
             text: sms.text,
-            operator,
+            operator: operator.clone(),
             queued_at: now.0,
         };
         let priority = Priority::from_u8(sms.priority).unwrap_or(Priority::Bulk);
@@ -281,11 +319,13 @@ impl<S: Store> Outbox<S> {
             due_at: now,
             payload: payload.encode(),
         };
-        let id = self.inner.store.enqueue_outbound(msg).await?;
-        tracing::debug!(%id, to = %sms.to, operator = %payload.operator, ?priority, "outbox: MT queued");
+        Ok((msg, sms.to, operator))
+    }
+
+    fn queued(&self, id: OutboundId, to: &Msisdn, operator: &str, priority: Priority) {
+        tracing::debug!(%id, %to, operator, ?priority, "outbox: MT queued");
         Counters::bump(&self.inner.counters.enqueued);
         self.inner.wake.notify_one();
-        Ok(id)
     }
 
     /// Starts the sender; it stops claiming when `shutdown` fires and ends

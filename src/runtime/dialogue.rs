@@ -125,7 +125,8 @@ pub async fn send<S: Store>(
     };
     let sm = ussd::reply(op, &mo.reply_to, text, end);
     let wait = op.ussd.profile.timers.reply_deadline;
-    match tokio::time::timeout(wait, operator.submit(sm)).await {
+    // The interactive lane: a screen goes before any queued MT (bulk).
+    match tokio::time::timeout(wait, operator.submit_interactive(sm, wait)).await {
         Ok(SubmitResult::Accepted { .. }) => tracing::debug!(end, "screen sent"),
         Ok(other) => tracing::warn!(result = ?other, "screen not accepted by the SMSC"),
         Err(_) => tracing::warn!("screen not submitted within the reply deadline"),

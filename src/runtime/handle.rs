@@ -163,6 +163,7 @@ impl Probe {
 pub struct GatewayHandle {
     pub(super) core: Arc<dyn Running>,
     pub(super) enqueue: EnqueueFn,
+    pub(super) port: Arc<dyn crate::notify::Port>,
     pub(super) intake: CancellationToken,
     pub(super) shutdown: CancellationToken,
     pub(super) outbox_stop: CancellationToken,
@@ -201,6 +202,11 @@ impl GatewayHandle {
     /// Queues an SMS to `to` through the durable outbox.
     pub async fn enqueue_sms(&self, to: &str, text: &str) -> Result<OutboundId, EnqueueError> {
         (self.enqueue)(to.to_string(), text.to_string()).await
+    }
+
+    /// What the notification API sends and reads through.
+    pub fn notify_port(&self) -> Arc<dyn crate::notify::Port> {
+        self.port.clone()
     }
 
     /// Graceful: stop new dialogues and SMS, let steps in flight finish

@@ -28,6 +28,7 @@ mod housekeeping;
 mod inbound;
 mod journal;
 mod notice;
+mod port;
 mod sms;
 mod turn;
 mod ussd;
@@ -321,6 +322,7 @@ impl<S: Store> Gateway<S> {
                     Ok(c.send_sms(None, &to, &from, &text).await?)
                 })
             }),
+            port: Arc::new(core.clone()),
             core: Arc::new(handle::Live { core, queues }),
 
             intake,

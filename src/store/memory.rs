@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use super::audit::AuditEntry;
 use super::error::{Error, Result};
 use super::types::*;
 use super::Store;
@@ -22,6 +23,7 @@ struct State {
     /// key -> (first_seen, expires_at)
     dedupe: BTreeMap<DedupeKey, (Timestamp, Timestamp)>,
     receipts: BTreeMap<MessageId, Receipt>,
+    audit: Vec<AuditEntry>,
 }
 
 impl State {
@@ -332,5 +334,57 @@ impl Store for MemoryStore {
 
     async fn sync(&self) -> Result<()> {
         Ok(())
+    }
+
+    async fn enqueue_outbound_once(
+        &self,
+        key: &MessageId,
+        msg: NewOutbound,
+        expires_at: Timestamp,
+    ) -> Result<(OutboundId, bool)> {
+        // One lock for the check and both halves: no other call sees one
+        // without the other.
+        let mut st = self.lock();
+        if let Some(id) = st.receipts.get(key).and_then(|r| r.outbound) {
+            return Ok((id, false));
+        }
+        st.outbound_seq += 1;
+        let id = OutboundId(st.outbound_seq);
+        let m = OutboundMessage {
+            id,
+            priority: msg.priority,
+            due_at: msg.due_at,
+            attempts: 0,
+            state: OutboundState::Queued,
+            payload: msg.payload,
+        };
+        st.outbound.insert(id, m);
+        let r = st.receipts.entry(key.clone()).or_insert(Receipt {
+            outbound: None,
+            status: None,
+            expires_at,
+        });
+        r.outbound = Some(id);
+        r.expires_at = r.expires_at.max(expires_at);
+        Ok((id, true))
+    }
+
+    async fn append_audit(&self, record: Vec<u8>) -> Result<AuditEntry> {
+        let mut st = self.lock();
+        let head = st.audit.last().map(|e| (e.seq, e.hash));
+        let entry = AuditEntry::next(head, record);
+        st.audit.push(entry.clone());
+        Ok(entry)
+    }
+
+    async fn audit_entries(&self, after: u64, max: usize) -> Result<Vec<AuditEntry>> {
+        let st = self.lock();
+        Ok(st
+            .audit
+            .iter()
+            .filter(|e| e.seq > after)
+            .take(max)
+            .cloned()
+            .collect())
     }
 }

@@ -66,6 +66,7 @@
 //!   every commit durable; group commit is PostgreSQL's own. sled then stays
 //!   as the node's local spool for PostgreSQL outages.
 
+pub mod audit;
 pub mod disk;
 pub mod error;
 pub mod memory;
@@ -74,6 +75,7 @@ pub mod types;
 use std::future::Future;
 use std::time::Duration;
 
+pub use self::audit::AuditEntry;
 pub use self::disk::{GroupCommit, SledConfig, SledStore};
 pub use self::error::{Error, Result};
 pub use self::memory::MemoryStore;
@@ -224,7 +226,37 @@ pub trait Store: Send + Sync + 'static {
     /// Make every write issued so far durable (shutdown, or when a caller
     /// needs a normally unflushed write on disk).
     fn sync(&self) -> impl Future<Output = Result<()>> + Send;
+
+    // --- keyed enqueue and audit log (the notification API; durable) ---
+
+    /// Queue an MT under a caller's idempotency `key`, atomically: if no
+    /// record is kept under `key`, the MT and `key -> id` are written in one
+    /// durable write and `(id, true)` returned; otherwise nothing is queued
+    /// and the id it names comes back as `(id, false)`. A crash can never
+    /// leave the MT without its key or the key without its MT. The mapping
+    /// lives in the receipts records (so `sweep_receipts` expires it at
+    /// `expires_at`): callers choose keys no SMSC message id can take (a
+    /// leading NUL). Durable when it resolves.
+    fn enqueue_outbound_once(
+        &self,
+        key: &MessageId,
+        msg: NewOutbound,
+        expires_at: Timestamp,
+    ) -> impl Future<Output = Result<(OutboundId, bool)>> + Send;
+
+    /// Append `record` to the hash-chained audit log ([`audit`]). Durable
+    /// when it resolves.
+    fn append_audit(&self, record: Vec<u8>) -> impl Future<Output = Result<AuditEntry>> + Send;
+
+    /// Audit entries with `seq > after`, in order, at most `max`.
+    fn audit_entries(
+        &self,
+        after: u64,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<AuditEntry>>> + Send;
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_keyed;

@@ -57,6 +57,9 @@ pub(crate) struct BindCtx {
     pub options: Options,
     /// The operator's submit queue; `None` for receivers.
     pub queue: Option<Arc<Mutex<mpsc::Receiver<Request>>>>,
+    /// The operator's interactive lane (USSD screens): pulled before
+    /// `queue`, so a screen never waits behind bulk MTs. `None` for receivers.
+    pub urgent: Option<Arc<Mutex<mpsc::Receiver<Request>>>>,
     pub inbound: mpsc::Sender<Inbound>,
     pub stats: Arc<Counters>,
     pub bound: watch::Sender<Bound>,

@@ -146,6 +146,8 @@ impl<'a> Link<'a> {
             }
             let can_pull = self.can_pull(now);
             let queue = self.ctx.queue.clone();
+            let urgent = self.ctx.urgent.clone();
+            let has_urgent = urgent.is_some();
             tokio::select! {
                 biased;
                 _ = cancel.cancelled(), if self.state == State::Open => self.stop(),
@@ -164,6 +166,10 @@ impl<'a> Link<'a> {
                     }
                 }
                 Some(answer) = self.answers_rx.recv() => self.write_answer(answer),
+                req = async { urgent?.lock().await.recv().await }, if can_pull && has_urgent => match req {
+                    Some(req) => self.send_new(req, Instant::now()),
+                    None => self.queue_closed = true,
+                },
                 req = async { queue?.lock().await.recv().await }, if can_pull => match req {
                     Some(req) => self.send_new(req, Instant::now()),
                     None => self.queue_closed = true,
@@ -250,10 +256,11 @@ impl<'a> Link<'a> {
             if self.queue_closed {
                 return;
             }
-            let Some(queue) = &self.ctx.queue else { return };
-            let Ok(mut rx) = queue.try_lock() else { return };
-            let next = rx.try_recv();
-            drop(rx);
+            // The interactive lane first (USSD screens), then the shared queue.
+            let next = match try_pull(&self.ctx.urgent) {
+                Err(mpsc::error::TryRecvError::Empty) => try_pull(&self.ctx.queue),
+                other => other,
+            };
             match next {
                 Ok(req) => self.send_new(req, now),
                 Err(mpsc::error::TryRecvError::Empty) => return,
@@ -385,4 +392,18 @@ fn count_out(ctx: &BindCtx, pdu: &Pdu) {
         pdu.body.command_id(),
         pdu.status,
     );
+}
+
+/// The next request of `lane` if one is waiting (a lane another bind is
+/// pulling from right now counts as empty).
+fn try_pull(
+    lane: &Option<std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Request>>>>,
+) -> Result<Request, mpsc::error::TryRecvError> {
+    let Some(lane) = lane else {
+        return Err(mpsc::error::TryRecvError::Empty);
+    };
+    let Ok(mut rx) = lane.try_lock() else {
+        return Err(mpsc::error::TryRecvError::Empty);
+    };
+    rx.try_recv()
 }

@@ -109,6 +109,8 @@ struct Inner {
     name: Arc<str>,
     options: Options,
     queue: mpsc::Sender<Request>,
+    /// USSD screens: every bind pulls this lane first.
+    urgent: mpsc::Sender<Request>,
     bound: watch::Receiver<Bound>,
     slots: Vec<BindSlot>,
     cancel: CancellationToken,
@@ -152,6 +154,8 @@ impl Operator {
         let capacity = (cfg.window.max(1) * binds) as usize;
         let (queue_tx, queue_rx) = mpsc::channel(capacity);
         let queue = Arc::new(Mutex::new(queue_rx));
+        let (urgent_tx, urgent_rx) = mpsc::channel(capacity);
+        let urgent = Arc::new(Mutex::new(urgent_rx));
         let (bound_tx, bound_rx) = watch::channel(Bound::default());
         let cancel = shutdown.child_token();
         let kinds: &[Kind] = match cfg.bind_mode {
@@ -173,6 +177,7 @@ impl Operator {
                     cfg: cfg.clone(),
                     options: options.clone(),
                     queue: kind.submits().then(|| queue.clone()),
+                    urgent: kind.submits().then(|| urgent.clone()),
                     inbound: inbound.clone(),
                     stats: counters.clone(),
                     bound: bound_tx.clone(),
@@ -191,6 +196,7 @@ impl Operator {
                 name,
                 options,
                 queue: queue_tx,
+                urgent: urgent_tx,
                 bound: bound_rx,
                 slots,
                 cancel,
@@ -221,13 +227,30 @@ impl Operator {
             .await
     }
 
+    /// Like `submit_within`, on the interactive lane: binds take it before
+    /// anything in the shared queue (a USSD screen must not wait behind a
+    /// bulk send; it still takes a TPS token and window room).
+    pub async fn submit_interactive(&self, sm: Sm, wait: Duration) -> SubmitResult {
+        self.send_on(&self.inner.urgent, Body::SubmitSm(sm), wait)
+            .await
+    }
+
     async fn send(&self, body: Body, wait: Duration) -> SubmitResult {
+        self.send_on(&self.inner.queue, body, wait).await
+    }
+
+    async fn send_on(
+        &self,
+        lane: &mpsc::Sender<Request>,
+        body: Body,
+        wait: Duration,
+    ) -> SubmitResult {
         if self.inner.cancel.is_cancelled() {
             return SubmitResult::NotBound;
         }
         let pickup = Instant::now() + wait;
         let (req, ticket) = Request::new(body);
-        match tokio::time::timeout_at(pickup, self.inner.queue.send(req)).await {
+        match tokio::time::timeout_at(pickup, lane.send(req)).await {
             Ok(Ok(())) => ticket.wait(pickup).await,
             Ok(Err(_)) | Err(_) => SubmitResult::NotBound,
         }

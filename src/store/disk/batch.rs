@@ -13,6 +13,7 @@ use sled::Transactional;
 
 use super::codec::*;
 use super::trees::{tx_err, Trees};
+use crate::store::audit::AuditEntry;
 use crate::store::error::Result;
 use crate::store::types::*;
 
@@ -36,6 +37,14 @@ pub(super) enum Write {
     },
     /// Nothing to write; resolves when everything before it is durable.
     Sync,
+    /// An MT and its idempotency key, or the id the key already names.
+    EnqueueOnce {
+        key: MessageId,
+        msg: NewOutbound,
+        expires_at: Timestamp,
+    },
+    /// The next audit entry, chained to the last one.
+    AppendAudit(Vec<u8>),
 }
 
 /// What a write produced.
@@ -45,6 +54,8 @@ pub(super) enum Done {
     Outbound(OutboundId),
     Receipt(Receipt),
     Synced,
+    Keyed(OutboundId, bool),
+    Audit(AuditEntry),
 }
 
 /// Storage failures (retry or fail the batch) outside, per-write data errors inside.
@@ -60,8 +71,9 @@ impl Trees {
             &self.mt_queue,
             &self.receipts,
             &self.receipts_exp,
+            &self.audit,
         )
-            .transaction(|(meta, inbox, msgs, queue, rec, rec_exp)| {
+            .transaction(|(meta, inbox, msgs, queue, rec, rec_exp, audit)| {
                 let mut out = Vec::with_capacity(writes.len());
                 for w in writes {
                     let done = match w {
@@ -89,6 +101,21 @@ impl Trees {
                         })?
                         .map(Done::Receipt),
                         Write::Sync => Ok(Done::Synced),
+                        Write::EnqueueOnce {
+                            key,
+                            msg,
+                            expires_at,
+                        } => enqueue_once(
+                            (meta, msgs, queue),
+                            (rec, rec_exp),
+                            key,
+                            msg,
+                            *expires_at,
+                        )?
+                        .map(|(id, fresh)| Done::Keyed(id, fresh)),
+                        Write::AppendAudit(record) => {
+                            append_audit(meta, audit, record)?.map(Done::Audit)
+                        }
                     };
                     out.push(done);
                 }
@@ -180,4 +207,50 @@ fn merge_receipt(
     rec.insert(key, encode_receipt(&r))?;
     rec_exp.insert(timed_key(r.expires_at, key), &[])?;
     Ok(Ok(r))
+}
+
+/// The MT and `key -> id` together, unless `key` is kept already.
+fn enqueue_once(
+    (meta, msgs, queue): (&TransactionalTree, &TransactionalTree, &TransactionalTree),
+    (rec, rec_exp): (&TransactionalTree, &TransactionalTree),
+    key: &MessageId,
+    msg: &NewOutbound,
+    expires_at: Timestamp,
+) -> TxOutcome<(OutboundId, bool)> {
+    let known = match rec.get(key.0.as_bytes())?.map(|v| decode_receipt(&v)) {
+        Some(Ok(r)) => r.outbound,
+        Some(Err(e)) => return Ok(Err(e)),
+        None => None,
+    };
+    if let Some(id) = known {
+        return Ok(Ok((id, false)));
+    }
+    let id = match enqueue_outbound(meta, msgs, queue, msg)? {
+        Ok(id) => id,
+        Err(e) => return Ok(Err(e)),
+    };
+    merge_receipt(rec, rec_exp, key, expires_at, |r| r.outbound = Some(id))?
+        .map(|_| (id, true))
+        .map_or_else(|e| Ok(Err(e)), |v| Ok(Ok(v)))
+}
+
+/// The audit entry after the current head (`meta` `audit_head`: seq, hash).
+fn append_audit(
+    meta: &TransactionalTree,
+    audit: &TransactionalTree,
+    record: &[u8],
+) -> TxOutcome<AuditEntry> {
+    let head = match meta.get(AUDIT_HEAD)? {
+        None => None,
+        Some(v) => match decode_audit_head(&v) {
+            Ok(h) => Some(h),
+            Err(e) => return Ok(Err(e)),
+        },
+    };
+    let entry = AuditEntry::next(head, record.to_vec());
+    audit.insert(&be(entry.seq), encode_audit(&entry))?;
+    let mut h = be(entry.seq).to_vec();
+    h.extend_from_slice(&entry.hash);
+    meta.insert(AUDIT_HEAD, h)?;
+    Ok(Ok(entry))
 }

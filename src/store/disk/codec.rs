@@ -16,7 +16,12 @@
 //! | `dedupe_exp`   | expires u64, key             | empty                                   |
 //! | `dlr_map`      | SMSC message id (UTF-8)      | expires u64, has-mt u8, mt u64, has-status u8, status |
 //! | `dlr_exp`      | expires u64, message id      | empty                                   |
+//! | `audit`        | seq u64                      | prev hash (32), hash (32), record       |
+//!
+//! `meta` also holds `audit_head` (seq u64, hash 32 bytes), and `dlr_map`
+//! idempotency keys (`\0`-prefixed, see `Store::enqueue_outbound_once`).
 
+use crate::store::audit::AuditEntry;
 use crate::store::error::{Error, Result};
 use crate::store::types::*;
 
@@ -212,6 +217,47 @@ pub(super) fn decode_receipt(v: &[u8]) -> Result<Receipt> {
         outbound: has_outbound.then_some(outbound),
         status: has_status.then(|| status.to_vec()),
         expires_at,
+    })
+}
+
+/// `meta` key of the audit chain's head: seq (8 bytes) then hash (32).
+pub(super) const AUDIT_HEAD: &[u8] = b"audit_head";
+
+pub(super) fn decode_audit_head(v: &[u8]) -> Result<(u64, [u8; 32])> {
+    let mut r = Reader::new("meta", v);
+    let seq = r.u64()?;
+    Ok((seq, hash32("meta", r.rest())?))
+}
+
+fn hash32(tree: &'static str, b: &[u8]) -> Result<[u8; 32]> {
+    b.try_into().map_err(|_| Error::Malformed {
+        tree,
+        detail: format!("hash of {} bytes, expected 32", b.len()),
+    })
+}
+
+/// prev (32) | hash (32) | record; the key is the seq.
+pub(super) fn encode_audit(e: &AuditEntry) -> Vec<u8> {
+    let mut v = Vec::with_capacity(64 + e.record.len());
+    v.extend_from_slice(&e.prev);
+    v.extend_from_slice(&e.hash);
+    v.extend_from_slice(&e.record);
+    v
+}
+
+pub(super) fn decode_audit(k: &[u8], v: &[u8]) -> Result<AuditEntry> {
+    let seq = Reader::new("audit", k).u64()?;
+    if v.len() < 64 {
+        return Err(Error::Malformed {
+            tree: "audit",
+            detail: format!("entry {seq} of {} bytes", v.len()),
+        });
+    }
+    Ok(AuditEntry {
+        seq,
+        prev: hash32("audit", &v[..32])?,
+        hash: hash32("audit", &v[32..64])?,
+        record: v[64..].to_vec(),
     })
 }
 

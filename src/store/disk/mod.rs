@@ -27,6 +27,7 @@ use self::batch::{Done, Write};
 use self::trees::Trees;
 use self::writer::Job;
 pub use self::writer::{CommitStats, GroupCommit};
+use super::audit::AuditEntry;
 use super::error::{Error, Result};
 use super::types::*;
 use super::Store;
@@ -337,5 +338,33 @@ impl Store for SledStore {
             Done::Synced => Ok(()),
             other => Err(mismatch(other)),
         }
+    }
+
+    async fn enqueue_outbound_once(
+        &self,
+        key: &MessageId,
+        msg: NewOutbound,
+        expires_at: Timestamp,
+    ) -> Result<(OutboundId, bool)> {
+        let write = Write::EnqueueOnce {
+            key: key.clone(),
+            msg,
+            expires_at,
+        };
+        match self.durable(write).await? {
+            Done::Keyed(id, fresh) => Ok((id, fresh)),
+            other => Err(mismatch(other)),
+        }
+    }
+
+    async fn append_audit(&self, record: Vec<u8>) -> Result<AuditEntry> {
+        match self.durable(Write::AppendAudit(record)).await? {
+            Done::Audit(e) => Ok(e),
+            other => Err(mismatch(other)),
+        }
+    }
+
+    async fn audit_entries(&self, after: u64, max: usize) -> Result<Vec<AuditEntry>> {
+        self.trees.audit_entries(after, max)
     }
 }

@@ -9,6 +9,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 
 use super::codec::*;
+use crate::store::audit::AuditEntry;
 use crate::store::error::{Error, Result};
 use crate::store::types::*;
 
@@ -28,6 +29,7 @@ pub(crate) struct Trees {
     dedupe_exp: sled::Tree,
     pub(super) receipts: sled::Tree,
     pub(super) receipts_exp: sled::Tree,
+    pub(super) audit: sled::Tree,
 }
 
 pub(super) type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
@@ -69,6 +71,7 @@ impl Trees {
             dedupe_exp: db.open_tree("dedupe_exp")?,
             receipts: db.open_tree("dlr_map")?,
             receipts_exp: db.open_tree("dlr_exp")?,
+            audit: db.open_tree("audit")?,
             db,
         })
     }
@@ -206,6 +209,20 @@ impl Trees {
             |v| decode_receipt(v).map(|r| r.expires_at),
         )?;
         Ok(keys.len())
+    }
+}
+
+impl Trees {
+    pub(super) fn audit_entries(&self, after: u64, max: usize) -> Result<Vec<AuditEntry>> {
+        let Some(from) = after.checked_add(1) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for item in self.audit.range(be(from)..).take(max) {
+            let (k, v) = item.map_err(sled_err)?;
+            out.push(decode_audit(&k, &v)?);
+        }
+        Ok(out)
     }
 }
 

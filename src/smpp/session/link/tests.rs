@@ -79,6 +79,7 @@ fn link_with_pipe(
         cfg: Arc::new(cfg),
         options: Options::default(),
         queue: Some(Arc::new(Mutex::new(queue_rx))),
+        urgent: None,
         inbound,
         stats: Arc::new(Counters::default()),
         bound: watch::channel(Default::default()).0,
