@@ -226,9 +226,15 @@ enum Plan {
     GoSilent,
 }
 
-async fn dialogue(smsc: &SmscHandle, config: &LoadConfig, live: &Live, n: u64) {
+/// Dialogue `n`'s random source and scenario: a function of the seed and `n` alone.
+fn draw(config: &LoadConfig, n: u64) -> (StdRng, &Scenario) {
     let mut rng = StdRng::seed_from_u64(config.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let scenario = config.mix.pick(rng.random_range(0..config.mix.total()));
+    (rng, scenario)
+}
+
+async fn dialogue(smsc: &SmscHandle, config: &LoadConfig, live: &Live, n: u64) {
+    let (mut rng, scenario) = draw(config, n);
     let msisdn = format!("{}{:08}", config.msisdn_prefix, n % 100_000_000);
     let roll: f64 = rng.random();
     let plan = if scenario.is_sms() {
@@ -415,5 +421,28 @@ async fn progress(live: Arc<Live>, start: Instant) {
             ok - last_ok
         );
         last_ok = ok;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scenarios_are_drawn_by_weight() {
+        let c = LoadConfig::new(
+            "pds=1,electricity=1,passport=1,pension=1,sms=1"
+                .parse()
+                .unwrap(),
+        );
+        let mut counts = std::collections::BTreeMap::new();
+        for n in 0..10_000 {
+            *counts.entry(draw(&c, n).1.name.clone()).or_insert(0) += 1;
+        }
+        let first: Vec<_> = (0..30).map(|n| draw(&c, n).1.name.clone()).collect();
+        assert!(
+            counts.values().all(|&k| (1800..=2200).contains(&k)),
+            "{counts:?} {first:?}"
+        );
     }
 }
