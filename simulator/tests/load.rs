@@ -167,3 +167,18 @@ async fn a_silent_gateway_is_a_timeout() {
     assert_eq!(r.all.dialogues(DialogueEnd::Failed), 2);
     assert_eq!(r.all.latency.len(), 0, "a timeout has no latency");
 }
+
+#[tokio::test]
+async fn closed_loop_runs_for_its_duration_then_drains() {
+    let smsc = rig(1, Duration::from_millis(20)).await;
+    let mut c = LoadConfig::new(echo_mix());
+    c.arrivals = Arrivals::Closed { concurrency: 3 };
+    c.duration = Duration::from_millis(400);
+    c.drain = Duration::from_millis(200);
+    let r = load::run(&smsc, &c).await;
+    assert_eq!(r.cut, 0, "{}", r.summary());
+    assert!(r.elapsed >= c.duration, "{}", r.summary());
+    // About 400 ms / 60 ms per dialogue, three subscribers.
+    assert!(r.started >= 9, "{}", r.summary());
+    assert_eq!(r.all.dialogues(DialogueEnd::Completed), r.started);
+}

@@ -150,6 +150,11 @@ pub async fn run(smsc: &SmscHandle, config: &LoadConfig) -> Report {
                     }
                 });
             }
+            // The subscribers start dialogues until `duration`; the drain begins after it.
+            let _ = tokio::time::timeout_at(start + config.duration, async {
+                while tasks.join_next().await.is_some() {}
+            })
+            .await;
         }
     }
     let drained = tokio::time::timeout(config.drain, async {
