@@ -99,7 +99,7 @@ struct Live {
 }
 
 impl Live {
-    fn step(&self, scenario: &str, outcome: StepOutcome, latency: Option<Duration>) {
+    fn step(&self, scenario: &str, index: usize, outcome: StepOutcome, latency: Option<Duration>) {
         let counter = match outcome {
             StepOutcome::Ok => &self.ok_steps,
             _ => &self.bad_steps,
@@ -107,7 +107,7 @@ impl Live {
         counter.fetch_add(1, Ordering::Relaxed);
         let mut r = lock(&self.report);
         r.all.step(outcome, latency);
-        tally(&mut r, scenario).step(outcome, latency);
+        tally(&mut r, scenario).step_at(index, outcome, latency);
     }
     fn dialogue(&self, scenario: &str, end: DialogueEnd) {
         self.done.fetch_add(1, Ordering::Relaxed);
@@ -331,7 +331,7 @@ impl Player<'_> {
                 (StepOutcome::Failed, None)
             }
         };
-        self.live.step(&self.scenario.name, outcome, latency);
+        self.live.step(&self.scenario.name, i, outcome, latency);
         outcome == StepOutcome::Ok
     }
 

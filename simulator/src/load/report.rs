@@ -43,10 +43,15 @@ pub enum DialogueEnd {
     Failed,
 }
 
+/// Steps of a script that get a histogram of their own.
+const MAX_STEPS: usize = 16;
+
 /// Counts for one scenario (or all of them).
 #[derive(Debug, Clone)]
 pub struct Tally {
     pub latency: Histogram<u64>,
+    /// The latency of each step of the script (first step first), in a scenario's tally.
+    pub by_step: Vec<Histogram<u64>>,
     pub steps: BTreeMap<&'static str, u64>,
     pub dialogues: BTreeMap<&'static str, u64>,
 }
@@ -55,6 +60,7 @@ impl Default for Tally {
     fn default() -> Self {
         Self {
             latency: histogram(),
+            by_step: Vec::new(),
             steps: BTreeMap::new(),
             dialogues: BTreeMap::new(),
         }
@@ -93,6 +99,18 @@ impl Tally {
             self.latency.saturating_record(us.clamp(1, MAX_MICROS));
         }
     }
+    /// Records step `index` (0-based) of a script: in the totals and in that step's histogram.
+    pub fn step_at(&mut self, index: usize, outcome: StepOutcome, latency: Option<Duration>) {
+        self.step(outcome, latency);
+        let Some(d) = latency.filter(|_| index < MAX_STEPS) else {
+            return;
+        };
+        while self.by_step.len() <= index {
+            self.by_step.push(histogram());
+        }
+        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.by_step[index].saturating_record(us.clamp(1, MAX_MICROS));
+    }
     pub fn dialogue(&mut self, end: DialogueEnd) {
         *self.dialogues.entry(end.name()).or_default() += 1;
     }
@@ -111,22 +129,31 @@ impl Tally {
         Duration::from_micros(self.latency.value_at_quantile(q))
     }
     fn latency_json(&self) -> Value {
-        let ms = |us: u64| us as f64 / 1000.0;
-        let h = &self.latency;
-        json!({
-            "count": h.len(),
-            "min_ms": ms(h.min()),
-            "mean_ms": h.mean() / 1000.0,
-            "p50_ms": ms(h.value_at_quantile(0.5)),
-            "p90_ms": ms(h.value_at_quantile(0.9)),
-            "p99_ms": ms(h.value_at_quantile(0.99)),
-            "p999_ms": ms(h.value_at_quantile(0.999)),
-            "max_ms": ms(h.max()),
-        })
+        histogram_json(&self.latency)
     }
     fn json(&self) -> Value {
-        json!({ "steps": self.steps, "dialogues": self.dialogues, "latency": self.latency_json() })
+        let by_step: Vec<_> = self.by_step.iter().map(histogram_json).collect();
+        json!({
+            "steps": self.steps,
+            "dialogues": self.dialogues,
+            "latency": self.latency_json(),
+            "latency_by_step": by_step,
+        })
     }
+}
+
+fn histogram_json(h: &Histogram<u64>) -> Value {
+    let ms = |us: u64| us as f64 / 1000.0;
+    json!({
+        "count": h.len(),
+        "min_ms": ms(h.min()),
+        "mean_ms": h.mean() / 1000.0,
+        "p50_ms": ms(h.value_at_quantile(0.5)),
+        "p90_ms": ms(h.value_at_quantile(0.9)),
+        "p99_ms": ms(h.value_at_quantile(0.99)),
+        "p999_ms": ms(h.value_at_quantile(0.999)),
+        "max_ms": ms(h.max()),
+    })
 }
 
 /// The whole run.
@@ -225,6 +252,15 @@ impl Report {
             line(name, t);
         }
         line("all", &self.all);
+        for (name, t) in &self.by_scenario {
+            let ms = |h: &Histogram<u64>, q| h.value_at_quantile(q) as f64 / 1000.0;
+            let steps: Vec<_> = t
+                .by_step
+                .iter()
+                .map(|h| format!("{:.2}/{:.2}", ms(h, 0.5), ms(h, 0.99)))
+                .collect();
+            let _ = writeln!(s, "  {name} by step, p50/p99 ms: {}", steps.join("  "));
+        }
         let counts = |m: &BTreeMap<&str, u64>| {
             m.iter()
                 .map(|(k, v)| format!("{k} {v}"))
@@ -257,6 +293,23 @@ mod tests {
         assert_eq!(t.steps(StepOutcome::Ok), 1000);
         assert_eq!(t.step_errors(), 1);
         assert_eq!(t.latency.len(), 1000, "a timeout has no latency");
+    }
+
+    #[test]
+    fn each_step_has_its_own_histogram() {
+        let mut t = Tally::default();
+        t.step_at(0, StepOutcome::Ok, Some(Duration::from_millis(1)));
+        t.step_at(1, StepOutcome::Ok, Some(Duration::from_millis(200)));
+        t.step_at(1, StepOutcome::Timeout, None);
+        t.step_at(99, StepOutcome::Ok, Some(Duration::from_millis(5)));
+        assert_eq!(
+            t.by_step.len(),
+            2,
+            "steps past the cap go to the totals only"
+        );
+        assert_eq!(t.by_step[1].len(), 1);
+        assert!(t.by_step[1].min() >= 199_000);
+        assert_eq!(t.latency.len(), 3);
     }
 
     #[test]
