@@ -71,6 +71,7 @@ pub mod control;
 mod frame;
 mod handle;
 pub mod link;
+pub mod load;
 pub mod ministries;
 mod mt;
 mod observe;

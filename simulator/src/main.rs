@@ -11,9 +11,11 @@ use bawaba_sim::{Account, Behaviour, Smsc, SmscConfig};
 use clap::{Args, Parser, Subcommand};
 
 mod cli {
+    pub mod load;
     pub mod ministries;
     pub mod phone;
 }
+use cli::load::{build_load, run_echo, run_load, EchoArgs, LoadArgs, LoadPlan};
 use cli::ministries::{build_ministries, run_ministries, MinistriesArgs, MinistriesPlan};
 use cli::phone::{run_phone, PhoneArgs};
 
@@ -36,6 +38,10 @@ enum Command {
     Phone(PhoneArgs),
     /// Mock ministry HTTP services (PDS, electricity, passport, pension) until Ctrl-C.
     Ministries(MinistriesArgs),
+    /// Load generator: an SMSC the gateway binds to, many virtual subscribers, a latency summary.
+    Load(LoadArgs),
+    /// A trivial ESME that answers every USSD turn at once (the load generator's own ceiling).
+    EchoEsme(EchoArgs),
     /// Print the version and exit.
     Version,
 }
@@ -116,26 +122,29 @@ pub(crate) fn keep<T>(errors: &mut Vec<String>, r: Result<T, String>) -> Option<
     r.map_err(|e| errors.push(e)).ok()
 }
 
-/// Builds the config, reporting every bad flag at once.
-fn build_config(a: &SmscArgs) -> Result<SmscConfig, Vec<String>> {
-    let mut errors = Vec::new();
-    let listen = keep(&mut errors, listen_addr(&a.listen));
-    let accounts: Vec<_> = a
-        .accounts
-        .iter()
+/// `--account SYSTEM_ID:PASSWORD` values; a bad one is reported without its password.
+pub(crate) fn parse_accounts(errors: &mut Vec<String>, raw: &[String]) -> Vec<Account> {
+    raw.iter()
         .filter_map(|s| match s.split_once(':') {
             Some((id, pw)) if !id.is_empty() && id.len() <= 15 && pw.len() <= 8 => {
                 Some(Account::new(id, pw))
             }
             _ => keep(
-                &mut errors,
+                errors,
                 Err(format!(
                     "--account: want SYSTEM_ID:PASSWORD (id <= 15, password <= 8 chars), got {:?}",
                     s.split(':').next().unwrap_or("")
                 )),
             ),
         })
-        .collect();
+        .collect()
+}
+
+/// Builds the config, reporting every bad flag at once.
+fn build_config(a: &SmscArgs) -> Result<SmscConfig, Vec<String>> {
+    let mut errors = Vec::new();
+    let listen = keep(&mut errors, listen_addr(&a.listen));
+    let accounts = parse_accounts(&mut errors, &a.accounts);
     let phones = a.phones.as_deref().map(|p| {
         keep(
             &mut errors,
@@ -191,6 +200,8 @@ enum Run {
     Smsc(SmscConfig),
     Ministries(MinistriesPlan),
     Phone(PhoneArgs, Duration),
+    Load(Box<LoadPlan>),
+    Echo(EchoArgs),
 }
 
 fn main() -> ExitCode {
@@ -201,6 +212,8 @@ fn main() -> ExitCode {
         }
         Command::Smsc(args) => build_config(&args).map(Run::Smsc),
         Command::Ministries(args) => build_ministries(&args).map(Run::Ministries),
+        Command::Load(args) => build_load(&args).map(|p| Run::Load(Box::new(p))),
+        Command::EchoEsme(args) => Ok(Run::Echo(args)),
         Command::Phone(args) => match parse_duration(&args.timeout) {
             Ok(t) => Ok(Run::Phone(args, t)),
             Err(e) => Err(vec![format!("--timeout: {e}")]),
@@ -214,7 +227,7 @@ fn main() -> ExitCode {
         }
     };
     let default_filter = match run {
-        Run::Phone(..) => "warn",
+        Run::Phone(..) | Run::Load(..) | Run::Echo(..) => "warn",
         _ => "info",
     };
     tracing_subscriber::fmt()
@@ -235,6 +248,8 @@ fn main() -> ExitCode {
         Run::Smsc(config) => runtime.block_on(run_smsc(config)),
         Run::Phone(args, t) => runtime.block_on(run_phone(args, t)),
         Run::Ministries(plan) => runtime.block_on(run_ministries(plan)),
+        Run::Load(plan) => runtime.block_on(run_load(*plan)),
+        Run::Echo(args) => runtime.block_on(run_echo(args)),
     };
     // tokio's stdin reader is a blocking thread that a normal runtime drop would wait on.
     runtime.shutdown_background();
