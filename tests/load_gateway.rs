@@ -14,7 +14,12 @@ use bawaba_sim::ministries::{Knobs, Scope};
 use e2e_support::Rig;
 
 fn config(mix: &str, dialogues: u64) -> LoadConfig {
+    // Numbers of their own per run: an SMS one run's flow sends later (the
+    // electricity receipt) must not land on the next run's phone.
+    static RUN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let run = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut c = LoadConfig::new(mix.parse::<Mix>().expect("mix"));
+    c.msisdn_prefix = format!("96477{run:02}");
     c.arrivals = Arrivals::Closed { concurrency: 4 };
     c.max_dialogues = Some(dialogues);
     c.duration = Duration::from_secs(30);
