@@ -33,7 +33,9 @@
 //! two ends a UI drives ([`link::LocalLink`] in process, [`link::RemoteLink`] over the port), and
 //! [`terminal`] is the phone UI on either (`bawaba-sim phone`, `bawaba demo`). [`ministries`]
 //! serves fake PDS, electricity, passport and pension back-ends over HTTP with knobs and a raw
-//! request log. simulator/README.md documents the protocol, endpoints and sample ids.
+//! request log. [`proxy`] is a fault-injecting TCP proxy (latency and jitter, a half-open link,
+//! a reset, a close after N bytes, a one-way stall) to put between the gateway and the SMSC.
+//! simulator/README.md documents the protocol, endpoints and sample ids.
 //!
 //! ## Modules
 //! `frame` (our length-prefixed framing, rusmpp decode/encode), `session` (one task per
@@ -78,6 +80,7 @@ mod observe;
 mod pdu;
 mod phone;
 mod phone_port;
+pub mod proxy;
 mod redact;
 mod session;
 mod sms_phone;
