@@ -225,12 +225,12 @@ fn defaults_follow_the_references() {
         (op.window, op.binds, op.tps, op.max_pdu_size),
         (10, 1, 10, 7424)
     );
-    assert_eq!(op.enquire_link.idle, Duration::from_secs(30));
+    assert_eq!(op.enquire_link.idle, Duration::from_secs(25));
     assert_eq!(op.enquire_link.timeout, Duration::from_secs(10));
     assert_eq!(op.response_timeout, Duration::from_secs(30));
     assert_eq!(
         (op.reconnect.min, op.reconnect.max),
-        (Duration::from_secs(1), Duration::from_secs(60))
+        (Duration::from_secs(1), Duration::from_secs(20))
     );
     let u = &op.ussd.profile;
     assert_eq!(
