@@ -24,7 +24,7 @@ use super::{receipts, Inner, Payload};
 use crate::msisdn::mask;
 use crate::smpp::pdu::CommandStatus;
 use crate::smpp::session::SubmitResult;
-use crate::store::{Claimed, Lease, Store};
+use crate::store::{Claimed, Lease, Store, MAX_REQUEUE_PER_CLAIM};
 
 /// An MT whose operator is at its in-flight cap waits this long.
 const BUSY_HOLD: Duration = Duration::from_millis(50);
@@ -42,6 +42,7 @@ pub(super) async fn run<S: Store>(inner: Arc<Inner<S>>, shutdown: CancellationTo
         .collect();
     let total: usize = inner.operators.values().map(|s| s.in_flight).sum();
     let permits = Arc::new(Semaphore::new(total.max(1)));
+    release_earlier_leases(&inner, total).await;
     let mut tasks = JoinSet::new();
     loop {
         while tasks.try_join_next().is_some() {}
@@ -92,6 +93,23 @@ pub(super) async fn run<S: Store>(inner: Arc<Inner<S>>, shutdown: CancellationTo
             "outbox: MTs still in flight at shutdown; their leases will expire and they will be sent again"
         );
         tasks.abort_all();
+    }
+}
+
+/// This process holds the store alone (sled locks its directory), so a
+/// lease found at start was taken by an earlier run that was killed or
+/// stopped mid-send: its MTs go back in the queue now, not minutes later
+/// when the lease runs out. A claim of nothing, dated one lease ahead,
+/// requeues leases (up to `MAX_REQUEUE_PER_CLAIM` a call) and takes
+/// nothing; a run holds at most `in_flight` leases at once.
+async fn release_earlier_leases<S: Store>(inner: &Inner<S>, in_flight: usize) {
+    let lease = inner.settings.lease;
+    let ahead = super::now().after(lease + Duration::from_secs(1));
+    for _ in 0..in_flight.div_ceil(MAX_REQUEUE_PER_CLAIM).max(1) {
+        if let Err(e) = inner.store.claim(0, ahead, lease).await {
+            tracing::warn!(error = %e, "outbox: could not requeue earlier leases; they come back when they expire");
+            return;
+        }
     }
 }
 
