@@ -179,15 +179,20 @@ impl<S: Store> Core<S> {
         from: &str,
         text: &str,
     ) -> Result<OutboundId, crate::outbox::Error> {
-        self.outbox
-            .enqueue(OutboundSms {
-                to: to.clone(),
-                from: from.to_string(),
-                text: text.to_string(),
-                operator: operator.map(str::to_string),
-                priority: Priority::Interactive as u8,
-            })
-            .await
+        let sms = interactive_sms(operator, to, from, text);
+        self.outbox.enqueue(sms).await
+    }
+
+    /// [`Core::send_sms`] at most once per `key`; false if `key` was queued before.
+    pub async fn send_sms_once(
+        &self,
+        key: &store::MessageId,
+        (operator, to): (Option<&str>, &Msisdn),
+        from: &str,
+        text: &str,
+    ) -> Result<bool, crate::outbox::Error> {
+        let sms = interactive_sms(operator, to, from, text);
+        Ok(self.outbox.enqueue_once(key, sms).await?.1)
     }
 
     /// The short code a follow-up or notification comes from.
@@ -340,3 +345,13 @@ fn millis(d: Duration) -> u64 {
 }
 
 pub use handle::{GatewayHandle, Probe};
+
+fn interactive_sms(operator: Option<&str>, to: &Msisdn, from: &str, text: &str) -> OutboundSms {
+    OutboundSms {
+        to: to.clone(),
+        from: from.to_string(),
+        text: text.to_string(),
+        operator: operator.map(str::to_string),
+        priority: Priority::Interactive as u8,
+    }
+}

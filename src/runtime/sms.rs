@@ -22,7 +22,7 @@ use crate::engine::{Bearer, Input, Status};
 use crate::msisdn::Msisdn;
 use crate::smpp::pdu::Sm;
 use crate::smpp::text::{self, Reassembler, Sar, Segment};
-use crate::store::{Dedupe, DedupeKey, InboundId, Store, Timestamp};
+use crate::store::{Dedupe, DedupeKey, InboundId, MessageId, Store, Timestamp};
 
 /// An MO SMS (or one part) journalled and acknowledged.
 pub struct Turn {
@@ -124,14 +124,15 @@ pub async fn run<S: Store>(core: &Arc<Core<S>>, t: Turn) {
 async fn handle<S: Store>(core: &Arc<Core<S>>, t: Turn) -> Result<(), Error> {
     let now = core.now_ms();
     let window = core.config.sms.dedupe_window;
-    let dup = if t.replayed {
-        Dedupe::First
-    } else {
-        core.store
-            .check_and_insert(&t.mo.dedupe_key(), Timestamp(now), window)
-            .await?
-    };
-    if let Dedupe::Duplicate { .. } = dup {
+    // Recorded for a replayed MO too: the SMSC resends an MO whose ack a
+    // crash swallowed, and that resend must be found a duplicate. A
+    // replayed MO itself is handled whatever the window says (its own
+    // first attempt may have recorded it before the crash).
+    let dup = core
+        .store
+        .check_and_insert(&t.mo.dedupe_key(), Timestamp(now), window)
+        .await?;
+    if let (Dedupe::Duplicate { .. }, false) = (dup, t.replayed) {
         tracing::info!("duplicate deliver_sm; already handled");
         core.store.mark_inbound_processed(t.id).await?;
         return Ok(());
@@ -139,7 +140,7 @@ async fn handle<S: Store>(core: &Arc<Core<S>>, t: Turn) -> Result<(), Error> {
     let Some((text, ids)) = whole(core, t) else {
         return Ok(()); // a part; the rest is still to come
     };
-    converse(core, &ids.0, &text).await?;
+    converse(core, &ids.0, ids.1.first().copied(), &text).await?;
     for id in ids.1 {
         core.store.mark_inbound_processed(id).await?;
     }
@@ -229,7 +230,10 @@ pub async fn expire_parts<S: Store>(core: &Arc<Core<S>>) {
             .collect()
     };
     for (text, (mo, ids)) in expired {
-        if converse(core, &mo, &text).await.is_ok() {
+        if converse(core, &mo, ids.first().copied(), &text)
+            .await
+            .is_ok()
+        {
             for id in ids {
                 let _ = core.store.mark_inbound_processed(id).await;
             }
@@ -238,7 +242,15 @@ pub async fn expire_parts<S: Store>(core: &Arc<Core<S>>) {
 }
 
 /// One SMS turn of the conversation between `mo.source` and `mo.dest`.
-async fn converse<S: Store>(core: &Arc<Core<S>>, mo: &MoSms, text: &str) -> Result<(), Error> {
+/// `origin` (the MO's first journal entry) keys its replies: an MO replayed
+/// after a crash that came after its replies were queued but before it was
+/// marked processed queues no second reply.
+async fn converse<S: Store>(
+    core: &Arc<Core<S>>,
+    mo: &MoSms,
+    origin: Option<InboundId>,
+    text: &str,
+) -> Result<(), Error> {
     let Ok(who) = Msisdn::parse(&mo.source) else {
         tracing::warn!("SMS from a source that is not a subscriber number; dropped");
         return Ok(());
@@ -254,7 +266,8 @@ async fn converse<S: Store>(core: &Arc<Core<S>>, mo: &MoSms, text: &str) -> Resu
         let lang = s.language.unwrap_or_else(|| core.default_lang());
         let reply = core.config.sms.fallback.get(lang_of(lang));
         tracing::info!("no keyword matched; fallback reply");
-        core.send_sms(operator, &who, &mo.dest, reply).await?;
+        let reply = Reply { origin, index: 0 }.send(core, operator, &who, &mo.dest, reply);
+        reply.await?;
         return Ok(());
     }
     if matches!(s.status, Status::Finished) {
@@ -281,11 +294,10 @@ async fn converse<S: Store>(core: &Arc<Core<S>>, mo: &MoSms, text: &str) -> Resu
     if let Some(lang) = fx.language {
         conversation::remember_language(&*core.store, &who, lang).await?;
     }
-    for (screen, _) in &fx.screens {
-        core.send_sms(operator, &who, &mo.dest, screen).await?;
-    }
-    for t in &fx.sms {
-        core.send_sms(operator, &who, &mo.dest, t).await?;
+    let texts = fx.screens.iter().map(|(s, _)| s).chain(&fx.sms);
+    for (index, t) in texts.enumerate() {
+        let reply = Reply { origin, index }.send(core, operator, &who, &mo.dest, t);
+        reply.await?;
     }
     let keep = core
         .config
@@ -294,6 +306,34 @@ async fn converse<S: Store>(core: &Arc<Core<S>>, mo: &MoSms, text: &str) -> Resu
         .max(core.config.store.retention.sessions);
     conversation::save(&*core.store, &mut l, Timestamp(now).after(keep)).await?;
     Ok(())
+}
+
+/// The `index`th reply to the MO journalled as `origin`.
+struct Reply {
+    origin: Option<InboundId>,
+    index: usize,
+}
+
+impl Reply {
+    async fn send<S: Store>(
+        self,
+        core: &Core<S>,
+        operator: Option<&str>,
+        to: &Msisdn,
+        from: &str,
+        text: &str,
+    ) -> Result<(), Error> {
+        let Some(origin) = self.origin else {
+            core.send_sms(operator, to, from, text).await?;
+            return Ok(());
+        };
+        let key = MessageId(format!("\0mo:{}:{}", origin.0, self.index));
+        let fresh = core.send_sms_once(&key, (operator, to), from, text).await?;
+        if !fresh {
+            tracing::info!("reply to a replayed MO was queued before the crash; not queued again");
+        }
+        Ok(())
+    }
 }
 
 fn lang_of(l: crate::engine::Lang) -> crate::config::Language {
