@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use bawaba_sim::ministries::{Hang, Knobs, Scope, Service};
 use bawaba_sim::SmscHandle;
-use e2e_support::{write_config, Peers, Serve};
+use e2e_support::{edit_config, first_operator, write_config, Peers, Serve};
 use tokio::time::Instant;
 
 const REPLY_DEADLINE: Duration = Duration::from_secs(4);
@@ -82,17 +82,14 @@ async fn a_hung_and_a_failing_backend_starve_nobody_and_deadlines_hold() {
     let dir = tempfile::tempdir().unwrap();
     let addrs = (peers.smsc.local_addr(), peers.ministries.local_addr());
     let config = write_config(dir.path(), addrs, &dir.path().join("store"), "text", "info");
-    let mut doc: toml::Table = std::fs::read_to_string(&config).unwrap().parse().unwrap();
-    let op = doc["operators"].as_array_mut().unwrap()[0]
-        .as_table_mut()
+    edit_config(&config, |doc| {
+        let ussd: toml::Table = toml::from_str(&format!(
+            "service_codes = [\"*123#\"]\ntimers = {{ reply_deadline = \"{}s\" }}",
+            REPLY_DEADLINE.as_secs()
+        ))
         .unwrap();
-    let ussd: toml::Table = toml::from_str(&format!(
-        "service_codes = [\"*123#\"]\ntimers = {{ reply_deadline = \"{}s\" }}",
-        REPLY_DEADLINE.as_secs()
-    ))
-    .unwrap();
-    op.insert("ussd".into(), ussd.into());
-    std::fs::write(&config, toml::to_string(&doc).unwrap()).unwrap();
+        first_operator(doc).insert("ussd".into(), ussd.into());
+    });
     let mut gateway = Serve::spawn(&config, &dir.path().join("serve.log"));
     peers.wait_binds(1).await;
     let pid = gateway.pid().expect("running");

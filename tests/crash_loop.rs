@@ -26,7 +26,7 @@ use bawaba_sim::rusmpp::types::{COctetString, OctetString};
 use bawaba_sim::rusmpp::values::{DataCoding, EsmClass, RegisteredDelivery};
 use bawaba_sim::rusmpp::CommandStatus;
 use bawaba_sim::{Smsc, SmscConfig, SmscHandle, Target};
-use e2e_support::{write_config, Serve};
+use e2e_support::{edit_config, first_operator, write_config, Serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -60,6 +60,21 @@ struct Ledger {
     ussd_ended: u64,
     ussd_across_kill: u64,
     ussd_hung: Vec<String>,
+}
+
+impl Ledger {
+    /// Acked MOs with no reply yet, and 202 MTs not at the SMSC yet.
+    fn missing(&self) -> (Vec<String>, Vec<String>) {
+        let no_reply = self
+            .mo_acked
+            .keys()
+            .filter(|m| !self.replies.contains_key(*m));
+        let lost = self
+            .mt_accepted
+            .iter()
+            .filter(|t| !self.mt_texts.contains(*t));
+        (no_reply.cloned().collect(), lost.cloned().collect())
+    }
 }
 
 struct Load {
@@ -256,21 +271,19 @@ async fn rig() -> Rig {
     let store = dir.path().join("store");
     let addrs = (smsc.local_addr(), ministries.local_addr());
     let config = write_config(dir.path(), addrs, &store, "text", "info");
-    let mut doc: toml::Table = std::fs::read_to_string(&config).unwrap().parse().unwrap();
-    let op = doc["operators"].as_array_mut().unwrap()[0]
-        .as_table_mut()
+    edit_config(&config, |doc| {
+        let fast: toml::Table = toml::from_str(
+            "reconnect = { min = \"100ms\", max = \"1s\" }\ntps = 1000\nwindow = 10",
+        )
         .unwrap();
-    let fast: toml::Table =
-        toml::from_str("reconnect = { min = \"100ms\", max = \"1s\" }\ntps = 1000\nwindow = 10")
-            .unwrap();
-    op.extend(fast);
-    let notify: toml::Table = toml::from_str(&format!(
-        "listen = \"{api}\"\n[[clients]]\nname = \"loop\"\ntoken = \"{TOKEN}\"\n\
-         rate = {{ per_second = 100000, burst = 100000 }}\n"
-    ))
-    .unwrap();
-    doc.insert("notify".into(), notify.into());
-    std::fs::write(&config, toml::to_string(&doc).unwrap()).unwrap();
+        first_operator(doc).extend(fast);
+        let notify: toml::Table = toml::from_str(&format!(
+            "listen = \"{api}\"\n[[clients]]\nname = \"loop\"\ntoken = \"{TOKEN}\"\n\
+             rate = {{ per_second = 100000, burst = 100000 }}\n"
+        ))
+        .unwrap();
+        doc.insert("notify".into(), notify.into());
+    });
     Rig {
         dir,
         config,
@@ -341,26 +354,13 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
     // whose outcome the kill hid after a few seconds.
     let deadline = Instant::now() + Duration::from_secs(45);
     let missing = loop {
-        let l = load.ledger();
-        let no_reply: Vec<String> = l
-            .mo_acked
-            .keys()
-            .filter(|m| !l.replies.contains_key(*m))
-            .cloned()
-            .collect();
-        let lost: Vec<String> = l
-            .mt_accepted
-            .iter()
-            .filter(|t| !l.mt_texts.contains(*t))
-            .cloned()
-            .collect();
+        let (no_reply, lost) = load.ledger().missing();
         if (no_reply.is_empty() && lost.is_empty()) || Instant::now() > deadline {
             break (no_reply, lost);
         }
-        drop(l);
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let l = load.ledger();
+    let l = std::mem::take(&mut *load.ledger());
     let calls = backend_calls(&rig.ministries);
     // Two replies *and* two back-end calls: the flow ran twice. (Two
     // replies and one call is the outbox resending after a kill; two calls
@@ -428,7 +428,6 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
         l.ussd_hung
     );
     assert!(l.ussd_done > 0);
-    drop(l);
     gateway.signal("TERM");
     assert!(gateway.wait(Duration::from_secs(20)).await.success());
     tasks[0].abort();

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use bawaba_sim::proxy::{self, Faults, Flow, ProxyHandle};
 use bawaba_sim::{Smsc, SmscConfig, SmscHandle};
-use e2e_support::Serve;
+use e2e_support::{edit_config, first_operator, Serve};
 use notify_support::{post, text_to, Op, Rig, DEMO};
 use tokio::time::Instant;
 
@@ -45,32 +45,29 @@ async fn through_proxy(timers: Timers) -> Through {
         tps: 1000,
         window: 10,
     });
-    let text = std::fs::read_to_string(&rig.config).unwrap();
-    let mut doc: toml::Table = text.parse().unwrap();
-    let op = doc["operators"].as_array_mut().unwrap()[0]
-        .as_table_mut()
-        .unwrap();
-    for key in [
-        "enquire_link",
-        "reconnect",
-        "bind_timeout",
-        "response_timeout",
-    ] {
-        op.remove(key);
-    }
-    if let Timers::Fast = timers {
-        let fast: toml::Table = toml::from_str(
-            r#"
+    edit_config(&rig.config, |doc| {
+        let op = first_operator(doc);
+        for key in [
+            "enquire_link",
+            "reconnect",
+            "bind_timeout",
+            "response_timeout",
+        ] {
+            op.remove(key);
+        }
+        if let Timers::Fast = timers {
+            let fast: toml::Table = toml::from_str(
+                r#"
 enquire_link = { idle = "1s", timeout = "1s" }
 reconnect = { min = "100ms", max = "1s" }
 bind_timeout = "1s"
 response_timeout = "2s"
 "#,
-        )
-        .unwrap();
-        op.extend(fast);
-    }
-    std::fs::write(&rig.config, toml::to_string(&doc).unwrap()).unwrap();
+            )
+            .unwrap();
+            op.extend(fast);
+        }
+    });
 
     let mut cfg = SmscConfig::local("bawaba", "demo");
     cfg.observe_timeout = Duration::from_secs(60);

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use bawaba_sim::rusmpp::CommandStatus;
 use bawaba_sim::{Behaviour, SmscHandle, Target};
-use e2e_support::Serve;
+use e2e_support::{edit_config, first_operator, Serve};
 use notify_support::{post, text_to, wait_status, Op, Rig, DEMO};
 use tokio::time::Instant;
 
@@ -26,13 +26,9 @@ async fn start() -> (Rig, SmscHandle, Serve) {
         tps: 200,
         window: 10,
     });
-    let text = std::fs::read_to_string(&rig.config).unwrap();
-    let mut doc: toml::Table = text.parse().unwrap();
-    let op = doc["operators"].as_array_mut().unwrap()[0]
-        .as_table_mut()
-        .unwrap();
-    op.insert("response_timeout".into(), "2s".into());
-    std::fs::write(&rig.config, toml::to_string(&doc).unwrap()).unwrap();
+    edit_config(&rig.config, |doc| {
+        first_operator(doc).insert("response_timeout".into(), "2s".into());
+    });
     let smsc = rig.smsc().await;
     let gateway = rig.serve("serve.log").await;
     smsc.wait_bound(1).await.unwrap();

@@ -341,10 +341,8 @@ async fn read_side(from: Arc<TcpStream>, faults: watch::Receiver<Faults>, tx: mp
     let mut last_due = Instant::now();
     let mut buf = vec![0u8; CHUNK];
     loop {
-        let n = match read_some(&from, &mut buf).await {
-            Ok(n) => n,
-            Err(_) => 0,
-        };
+        // A read error ends this direction like an EOF.
+        let n: usize = read_some(&from, &mut buf).await.unwrap_or_default();
         let due = (Instant::now() + faults.borrow().delay()).max(last_due);
         last_due = due;
         let piece = if n == 0 {

@@ -44,6 +44,16 @@ async fn round_trip(c: &mut TcpStream, msg: &[u8]) -> Vec<u8> {
     got
 }
 
+/// Exactly `want` arrives next, in time.
+async fn expect(c: &mut TcpStream, want: &[u8]) {
+    let mut got = vec![0; want.len()];
+    timeout(WAIT, c.read_exact(&mut got))
+        .await
+        .expect("bytes in time")
+        .unwrap();
+    assert_eq!(got, want);
+}
+
 /// Nothing arrives within `d`.
 async fn silent(c: &mut TcpStream, d: Duration) {
     let mut b = [0u8; 1];
@@ -93,12 +103,7 @@ async fn a_blackhole_holds_bytes_and_closes_until_healed() {
     silent(&mut c2, Duration::from_millis(100)).await;
     assert_eq!(p.stats().open, 2);
     p.heal();
-    let mut got = [0u8; 4];
-    timeout(WAIT, c.read_exact(&mut got))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(&got, b"held");
+    expect(&mut c, b"held").await;
 }
 
 #[tokio::test]
@@ -115,12 +120,7 @@ async fn a_one_way_stall_stops_one_direction_only() {
     }
     assert_eq!(p.stats().bytes_down, 0);
     p.heal();
-    let mut got = [0u8; 4];
-    timeout(WAIT, c.read_exact(&mut got))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(&got, b"ping");
+    expect(&mut c, b"ping").await;
 }
 
 #[tokio::test]

@@ -123,6 +123,22 @@ pub fn write_config(
     path
 }
 
+/// Rewrites the configuration at `config`: `edit` gets the document and
+/// its first operator's table.
+pub fn edit_config(config: &Path, edit: impl FnOnce(&mut toml::Table)) {
+    let text = std::fs::read_to_string(config).expect("config");
+    let mut doc: toml::Table = text.parse().expect("config is TOML");
+    edit(&mut doc);
+    std::fs::write(config, toml::to_string(&doc).expect("TOML")).expect("write config");
+}
+
+/// The first operator's table of a configuration document.
+pub fn first_operator(doc: &mut toml::Table) -> &mut toml::Table {
+    doc["operators"].as_array_mut().expect("operators")[0]
+        .as_table_mut()
+        .expect("operator table")
+}
+
 fn path_value(p: &Path) -> toml::Value {
     p.display().to_string().into()
 }
