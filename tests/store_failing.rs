@@ -1,0 +1,287 @@
+//! Storage failing under the running gateway, for machines where
+//! tests/store_faults.rs cannot mount a small tmpfs: a [`Store`] that wraps
+//! the real sled store and fails every durable write with
+//! `Error::DiskFull` while switched on. The gateway (in process, real SMPP
+//! on loopback, the simulator SMSC) must answer MOs ESME_RX_T_APPN rather
+//! than acknowledge what it could not keep, keep running, and take traffic
+//! again once writes succeed.
+
+mod runtime_common;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bawaba::runtime::Gateway;
+use bawaba::store::*;
+use bawaba_sim::rusmpp::CommandStatus;
+use runtime_common::{pds_balance, Rig};
+
+/// The sled store, with durable writes failing while `full` is set.
+struct Failing {
+    inner: SledStore,
+    full: AtomicBool,
+}
+
+/// `write`, or `Error::DiskFull` without running it when `full`.
+fn gated<T: Send>(
+    full: bool,
+    write: impl Future<Output = Result<T>> + Send,
+) -> impl Future<Output = Result<T>> + Send {
+    async move {
+        if full {
+            return Err(Error::DiskFull);
+        }
+        write.await
+    }
+}
+
+impl Failing {
+    fn full(&self) -> bool {
+        self.full.load(Ordering::SeqCst)
+    }
+}
+
+impl Store for Failing {
+    fn get_session(
+        &self,
+        key: &SessionKey,
+    ) -> impl Future<Output = Result<Option<Session>>> + Send {
+        self.inner.get_session(key)
+    }
+
+    fn put_session(
+        &self,
+        key: &SessionKey,
+        expected: Option<Version>,
+        data: Vec<u8>,
+        expires_at: Timestamp,
+    ) -> impl Future<Output = Result<Version>> + Send {
+        self.inner.put_session(key, expected, data, expires_at)
+    }
+
+    fn delete_session(&self, key: &SessionKey) -> impl Future<Output = Result<bool>> + Send {
+        self.inner.delete_session(key)
+    }
+
+    fn sweep_expired(
+        &self,
+        now: Timestamp,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<SessionKey>>> + Send {
+        self.inner.sweep_expired(now, max)
+    }
+
+    fn get_profile(
+        &self,
+        who: &SubscriberKey,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>>> + Send {
+        self.inner.get_profile(who)
+    }
+
+    fn put_profile(
+        &self,
+        who: &SubscriberKey,
+        data: Vec<u8>,
+    ) -> impl Future<Output = Result<()>> + Send {
+        self.inner.put_profile(who, data)
+    }
+
+    fn append_inbound(
+        &self,
+        payload: Vec<u8>,
+        received_at: Timestamp,
+    ) -> impl Future<Output = Result<InboundId>> + Send {
+        gated(self.full(), self.inner.append_inbound(payload, received_at))
+    }
+
+    fn mark_inbound_processed(&self, id: InboundId) -> impl Future<Output = Result<bool>> + Send {
+        self.inner.mark_inbound_processed(id)
+    }
+
+    fn unprocessed_inbound(
+        &self,
+        after: Option<InboundId>,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<InboundMessage>>> + Send {
+        self.inner.unprocessed_inbound(after, max)
+    }
+
+    fn enqueue_outbound(
+        &self,
+        msg: NewOutbound,
+    ) -> impl Future<Output = Result<OutboundId>> + Send {
+        gated(self.full(), self.inner.enqueue_outbound(msg))
+    }
+
+    fn claim(
+        &self,
+        n: usize,
+        now: Timestamp,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Vec<Claimed>>> + Send {
+        self.inner.claim(n, now, lease)
+    }
+
+    fn complete(&self, lease: Lease) -> impl Future<Output = Result<()>> + Send {
+        self.inner.complete(lease)
+    }
+
+    fn fail(&self, lease: Lease, now: Timestamp) -> impl Future<Output = Result<()>> + Send {
+        self.inner.fail(lease, now)
+    }
+
+    fn reschedule(
+        &self,
+        lease: Lease,
+        due_at: Timestamp,
+    ) -> impl Future<Output = Result<()>> + Send {
+        self.inner.reschedule(lease, due_at)
+    }
+
+    fn get_outbound(
+        &self,
+        id: OutboundId,
+    ) -> impl Future<Output = Result<Option<OutboundMessage>>> + Send {
+        self.inner.get_outbound(id)
+    }
+
+    fn check_and_insert(
+        &self,
+        key: &DedupeKey,
+        now: Timestamp,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<Dedupe>> + Send {
+        self.inner.check_and_insert(key, now, ttl)
+    }
+
+    fn sweep_dedupe(
+        &self,
+        now: Timestamp,
+        max: usize,
+    ) -> impl Future<Output = Result<usize>> + Send {
+        self.inner.sweep_dedupe(now, max)
+    }
+
+    fn link_receipt(
+        &self,
+        id: &MessageId,
+        outbound: OutboundId,
+        expires_at: Timestamp,
+    ) -> impl Future<Output = Result<Receipt>> + Send {
+        gated(
+            self.full(),
+            self.inner.link_receipt(id, outbound, expires_at),
+        )
+    }
+
+    fn record_receipt(
+        &self,
+        id: &MessageId,
+        status: Vec<u8>,
+        expires_at: Timestamp,
+    ) -> impl Future<Output = Result<Receipt>> + Send {
+        gated(
+            self.full(),
+            self.inner.record_receipt(id, status, expires_at),
+        )
+    }
+
+    fn receipt_status(
+        &self,
+        id: &MessageId,
+    ) -> impl Future<Output = Result<Option<Receipt>>> + Send {
+        self.inner.receipt_status(id)
+    }
+
+    fn sweep_receipts(
+        &self,
+        now: Timestamp,
+        max: usize,
+    ) -> impl Future<Output = Result<usize>> + Send {
+        self.inner.sweep_receipts(now, max)
+    }
+
+    fn sync(&self) -> impl Future<Output = Result<()>> + Send {
+        gated(self.full(), self.inner.sync())
+    }
+
+    fn enqueue_outbound_once(
+        &self,
+        key: &MessageId,
+        msg: NewOutbound,
+        expires_at: Timestamp,
+    ) -> impl Future<Output = Result<(OutboundId, bool)>> + Send {
+        gated(
+            self.full(),
+            self.inner.enqueue_outbound_once(key, msg, expires_at),
+        )
+    }
+
+    fn append_audit(&self, record: Vec<u8>) -> impl Future<Output = Result<AuditEntry>> + Send {
+        gated(self.full(), self.inner.append_audit(record))
+    }
+
+    fn audit_entries(
+        &self,
+        after: u64,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<AuditEntry>>> + Send {
+        self.inner.audit_entries(after, max)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn durable_writes_failing_are_refused_with_rx_t_appn_then_traffic_resumes() {
+    // The rig's own gateway is stopped; ours runs on a store of its own.
+    let mut rig = Rig::new(Default::default(), pds_balance(Duration::ZERO)).await;
+    rig.stop().await;
+    let sled = SledStore::open(SledConfig::new(rig.dir.path().join("failing")))
+        .await
+        .expect("store opens");
+    let store = Arc::new(Failing {
+        inner: sled,
+        full: AtomicBool::new(false),
+    });
+    let gw = Gateway::new(
+        rig.config.clone(),
+        store.clone(),
+        rig.flows.clone(),
+        rig.calls.clone(),
+    )
+    .start()
+    .await
+    .expect("gateway starts");
+    assert!(gw.wait_bound(Duration::from_secs(10)).await);
+    rig.smsc.wait_bound(1).await.unwrap();
+
+    let mut phone = rig.smsc.sms("9647801112233");
+    assert_eq!(
+        phone.send("2150", "HELP").await.unwrap(),
+        [CommandStatus::EsmeRok]
+    );
+    phone.next_message().await.expect("reply");
+
+    store.full.store(true, Ordering::SeqCst);
+    for i in 0..5 {
+        let s = phone.send("2150", &format!("HELP {i}")).await.unwrap();
+        assert_eq!(
+            s,
+            [CommandStatus::EsmeRxTAppn],
+            "MO {i} acknowledged on a full disk"
+        );
+    }
+    // USSD still answers (its sessions need no forced write).
+    let mut ussd = rig.smsc.ussd("9647801112244");
+    let menu = ussd.dial("*123#").await.expect("a screen");
+    assert!(!menu.end, "{menu:?}");
+
+    store.full.store(false, Ordering::SeqCst);
+    assert_eq!(
+        phone.send("2150", "HELP again").await.unwrap(),
+        [CommandStatus::EsmeRok]
+    );
+    phone.next_message().await.expect("traffic resumes");
+    gw.shutdown().await;
+}
