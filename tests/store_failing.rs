@@ -25,16 +25,11 @@ struct Failing {
 }
 
 /// `write`, or `Error::DiskFull` without running it when `full`.
-fn gated<T: Send>(
-    full: bool,
-    write: impl Future<Output = Result<T>> + Send,
-) -> impl Future<Output = Result<T>> + Send {
-    async move {
-        if full {
-            return Err(Error::DiskFull);
-        }
-        write.await
+async fn gated<T>(full: bool, write: impl Future<Output = Result<T>>) -> Result<T> {
+    if full {
+        return Err(Error::DiskFull);
     }
+    write.await
 }
 
 impl Failing {
