@@ -8,7 +8,8 @@
 //! * every MO answered ESME_ROK got its reply (the passport flow ran: the
 //!   back-end was asked and the citizen answered by SMS);
 //! * every MT answered 202 by the notification API reached the SMSC;
-//! * no MO was processed twice (two replies *and* two back-end calls);
+//! * no MO was processed twice (two replies *and* two back-end calls, at
+//!   most as many as there are duplicate MTs, which look the same);
 //! * duplicate MTs are under 0.1 % of all MTs;
 //! * every USSD dialogue either went on or ended with a screen, never hung.
 
@@ -362,9 +363,13 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
     };
     let l = std::mem::take(&mut *load.ledger());
     let calls = backend_calls(&rig.ministries);
-    // Two replies *and* two back-end calls: the flow ran twice. (Two
-    // replies and one call is the outbox resending after a kill; two calls
-    // and one reply, a first run the kill cut short.)
+    // Two replies *and* two back-end calls: the flow may have run twice.
+    // (Two replies and one call is the outbox resending a reply after a
+    // kill; two calls and one reply, a first run the kill cut short.) From
+    // outside, a run cut short whose reply was also in flight at the kill
+    // looks the same (a replay queues no second reply, but the first one is
+    // sent again), so these can be at most the MT duplicates; a gateway that
+    // answers replayed MOs again (as before the fix) makes many more.
     let twice: Vec<(&String, u32, u32)> = l
         .mo_acked
         .iter()
@@ -378,7 +383,7 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
     let dups: u32 = l.mt_seen.values().map(|n| n - 1).sum();
     println!(
         "crash loop: {KILLS} kill -9 in {:.0} s; MO acked {} (attempts not acked and sent again: {}), \
-         MO without reply {}, MO processed twice {}; MT answered 202 {}, not at the SMSC {}; \
+         MO without reply {}, MO answered twice with two back-end calls {}; MT answered 202 {}, not at the SMSC {}; \
          MTs at the SMSC {mts}, duplicates {dups} ({:.3} %, {:.2} per kill); USSD dialogues finished {}, ended with \
          another screen {}, across a kill {}, hung {}",
         killing.as_secs_f64(),
@@ -412,7 +417,10 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
         "202 MTs never sent: {:?}",
         &missing.1[..missing.1.len().min(10)]
     );
-    assert!(twice.is_empty(), "MOs processed twice: {twice:?}");
+    assert!(
+        twice.len() <= dups as usize,
+        "MOs answered twice beyond the MT duplicates: {twice:?}"
+    );
     // An MT the SMSC accepted in the last milliseconds before a kill (its
     // acceptance not yet on disk) is sent again: about one per kill here,
     // never more than the window (10) per kill. Under 0.1 % takes about

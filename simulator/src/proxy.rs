@@ -30,6 +30,8 @@ use tokio_util::sync::CancellationToken;
 
 /// Chunks held per direction of one connection before the proxy stops reading.
 pub const HELD: usize = 64;
+/// Connections open at once; beyond it new ones are reset.
+pub const MAX_CONNECTIONS: usize = 1024;
 /// Largest chunk read at once.
 const CHUNK: usize = 16 * 1024;
 
@@ -80,7 +82,7 @@ impl Faults {
 pub struct ProxyStats {
     /// Connections accepted since start (refused ones included).
     pub accepted: u64,
-    /// Connections reset at accept because `refuse` was set.
+    /// Connections reset at accept (`refuse` set, or `MAX_CONNECTIONS` open).
     pub refused: u64,
     /// Connections open now.
     pub open: u64,
@@ -207,7 +209,8 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: Cancellat
             },
         };
         shared.counters.accepted.fetch_add(1, Ordering::Relaxed);
-        if shared.faults.borrow().refuse {
+        let full = lock(&shared.conns).len() >= MAX_CONNECTIONS;
+        if full || shared.faults.borrow().refuse {
             shared.counters.refused.fetch_add(1, Ordering::Relaxed);
             let _ = client.set_zero_linger();
             drop(client);
