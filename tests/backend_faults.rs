@@ -142,8 +142,8 @@ async fn a_hung_and_a_failing_backend_starve_nobody_and_deadlines_hold() {
     for (name, t) in [("hung", hung), ("failing", failing), ("healthy", healthy)] {
         assert!(t.dialogues > 0, "{name}: no dialogue finished");
         assert!(
-            t.slowest <= REPLY_DEADLINE + Duration::from_millis(500),
-            "{name}: a screen took {:?}, past the reply deadline",
+            t.slowest <= REPLY_DEADLINE + Duration::from_secs(1),
+            "{name}: a screen took {:?}, past the reply deadline (+1 s for transit on a loaded machine)",
             t.slowest
         );
     }
