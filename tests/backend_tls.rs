@@ -5,6 +5,7 @@
 //! either side cannot be verified.
 
 mod backend_support;
+mod tls_support;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -12,33 +13,11 @@ use std::sync::{Arc, Mutex};
 use backend_support::{backends, req};
 use bawaba::backend::CallResult;
 use bawaba::engine::Outcome;
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use rcgen::KeyPair;
 use rustls::pki_types::PrivateKeyDer;
 use rustls::server::WebPkiClientVerifier;
+use tls_support::Pki;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-struct Pki {
-    ca: CertifiedIssuer<'static, KeyPair>,
-}
-
-impl Pki {
-    fn new(name: &str) -> Pki {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
-        Pki { ca }
-    }
-
-    /// A leaf certificate and its key.
-    fn leaf(&self, cn: &str, sans: &[&str]) -> (rcgen::Certificate, KeyPair) {
-        let key = KeyPair::generate().unwrap();
-        let sans: Vec<String> = sans.iter().map(|s| s.to_string()).collect();
-        let mut params = CertificateParams::new(sans).unwrap();
-        params.distinguished_name.push(DnType::CommonName, cn);
-        (params.signed_by(&key, &self.ca).unwrap(), key)
-    }
-}
 
 /// What the server saw of each connection: the client's certificate, or
 /// the handshake error.

@@ -23,6 +23,7 @@ pub struct Config {
     pub log: Log,
     pub admin: Admin,
     pub sms: Sms,
+    pub security: Security,
     pub operators: Vec<Operator>,
     pub backends: Vec<Backend>,
     /// `[notify]`: the notification API; `None` (off) when absent.
@@ -165,6 +166,19 @@ pub struct Operator {
     pub msisdn_prefixes: Vec<String>,
     pub sms: OperatorSms,
     pub ussd: OperatorUssd,
+    /// SMPP over TLS (`None`: plain TCP).
+    pub tls: Option<OperatorTls>,
+}
+
+/// TLS to one SMSC; the certificate is always verified.
+#[derive(Debug, Clone)]
+pub struct OperatorTls {
+    /// A PEM file of CA certificates trusted alone; `None`: the platform's roots.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// The name (or IP address) the SMSC's certificate must carry.
+    pub server_name: String,
+    /// Our certificate chain and key (PEM), for SMSCs that demand one.
+    pub client_cert: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -414,6 +428,9 @@ pub struct Notify {
     /// Most SMS parts one message may take (and never more than the
     /// operator's `sms.max_parts`).
     pub max_parts: u8,
+    /// Source networks that may connect at all (empty: any); others are
+    /// closed at accept, before any HTTP or authentication.
+    pub allowed_ips: Vec<ipnet::IpNet>,
     pub clients: Vec<NotifyClient>,
     pub templates: BTreeMap<String, NotifyTemplate>,
 }
@@ -454,6 +471,55 @@ impl NotifyTemplate {
             Language::Ar => self.ar.as_ref(),
             Language::Ckb => self.ckb.as_ref(),
             Language::En => self.en.as_ref(),
+        }
+    }
+}
+
+/// `[security]`: abuse limits and PIN lockout.
+#[derive(Debug, Clone, Default)]
+pub struct Security {
+    pub limits: Limits,
+    pub pin_lockout: PinLockout,
+}
+
+/// `[security.limits]`: per-minute limits (`None`: no limit).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// New USSD dialogues one MSISDN may start per minute.
+    pub ussd_sessions_per_minute: Option<u32>,
+    /// SMS one MSISDN may send to our short codes per minute.
+    pub sms_per_minute: Option<u32>,
+    /// Dialogues and SMS per minute to one short code or USSD service
+    /// code, all senders together.
+    pub code_per_minute: Option<u32>,
+    /// MSISDNs and codes tracked at once; beyond it the oldest are forgotten.
+    pub tracked: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            ussd_sessions_per_minute: None,
+            sms_per_minute: None,
+            code_per_minute: None,
+            tracked: 100_000,
+        }
+    }
+}
+
+/// `[security.pin_lockout]`: failed secret checks (a call with `verifies:`
+/// whose outcome counts as wrong) before an MSISDN is locked out.
+#[derive(Debug, Clone)]
+pub struct PinLockout {
+    pub attempts: u32,
+    pub lock_for: Duration,
+}
+
+impl Default for PinLockout {
+    fn default() -> PinLockout {
+        PinLockout {
+            attempts: 5,
+            lock_for: Duration::from_secs(15 * 60),
         }
     }
 }

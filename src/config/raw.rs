@@ -121,6 +121,9 @@ pub(crate) struct RawOperator {
     pub msisdn_prefixes: Option<Vec<S<String>>>,
     pub sms: Option<RawOperatorSms>,
     pub ussd: Option<RawOperatorUssd>,
+    /// `true` or a table: checked by hand (`config::tls`) so that each
+    /// mistake gets its own message.
+    pub tls: Option<S<toml::Value>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::conversation::{self, Loaded};
+use super::limits::{self, Verdict};
 use super::notice::Notice;
 use super::turn::Driven;
 use super::ussd::{self, Action, Mo};
@@ -149,6 +150,11 @@ async fn answer<S: Store>(
         Action::Begin { dial } => {
             if core.draining.load(std::sync::atomic::Ordering::SeqCst) {
                 return Ok(Some(notice(core, lang, Notice::Busy)));
+            }
+            let code = limits::service_code(&op.ussd.service_codes, dial);
+            if let Verdict::Refused { .. } = core.limits.ussd_session(&mo.who, code, now) {
+                tracing::info!("new dialogue over [security.limits]; refused");
+                return Ok(Some(notice(core, lang, Notice::TooMany)));
             }
             if l.record.session.is_finished() || l.record.session.status == Status::New {
                 l.record = conversation::restart(&l.record, Bearer::Ussd, None, now);

@@ -27,6 +27,7 @@ mod handle;
 mod housekeeping;
 mod inbound;
 mod journal;
+mod limits;
 mod notice;
 mod port;
 mod sms;
@@ -106,6 +107,8 @@ pub(crate) struct Core<S: Store> {
     pub ctx: StepContext,
     pub followups: TaskTracker,
     pub reassembly: Mutex<sms::Reassembly>,
+    /// `[security.limits]`: per-MSISDN and per-code rates.
+    pub limits: limits::Limiter,
     /// Shutting down: no new dialogues or SMS.
     pub draining: AtomicBool,
     /// Jobs accepted and not finished (shutdown waits for zero).
@@ -278,6 +281,7 @@ impl<S: Store> Gateway<S> {
             ctx,
             followups: TaskTracker::new(),
             reassembly: Mutex::new(sms::Reassembly::new()),
+            limits: limits::Limiter::new(cfg.security.limits.clone()),
             draining: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
