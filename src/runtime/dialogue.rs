@@ -185,8 +185,10 @@ async fn answer<S: Store>(
             return Ok(None);
         }
     };
-    match core
-        .engine()
+    let lock = core.pin_lock(&mo.who, now);
+    let mut engine = core.engine();
+    engine.lockout = Some(&lock);
+    match engine
         .drive(&mut l, input, core.clock.as_ref(), Some(calls))
         .await
     {

@@ -28,6 +28,7 @@ mod housekeeping;
 mod inbound;
 mod journal;
 mod limits;
+mod lockout;
 mod notice;
 mod port;
 mod sms;
@@ -124,6 +125,17 @@ impl<S: Store> Core<S> {
             flows: self.flows(),
             ctx: &self.ctx,
             gate: &self.gate,
+            lockout: None,
+        }
+    }
+
+    /// The PIN lockout of `who`, as of `now_ms`.
+    pub fn pin_lock<'a>(&'a self, who: &'a Msisdn, now_ms: u64) -> lockout::PinLock<'a, S> {
+        lockout::PinLock {
+            store: &*self.store,
+            who,
+            cfg: &self.config.security.pin_lockout,
+            now_ms,
         }
     }
 

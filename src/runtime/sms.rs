@@ -270,8 +270,10 @@ async fn converse<S: Store>(core: &Arc<Core<S>>, mo: &MoSms, text: &str) -> Resu
     if matches!(s.status, Status::Finished) {
         l.record = conversation::restart(&l.record, Bearer::Sms, None, now);
     }
-    let fx = match core
-        .engine()
+    let lock = core.pin_lock(&who, now);
+    let mut engine = core.engine();
+    engine.lockout = Some(&lock);
+    let fx = match engine
         .drive(
             &mut l,
             Input::Reply {

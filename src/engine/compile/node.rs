@@ -4,7 +4,7 @@
 use super::super::doc::{Kind, LabelDoc, NodeDoc, Spanned};
 use super::super::expr::Expr;
 use super::super::model::{Goto, MenuOption, NodeId, NodeKind, Rule, Texts, VarSpec};
-use super::super::session::Outcome;
+use super::super::session::{Outcome, SecretCheck};
 use super::flow::{Cx, Scope};
 use super::{loc, Diags, Loc};
 
@@ -26,7 +26,7 @@ impl Built {
     }
 }
 
-fn fields(n: &NodeDoc) -> [(&'static str, Option<Loc>); 18] {
+fn fields(n: &NodeDoc) -> [(&'static str, Option<Loc>); 21] {
     [
         ("text", n.text.as_ref().map(loc)),
         ("prompt", n.prompt.as_ref().map(loc)),
@@ -42,6 +42,9 @@ fn fields(n: &NodeDoc) -> [(&'static str, Option<Loc>); 18] {
         ("params", n.params.as_ref().map(loc)),
         ("results", n.results.as_ref().map(loc)),
         ("on", n.on.as_ref().map(loc)),
+        ("verifies", n.verifies.as_ref().map(loc)),
+        ("wrong", n.wrong.as_ref().map(loc)),
+        ("personal", n.personal.as_ref().map(loc)),
         ("cases", n.cases.as_ref().map(loc)),
         ("else", n.else_.as_ref().map(loc)),
         ("node", n.node.as_ref().map(loc)),
@@ -54,7 +57,16 @@ fn allowed(kind: Kind) -> &'static [&'static str] {
         Kind::Menu => &["text", "options", "options_from"],
         Kind::Language => &["next"],
         Kind::Input => &["prompt", "error", "validate", "save", "secret", "next"],
-        Kind::Call => &["backend", "operation", "params", "results", "on"],
+        Kind::Call => &[
+            "backend",
+            "operation",
+            "params",
+            "results",
+            "on",
+            "verifies",
+            "wrong",
+            "personal",
+        ],
         Kind::Message => &["text"],
         Kind::Sms => &["text", "next"],
         Kind::Branch => &["cases", "else"],
@@ -316,6 +328,7 @@ fn call(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
             );
         }
     }
+    let check = secret_check(nd, d);
     let ok = targets[Outcome::Ok.index()]?;
     let failed = failed?;
     let or_failed = |o: Outcome| targets[o.index()].unwrap_or(failed);
@@ -330,7 +343,47 @@ fn call(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
             failed,
             or_failed(Outcome::Timeout),
         ],
+        check: check?,
+        personal: nd.personal.as_ref().is_some_and(|p| p.value),
     })
+}
+
+/// `verifies` and `wrong`: which secret the call checks, and which outcomes
+/// mean it was wrong (default `not_found`). `Some(None)`: not a check.
+fn secret_check(nd: &NodeDoc, d: &mut Diags) -> Option<Option<SecretCheck>> {
+    let Some(secret) = &nd.verifies else {
+        if let Some(w) = &nd.wrong {
+            d.at(
+                loc(w),
+                "`wrong` goes with `verifies` (the secret the call checks)",
+            );
+            return None;
+        }
+        return Some(None);
+    };
+    let mut wrong = [false; 4];
+    match &nd.wrong {
+        None => wrong[Outcome::NotFound.index()] = true,
+        Some(list) => {
+            for k in &list.value {
+                match Outcome::ALL.into_iter().find(|o| o.key() == k.value) {
+                    Some(Outcome::Ok) => d.at(loc(k), "`ok` cannot mean a wrong secret"),
+                    Some(o) => wrong[o.index()] = true,
+                    None => d.at(
+                        loc(k),
+                        format!(
+                            "unknown outcome `{}` (expected not_found, failed, timeout)",
+                            k.value
+                        ),
+                    ),
+                }
+            }
+        }
+    }
+    Some(Some(SecretCheck {
+        secret: secret.value.clone(),
+        wrong,
+    }))
 }
 
 fn branch(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
