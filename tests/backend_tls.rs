@@ -14,7 +14,6 @@ use backend_support::{backends, req};
 use bawaba::backend::CallResult;
 use bawaba::engine::Outcome;
 use rcgen::KeyPair;
-use rustls::pki_types::PrivateKeyDer;
 use rustls::server::WebPkiClientVerifier;
 use tls_support::Pki;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -27,19 +26,10 @@ async fn server(pki: &Pki) -> (std::net::SocketAddr, Seen) {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     roots.add(pki.ca.der().clone()).unwrap();
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
         .build()
         .unwrap();
-    let (cert, key) = pki.leaf("ministry", &["127.0.0.1", "localhost"]);
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(
-            vec![cert.der().clone()],
-            PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
-        )
-        .unwrap();
+    let config = pki.server_config(&["ministry", "127.0.0.1", "localhost"], Some(verifier));
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use e2e_support::{Rig, Serve};
-use rustls::pki_types::PrivateKeyDer;
 use tls_support::Pki;
 
 const MSISDN: &str = "9647701234567";
@@ -31,17 +30,7 @@ struct Terminator {
 
 impl Terminator {
     async fn start(pki: &Pki, sans: &[&str], smsc: SocketAddr) -> Terminator {
-        let (cert, key) = pki.leaf(sans[0], sans);
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![cert.der().clone()],
-                PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
-            )
-            .unwrap();
+        let config = pki.server_config(sans, None);
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -75,6 +75,13 @@ pub struct Retention {
     pub sessions: Duration,
     /// How long sent-message ids are kept to match delivery receipts.
     pub receipts: Duration,
+    /// How long an MO left unprocessed in the journal is kept (retried at
+    /// every start) before it is dropped. Processed MOs are removed at once.
+    pub inbound: Duration,
+    /// How long an MT that failed for good is kept (its status answers
+    /// queries) before it is removed with its text. Sent MTs are removed at
+    /// once; their receipts follow `receipts`.
+    pub failed_messages: Duration,
     /// How often expired records are swept.
     pub sweep_interval: Duration,
 }

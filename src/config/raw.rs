@@ -59,6 +59,8 @@ pub(crate) struct RawGroupCommit {
 pub(crate) struct RawRetention {
     pub sessions: Time,
     pub receipts: Time,
+    pub inbound: Time,
+    pub failed_messages: Time,
     pub sweep_interval: Time,
 }
 

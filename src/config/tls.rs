@@ -6,8 +6,6 @@
 //! verification off: an SMSC whose certificate cannot be verified is not
 //! bound to.
 
-use std::path::PathBuf;
-
 use toml::Spanned;
 
 use super::check::Ctx;
@@ -65,8 +63,9 @@ pub(crate) fn tls(
         );
         cx.err(raw.span(), &format!("{key}.server_name"), msg);
     }
-    let mut file =
-        |p: Option<String>, name: &str| p.map(|p| readable(cx, raw, &p, &format!("{key}.{name}")));
+    let mut file = |p: Option<String>, name: &str| {
+        p.map(|p| cx.readable(raw.span(), &p, &format!("{key}.{name}")))
+    };
     let ca_file = file(ca_file, "ca_file");
     let identity = match (
         file(client_cert, "client_cert"),
@@ -85,22 +84,6 @@ pub(crate) fn tls(
         server_name: name,
         client_cert: identity,
     })
-}
-
-/// A PEM path, resolved against the configuration's directory; its
-/// readability is checked by `load` (as secrets are), not by `from_str`.
-fn readable(cx: &mut Ctx, at: &Spanned<toml::Value>, p: &str, key: &str) -> PathBuf {
-    let path = cx.path(p);
-    if let Some(source) = cx.secrets {
-        if let Err(e) = source.read(&path) {
-            cx.err(
-                at.span(),
-                key,
-                format!("cannot read {}: {e}", path.display()),
-            );
-        }
-    }
-    path
 }
 
 #[cfg(test)]

@@ -28,6 +28,31 @@ impl Pki {
         (params.signed_by(&key, &self.ca).unwrap(), key)
     }
 
+    /// A rustls server configuration (ring, TLS 1.2+) presenting a leaf for
+    /// `sans` (the first is its CN), verifying clients with `clients`
+    /// (`None`: no client certificate asked).
+    pub fn server_config(
+        &self,
+        sans: &[&str],
+        clients: Option<std::sync::Arc<dyn rustls::server::danger::ClientCertVerifier>>,
+    ) -> rustls::ServerConfig {
+        let (cert, key) = self.leaf(sans[0], sans);
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap();
+        let builder = match clients {
+            Some(v) => builder.with_client_cert_verifier(v),
+            None => builder.with_no_client_auth(),
+        };
+        builder
+            .with_single_cert(
+                vec![cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
+            )
+            .unwrap()
+    }
+
     /// The CA certificate as a PEM file in `dir`; its path.
     pub fn ca_pem(&self, dir: &Path, name: &str) -> String {
         let path = dir.join(name);
