@@ -30,7 +30,22 @@ struct Terminator {
 
 impl Terminator {
     async fn start(pki: &Pki, sans: &[&str], smsc: SocketAddr) -> Terminator {
-        let config = pki.server_config(sans, None);
+        Terminator::with(pki.server_config(sans, None), smsc).await
+    }
+
+    /// Demanding a client certificate from `clients`' CA.
+    async fn mutual(pki: &Pki, sans: &[&str], clients: &Pki, smsc: SocketAddr) -> Terminator {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(clients.ca.der().clone()).unwrap();
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .unwrap();
+        Terminator::with(pki.server_config(sans, Some(verifier)), smsc).await
+    }
+
+    async fn with(config: rustls::ServerConfig, smsc: SocketAddr) -> Terminator {
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -64,6 +79,11 @@ impl Terminator {
 /// The rig's configuration with its operator behind `terminator`, trusting
 /// `ca` alone and verifying `NAME`.
 fn behind_tls(rig: &Rig, terminator: SocketAddr, ca: &str) {
+    behind_mutual_tls(rig, terminator, ca, None);
+}
+
+/// The same, presenting `identity` (certificate, key: PEM paths) if given.
+fn behind_mutual_tls(rig: &Rig, terminator: SocketAddr, ca: &str, identity: Option<(&str, &str)>) {
     let text = std::fs::read_to_string(&rig.config).unwrap();
     let mut doc: toml::Table = text.parse().unwrap();
     for op in doc["operators"].as_array_mut().unwrap() {
@@ -72,6 +92,10 @@ fn behind_tls(rig: &Rig, terminator: SocketAddr, ca: &str) {
         let mut tls = toml::Table::new();
         tls.insert("ca_file".into(), ca.into());
         tls.insert("server_name".into(), NAME.into());
+        if let Some((cert, key)) = identity {
+            tls.insert("client_cert".into(), cert.into());
+            tls.insert("client_key".into(), key.into());
+        }
         op.insert("tls".into(), tls.into());
     }
     std::fs::write(&rig.config, toml::to_string(&doc).unwrap()).unwrap();
@@ -79,7 +103,7 @@ fn behind_tls(rig: &Rig, terminator: SocketAddr, ca: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gateway_binds_over_tls_and_a_dialogue_works() {
-    let rig = Rig::start("text", "info").await;
+    let rig = Rig::start("text", e2e_support::DEBUG).await;
     let pki = Pki::new("Zain Iraq SMSC test CA");
     let terminator = Terminator::start(&pki, &[NAME], rig.peers.smsc.local_addr()).await;
     behind_tls(
@@ -95,6 +119,33 @@ async fn the_gateway_binds_over_tls_and_a_dialogue_works() {
     let prompt = phone.reply("1").await.unwrap();
     assert!(!prompt.end, "{prompt:?}");
     assert!(terminator.handshakes.load(Ordering::SeqCst) >= 1);
+    assert_eq!(terminator.failures.load(Ordering::SeqCst), 0);
+    drop(gateway);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_smsc_demanding_a_client_certificate_gets_ours() {
+    let rig = Rig::start("text", e2e_support::DEBUG).await;
+    let smsc_ca = Pki::new("Zain Iraq SMSC test CA");
+    let our_ca = Pki::new("Bawaba client test CA");
+    let terminator =
+        Terminator::mutual(&smsc_ca, &[NAME], &our_ca, rig.peers.smsc.local_addr()).await;
+    let (cert, key) = our_ca.leaf("bawaba", &["bawaba.gov.test"]);
+    let dir = rig.dir.path();
+    let (cert_pem, key_pem) = (dir.join("client.pem"), dir.join("client.key"));
+    std::fs::write(&cert_pem, cert.pem()).unwrap();
+    std::fs::write(&key_pem, key.serialize_pem()).unwrap();
+    let identity = (cert_pem.to_str().unwrap(), key_pem.to_str().unwrap());
+    behind_mutual_tls(
+        &rig,
+        terminator.addr,
+        &smsc_ca.ca_pem(dir, "ca.pem"),
+        Some(identity),
+    );
+
+    let gateway = rig.serve("serve.log", 1).await;
+    let menu = rig.peers.smsc.ussd(MSISDN).dial("*123#").await.unwrap();
+    assert!(menu.text.contains("1. التموينية"), "{menu:?}");
     assert_eq!(terminator.failures.load(Ordering::SeqCst), 0);
     drop(gateway);
 }
@@ -126,7 +177,7 @@ async fn refused(rig: &Rig, terminator: &Terminator, ca: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_certificate_for_another_name_is_refused_with_a_clear_error() {
-    let rig = Rig::start("text", "info").await;
+    let rig = Rig::start("text", e2e_support::DEBUG).await;
     let pki = Pki::new("Zain Iraq SMSC test CA");
     let terminator =
         Terminator::start(&pki, &["smsc.other.test"], rig.peers.smsc.local_addr()).await;
@@ -139,7 +190,7 @@ async fn a_certificate_for_another_name_is_refused_with_a_clear_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_certificate_from_another_ca_is_refused_with_a_clear_error() {
-    let rig = Rig::start("text", "info").await;
+    let rig = Rig::start("text", e2e_support::DEBUG).await;
     let trusted = Pki::new("Zain Iraq SMSC test CA");
     let other = Pki::new("Someone else's CA");
     let terminator = Terminator::start(&other, &[NAME], rig.peers.smsc.local_addr()).await;
