@@ -2,7 +2,7 @@
 //! SMPP, the mock ministries over HTTP and sled on disk:
 //! * rate limits per MSISDN (`[security.limits]`) answer with the
 //!   translated "too many requests" notice, over USSD and SMS, and leave
-//!   other numbers alone;
+//!   other numbers alone; a per-code limit counts every number together;
 //! * wrong PINs lock the number out (`[security.pin_lockout]`) and the lock
 //!   survives a restart, while another number with the right PIN passes;
 //! * no PIN typed in any of it is in the store's files, though a pension
@@ -87,6 +87,36 @@ async fn rate_limits_per_number_answer_too_many_requests_over_ussd_and_sms() {
     sms.send("2150", "HeLp").await.unwrap();
     let more = tokio::time::timeout(Duration::from_secs(2), sms.next_message()).await;
     assert!(more.is_err(), "a second reply to the flood: {more:?}");
+    drop(gateway);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_limit_counts_every_number_together() {
+    let rig = Rig::start("text", DEBUG).await;
+    rig.edit(|doc| {
+        let limits = table(&[("code_per_minute", 3.into())]);
+        doc.insert("security".into(), table(&[("limits", limits)]));
+    });
+    let gateway = rig.serve("serve.log", 1).await;
+    let smsc = &rig.peers.smsc;
+    for n in 1..=3 {
+        let menu = smsc
+            .ussd(&format!("964770111002{n}"))
+            .dial("*123#")
+            .await
+            .unwrap();
+        assert!(menu.text.contains("1. التموينية"), "{menu:?}");
+    }
+    let fourth = smsc.ussd("9647701110024").dial("*123*4#").await.unwrap();
+    assert!(
+        fourth.end && fourth.text.contains(TOO_MANY_AR),
+        "under *123#: {fourth:?}"
+    );
+    // SMS to the short code is another code, with its own count.
+    let mut sms = smsc.sms("9647701110025");
+    sms.send("2150", "HELP").await.unwrap();
+    let reply = sms.next_message().await.unwrap();
+    assert!(!reply.text.contains(TOO_MANY_AR), "{reply:?}");
     drop(gateway);
 }
 
