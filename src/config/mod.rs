@@ -41,6 +41,7 @@ pub use command::{check_command, load_or_report, ConfigArgs, ConfigCommand, EXIT
 pub use error::{Error, Problem};
 pub use model::*;
 pub use secret::{Secret, SecretOrigin, SecretSource, System};
+pub use security::{Limits, PinLockout, Security};
 pub use units::{show as show_duration, show_size};
 
 use check::Ctx;

@@ -23,7 +23,7 @@ pub struct Config {
     pub log: Log,
     pub admin: Admin,
     pub sms: Sms,
-    pub security: Security,
+    pub security: super::security::Security,
     pub operators: Vec<Operator>,
     pub backends: Vec<Backend>,
     /// `[notify]`: the notification API; `None` (off) when absent.
@@ -478,55 +478,6 @@ impl NotifyTemplate {
             Language::Ar => self.ar.as_ref(),
             Language::Ckb => self.ckb.as_ref(),
             Language::En => self.en.as_ref(),
-        }
-    }
-}
-
-/// `[security]`: abuse limits and PIN lockout.
-#[derive(Debug, Clone, Default)]
-pub struct Security {
-    pub limits: Limits,
-    pub pin_lockout: PinLockout,
-}
-
-/// `[security.limits]`: per-minute limits (`None`: no limit).
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// New USSD dialogues one MSISDN may start per minute.
-    pub ussd_sessions_per_minute: Option<u32>,
-    /// SMS one MSISDN may send to our short codes per minute.
-    pub sms_per_minute: Option<u32>,
-    /// Dialogues and SMS per minute to one short code or USSD service
-    /// code, all senders together.
-    pub code_per_minute: Option<u32>,
-    /// MSISDNs and codes tracked at once; beyond it the oldest are forgotten.
-    pub tracked: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            ussd_sessions_per_minute: None,
-            sms_per_minute: None,
-            code_per_minute: None,
-            tracked: 100_000,
-        }
-    }
-}
-
-/// `[security.pin_lockout]`: failed secret checks (a call with `verifies:`
-/// whose outcome counts as wrong) before an MSISDN is locked out.
-#[derive(Debug, Clone)]
-pub struct PinLockout {
-    pub attempts: u32,
-    pub lock_for: Duration,
-}
-
-impl Default for PinLockout {
-    fn default() -> PinLockout {
-        PinLockout {
-            attempts: 5,
-            lock_for: Duration::from_secs(15 * 60),
         }
     }
 }

@@ -2,11 +2,12 @@
 //! (`[security.limits]`, each off unless set) and the PIN lockout
 //! (`[security.pin_lockout]`, on by default).
 
+use std::time::Duration;
+
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::check::{secs, Ctx};
-use super::model::{Limits, PinLockout, Security};
 use super::units::Dur;
 
 type Int = Option<Spanned<i64>>;
@@ -32,6 +33,55 @@ pub(crate) struct RawLimits {
 pub(crate) struct RawPinLockout {
     pub attempts: Int,
     pub lock_for: Option<Spanned<Dur>>,
+}
+
+/// `[security]`: abuse limits and PIN lockout.
+#[derive(Debug, Clone, Default)]
+pub struct Security {
+    pub limits: Limits,
+    pub pin_lockout: PinLockout,
+}
+
+/// `[security.limits]`: per-minute limits (`None`: no limit).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// New USSD dialogues one MSISDN may start per minute.
+    pub ussd_sessions_per_minute: Option<u32>,
+    /// SMS one MSISDN may send to our short codes per minute.
+    pub sms_per_minute: Option<u32>,
+    /// Dialogues and SMS per minute to one short code or USSD service
+    /// code, all senders together.
+    pub code_per_minute: Option<u32>,
+    /// MSISDNs and codes tracked at once; beyond it the oldest are forgotten.
+    pub tracked: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            ussd_sessions_per_minute: None,
+            sms_per_minute: None,
+            code_per_minute: None,
+            tracked: 100_000,
+        }
+    }
+}
+
+/// `[security.pin_lockout]`: failed secret checks (a call with `verifies:`
+/// whose outcome counts as wrong) before an MSISDN is locked out.
+#[derive(Debug, Clone)]
+pub struct PinLockout {
+    pub attempts: u32,
+    pub lock_for: Duration,
+}
+
+impl Default for PinLockout {
+    fn default() -> PinLockout {
+        PinLockout {
+            attempts: 5,
+            lock_for: Duration::from_secs(15 * 60),
+        }
+    }
 }
 
 pub(crate) fn security(cx: &mut Ctx, raw: RawSecurity) -> Security {

@@ -11,10 +11,11 @@
 
 use std::collections::VecDeque;
 
+use super::super::doc::NodeDoc;
 use super::super::model::{Flow, NodeKind};
-use super::super::session::Outcome;
+use super::super::session::{Outcome, SecretCheck};
 use super::proof::successors;
-use super::{Diags, Loc};
+use super::{loc, Diags, Loc};
 
 pub(super) fn personal_data(flow: &Flow, locs: &[Loc], d: &mut Diags) {
     for (i, node) in flow.nodes.iter().enumerate() {
@@ -85,4 +86,42 @@ pub(super) fn personal_data(flow: &Flow, locs: &[Loc], d: &mut Diags) {
             }
         }
     }
+}
+
+/// `verifies` and `wrong`: which secret the call checks, and which outcomes
+/// mean it was wrong (default `not_found`). `Some(None)`: not a check.
+pub(super) fn secret_check(nd: &NodeDoc, d: &mut Diags) -> Option<Option<SecretCheck>> {
+    let Some(secret) = &nd.verifies else {
+        if let Some(w) = &nd.wrong {
+            d.at(
+                loc(w),
+                "`wrong` goes with `verifies` (the secret the call checks)",
+            );
+            return None;
+        }
+        return Some(None);
+    };
+    let mut wrong = [false; 4];
+    match &nd.wrong {
+        None => wrong[Outcome::NotFound.index()] = true,
+        Some(list) => {
+            for k in &list.value {
+                match Outcome::ALL.into_iter().find(|o| o.key() == k.value) {
+                    Some(Outcome::Ok) => d.at(loc(k), "`ok` cannot mean a wrong secret"),
+                    Some(o) => wrong[o.index()] = true,
+                    None => d.at(
+                        loc(k),
+                        format!(
+                            "unknown outcome `{}` (expected not_found, failed, timeout)",
+                            k.value
+                        ),
+                    ),
+                }
+            }
+        }
+    }
+    Some(Some(SecretCheck {
+        secret: secret.value.clone(),
+        wrong,
+    }))
 }

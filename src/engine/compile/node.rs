@@ -4,7 +4,7 @@
 use super::super::doc::{Kind, LabelDoc, NodeDoc, Spanned};
 use super::super::expr::Expr;
 use super::super::model::{Goto, MenuOption, NodeId, NodeKind, Rule, Texts, VarSpec};
-use super::super::session::{Outcome, SecretCheck};
+use super::super::session::Outcome;
 use super::flow::{Cx, Scope};
 use super::{loc, Diags, Loc};
 
@@ -328,7 +328,7 @@ fn call(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
             );
         }
     }
-    let check = secret_check(nd, d);
+    let check = super::guard::secret_check(nd, d);
     let ok = targets[Outcome::Ok.index()]?;
     let failed = failed?;
     let or_failed = |o: Outcome| targets[o.index()].unwrap_or(failed);
@@ -346,44 +346,6 @@ fn call(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
         check: check?,
         personal: nd.personal.as_ref().is_some_and(|p| p.value),
     })
-}
-
-/// `verifies` and `wrong`: which secret the call checks, and which outcomes
-/// mean it was wrong (default `not_found`). `Some(None)`: not a check.
-fn secret_check(nd: &NodeDoc, d: &mut Diags) -> Option<Option<SecretCheck>> {
-    let Some(secret) = &nd.verifies else {
-        if let Some(w) = &nd.wrong {
-            d.at(
-                loc(w),
-                "`wrong` goes with `verifies` (the secret the call checks)",
-            );
-            return None;
-        }
-        return Some(None);
-    };
-    let mut wrong = [false; 4];
-    match &nd.wrong {
-        None => wrong[Outcome::NotFound.index()] = true,
-        Some(list) => {
-            for k in &list.value {
-                match Outcome::ALL.into_iter().find(|o| o.key() == k.value) {
-                    Some(Outcome::Ok) => d.at(loc(k), "`ok` cannot mean a wrong secret"),
-                    Some(o) => wrong[o.index()] = true,
-                    None => d.at(
-                        loc(k),
-                        format!(
-                            "unknown outcome `{}` (expected not_found, failed, timeout)",
-                            k.value
-                        ),
-                    ),
-                }
-            }
-        }
-    }
-    Some(Some(SecretCheck {
-        secret: secret.value.clone(),
-        wrong,
-    }))
 }
 
 fn branch(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
