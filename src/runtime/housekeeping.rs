@@ -47,29 +47,28 @@ pub(crate) async fn retention<S: Store>(
     now: store::Timestamp,
 ) -> (usize, usize) {
     let before = |d: Duration| store::Timestamp(now.0.saturating_sub(d.as_millis() as u64));
-    let inbound = match store.sweep_inbound(before(r.inbound), 4096).await {
-        Ok(n) => n,
-        Err(e) => {
-            tracing::warn!(error = %e, "inbound journal sweep failed");
+    let count = |r: store::Result<usize>, what: &str| {
+        r.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "{what} sweep failed");
             0
-        }
+        })
     };
+    let inbound = count(
+        store.sweep_inbound(before(r.inbound), 4096).await,
+        "inbound journal",
+    );
     if inbound > 0 {
         tracing::warn!(
             messages = inbound,
             "unprocessed SMS older than store.retention.inbound dropped"
         );
     }
-    let failed = match store
-        .sweep_failed_outbound(before(r.failed_messages), 4096)
-        .await
-    {
-        Ok(n) => n,
-        Err(e) => {
-            tracing::warn!(error = %e, "failed-message sweep failed");
-            0
-        }
-    };
+    let failed = count(
+        store
+            .sweep_failed_outbound(before(r.failed_messages), 4096)
+            .await,
+        "failed-message",
+    );
     if failed > 0 {
         tracing::debug!(
             messages = failed,
