@@ -142,6 +142,15 @@ async fn answer<S: Store>(
     calls: Instant,
 ) -> Result<Option<(String, bool)>, Error> {
     let now = core.now_ms();
+    // Over a limit: refused before the store is read (a flood stays cheap).
+    if let Action::Begin { dial } = &mo.action {
+        let code = limits::service_code(&op.ussd.service_codes, dial);
+        if let Verdict::Refused { .. } = core.limits.ussd_session(&mo.who, code, now) {
+            tracing::info!("new dialogue over [security.limits]; refused");
+            let lang = language_of(core, &mo.who).await;
+            return Ok(Some(notice(core, lang, Notice::TooMany)));
+        }
+    }
     let key = conversation::ussd_key(&op.name, &mo.who);
     let mut l = conversation::load(&*core.store, key, &mo.who, Bearer::Ussd, now).await?;
     let timers = &op.ussd.profile.timers;
@@ -150,11 +159,6 @@ async fn answer<S: Store>(
         Action::Begin { dial } => {
             if core.draining.load(std::sync::atomic::Ordering::SeqCst) {
                 return Ok(Some(notice(core, lang, Notice::Busy)));
-            }
-            let code = limits::service_code(&op.ussd.service_codes, dial);
-            if let Verdict::Refused { .. } = core.limits.ussd_session(&mo.who, code, now) {
-                tracing::info!("new dialogue over [security.limits]; refused");
-                return Ok(Some(notice(core, lang, Notice::TooMany)));
             }
             if l.record.session.is_finished() || l.record.session.status == Status::New {
                 l.record = conversation::restart(&l.record, Bearer::Ussd, None, now);
