@@ -19,3 +19,4 @@ pub mod outbox;
 pub mod runtime;
 pub mod smpp;
 pub mod store;
+pub mod tls;

@@ -5,6 +5,7 @@
 //! either side cannot be verified.
 
 mod backend_support;
+mod tls_support;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -12,33 +13,10 @@ use std::sync::{Arc, Mutex};
 use backend_support::{backends, req};
 use bawaba::backend::CallResult;
 use bawaba::engine::Outcome;
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-use rustls::pki_types::PrivateKeyDer;
+use rcgen::KeyPair;
 use rustls::server::WebPkiClientVerifier;
+use tls_support::Pki;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-struct Pki {
-    ca: CertifiedIssuer<'static, KeyPair>,
-}
-
-impl Pki {
-    fn new(name: &str) -> Pki {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
-        Pki { ca }
-    }
-
-    /// A leaf certificate and its key.
-    fn leaf(&self, cn: &str, sans: &[&str]) -> (rcgen::Certificate, KeyPair) {
-        let key = KeyPair::generate().unwrap();
-        let sans: Vec<String> = sans.iter().map(|s| s.to_string()).collect();
-        let mut params = CertificateParams::new(sans).unwrap();
-        params.distinguished_name.push(DnType::CommonName, cn);
-        (params.signed_by(&key, &self.ca).unwrap(), key)
-    }
-}
 
 /// What the server saw of each connection: the client's certificate, or
 /// the handshake error.
@@ -48,19 +26,10 @@ async fn server(pki: &Pki) -> (std::net::SocketAddr, Seen) {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     roots.add(pki.ca.der().clone()).unwrap();
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
         .build()
         .unwrap();
-    let (cert, key) = pki.leaf("ministry", &["127.0.0.1", "localhost"]);
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(
-            vec![cert.der().clone()],
-            PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
-        )
-        .unwrap();
+    let config = pki.server_config(&["ministry", "127.0.0.1", "localhost"], Some(verifier));
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

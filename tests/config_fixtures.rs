@@ -65,6 +65,7 @@ fn fake() -> Fake {
             "notify-pds-campaigns-0123456789\n",
         ),
         (PathBuf::from("/etc/bawaba/tls/passport.crt"), "cert"),
+        (PathBuf::from("/etc/bawaba/tls/zain-smsc-ca.pem"), "ca"),
         (PathBuf::from("/etc/bawaba/tls/passport.key"), "key"),
         (PathBuf::from("/etc/bawaba/tls/moi-ca.pem"), "ca"),
         (valid.join("secrets/korek-password"), "filePw\n"),

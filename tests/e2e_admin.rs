@@ -106,7 +106,7 @@ fn sample(metrics: &str, series: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_readiness_and_metrics_after_a_dialogue() {
-    let rig = Rig::start("text", "info").await;
+    let rig = Rig::start("text", e2e_support::DEBUG).await;
     let text = std::fs::read_to_string(&rig.config).unwrap();
     let text = format!("{text}\n[admin]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n");
     std::fs::write(&rig.config, text).unwrap();

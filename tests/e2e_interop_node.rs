@@ -33,12 +33,18 @@ async fn turn(node: &mut NodeSmsc, op: u8, text: &str, session: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_against_node_smpp() {
-    let mut node = NodeSmsc::start("bawaba", "demo").await;
+    let mut node = NodeSmsc::start("bawaba", e2e_support::BIND_PASSWORD).await;
     let ministries = Ministries::start(MinistriesConfig::local()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let smsc = std::net::SocketAddr::from(([127, 0, 0, 1], node.port));
     let addrs = (smsc, ministries.local_addr());
-    let config = write_config(dir.path(), addrs, &dir.path().join("store"), "text", "info");
+    let config = write_config(
+        dir.path(),
+        addrs,
+        &dir.path().join("store"),
+        "text",
+        e2e_support::DEBUG,
+    );
     let mut gateway = Serve::spawn(&config, &dir.path().join("serve.log"));
 
     let bind = node.expect("bind_transceiver").await;

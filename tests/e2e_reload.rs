@@ -35,7 +35,7 @@ fn copy_flows(to: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edited_flow_serves_the_next_dialogue_and_a_broken_one_is_refused() {
-    let rig = Rig::start("text", "info").await;
+    let rig = Rig::start("text", e2e_support::DEBUG).await;
     let flows = rig.dir.path().join("flows");
     copy_flows(&flows);
     let text = std::fs::read_to_string(&rig.config).unwrap();

@@ -393,3 +393,66 @@ fn replaced_versions_stay_for_pinned_sessions_then_go() {
     assert!(flow(2, "two").succeed(&back, 1_900, keep).is_ok());
     assert_eq!(v1.get("f").unwrap().checksum().len(), 64);
 }
+
+/// A flow with a card input, an optional secret PIN input and a call
+/// marked `personal: true`; `call_extra` is added to the call node.
+fn personal_flow(pin: &str, call_extra: &str) -> String {
+    format!(
+        "id: p\nversion: 1\ntitle: {{en: P}}\nlanguages: [en]\nvars:\n  name: {{max_len: 20}}\nstart: ask\nnodes:\n  ask:\n    type: input\n    prompt: {{en: Card}}\n    validate: {{digits: {{max: 8}}}}\n    error: {{en: Bad}}\n    save: card\n    next: {first}\n{pin}  get:\n    type: call\n    backend: b\n    operation: o\n    params: {{card: \"{{card}}\"}}\n    results: [name]\n    on: {{ok: show, failed: show}}\n    personal: true\n{call_extra}  show:\n    type: message\n    text: {{en: \"{{name}}\"}}\n",
+        first = if pin.is_empty() { "get" } else { "ask_pin" },
+    )
+}
+
+const PIN_INPUT: &str = "  ask_pin:\n    type: input\n    prompt: {en: PIN}\n    validate: {digits: {min: 4, max: 4}}\n    error: {en: Bad}\n    save: pin\n    secret: true\n    next: get\n";
+
+#[test]
+fn personal_data_needs_a_secret_checked_by_the_back_end() {
+    let ctx = CompileContext::default();
+    // Only the caller's number and a card number: refused, at the call.
+    let d = errors(&[src("flows/p.yaml", &personal_flow("", ""))], &ctx);
+    has(&d, 16, "returns personal data (`personal: true`) but can be reached without a secret checked by a back-end");
+    // A PIN input that the call does not check is not enough either.
+    let d = errors(&[src("flows/p.yaml", &personal_flow(PIN_INPUT, ""))], &ctx);
+    has(&d, 24, "can be reached without a secret");
+    // `verifies` must name a secret input, and send it.
+    let d = errors(
+        &[src(
+            "flows/p.yaml",
+            &personal_flow(PIN_INPUT, "    verifies: card\n"),
+        )],
+        &ctx,
+    );
+    has(&d, 24, "`verifies: card` must name a `secret: true` input");
+    let d = errors(
+        &[src(
+            "flows/p.yaml",
+            &personal_flow(PIN_INPUT, "    verifies: pin\n"),
+        )],
+        &ctx,
+    );
+    has(&d, 24, "does not send it: add it to `params`");
+    let d = errors(
+        &[src(
+            "flows/p.yaml",
+            &personal_flow(PIN_INPUT, "    verifies: pin\n    wrong: [ok]\n"),
+        )],
+        &ctx,
+    );
+    has(&d, 33, "`ok` cannot mean a wrong secret");
+    // Checked by the call itself: accepted.
+    let ok = personal_flow(PIN_INPUT, "    verifies: pin\n").replace(
+        "params: {card: \"{card}\"}",
+        "params: {card: \"{card}\", pin: \"{pin}\"}",
+    );
+    compile(&[src("flows/p.yaml", &ok)], &ctx).unwrap();
+}
+
+#[test]
+fn personal_data_after_the_ok_of_a_verifying_call_is_accepted() {
+    let yaml = "id: v\nversion: 1\ntitle: {en: V}\nlanguages: [en]\nvars:\n  name: {max_len: 20}\nstart: ask_pin\nnodes:\n  ask_pin:\n    type: input\n    prompt: {en: PIN}\n    validate: {digits: {min: 4, max: 4}}\n    error: {en: Bad}\n    save: pin\n    secret: true\n    next: check\n  check:\n    type: call\n    backend: b\n    operation: login\n    params: {pin: \"{pin}\"}\n    verifies: pin\n    on: {ok: get, failed: bye}\n  get:\n    type: call\n    backend: b\n    operation: o\n    results: [name]\n    personal: true\n    on: {ok: show, failed: bye}\n  show:\n    type: message\n    text: {en: \"{name}\"}\n  bye:\n    type: message\n    text: {en: Bye}\n";
+    compile(&[src("flows/v.yaml", yaml)], &CompileContext::default()).unwrap();
+    // The same flow with a way around the check: refused.
+    let around = yaml.replace("on: {ok: get, failed: bye}", "on: {ok: get, failed: get}");
+    let d = errors(&[src("flows/v.yaml", &around)], &CompileContext::default());
+    has(&d, 24, "call `get` returns personal data");
+}

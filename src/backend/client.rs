@@ -3,12 +3,9 @@
 //! one attempt: send, read the body in chunks up to `max_response_bytes`
 //! (never buffering more), classify.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::outcome::{classify, Answer, Failure};
 use super::request::Prepared;
@@ -160,51 +157,15 @@ fn auth_header(b: &Backend) -> Result<Option<(HeaderName, HeaderValue)>, Backend
 /// given (a ministry's private CA, pinned), else the platform's. Plain-HTTP
 /// back-ends get an empty root store: nothing can be trusted over TLS.
 fn tls_config(b: &Backend) -> Result<rustls::ClientConfig, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?;
+    use crate::tls::Trust;
     let (ca, identity) = match &b.auth {
-        Auth::Mtls { cert, key, ca } => (ca.as_deref(), Some((cert, key))),
+        Auth::Mtls { cert, key, ca } => (ca.as_deref(), Some((cert.as_path(), key.as_path()))),
         _ => (None, None),
     };
-    let builder = match ca {
-        Some(ca) => builder.with_root_certificates(roots(ca)?),
-        None if b.base_url.scheme() == "https" => {
-            let verifier =
-                rustls_platform_verifier::Verifier::new(provider).map_err(|e| e.to_string())?;
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(verifier))
-        }
-        None => builder.with_root_certificates(rustls::RootCertStore::empty()),
+    let trust = match ca {
+        Some(ca) => Trust::CaFile(ca),
+        None if b.base_url.scheme() == "https" => Trust::Platform,
+        None => Trust::Nobody,
     };
-    match identity {
-        None => Ok(builder.with_no_client_auth()),
-        Some((cert, key)) => {
-            let certs = CertificateDer::pem_file_iter(cert)
-                .and_then(|c| c.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| format!("{}: {e}", cert.display()))?;
-            let key =
-                PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{}: {e}", key.display()))?;
-            builder
-                .with_client_auth_cert(certs, key)
-                .map_err(|e| format!("client certificate: {e}"))
-        }
-    }
-}
-
-fn roots(ca: &std::path::Path) -> Result<rustls::RootCertStore, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(ca).map_err(|e| format!("{}: {e}", ca.display()))?;
-    for cert in certs {
-        let cert = cert.map_err(|e| format!("{}: {e}", ca.display()))?;
-        roots
-            .add(cert)
-            .map_err(|e| format!("{}: {e}", ca.display()))?;
-    }
-    if roots.is_empty() {
-        return Err(format!("{}: no certificate", ca.display()));
-    }
-    Ok(roots)
+    crate::tls::client_config(trust, identity)
 }

@@ -133,17 +133,5 @@ fn required(cx: &mut Ctx, at: &At, name: &str) {
 
 /// A certificate or key path; checked for readability only by `load`.
 fn readable(cx: &mut Ctx, p: &toml::Spanned<String>, key: &str) -> std::path::PathBuf {
-    let path = cx.path(p.get_ref());
-    if p.get_ref().is_empty() {
-        cx.err(p.span(), key, "must not be empty");
-    } else if let Some(source) = cx.secrets {
-        if let Err(e) = source.read(&path) {
-            cx.err(
-                p.span(),
-                key,
-                format!("cannot read {}: {e}", path.display()),
-            );
-        }
-    }
-    path
+    cx.readable(p.span(), p.get_ref(), key)
 }

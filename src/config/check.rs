@@ -128,6 +128,25 @@ impl Ctx<'_, '_> {
         }
     }
 
+    /// A certificate or key path, resolved; not empty, and readable when
+    /// secrets are resolved (`load`), like secrets. `span` is where to report.
+    pub(crate) fn readable(
+        &mut self,
+        span: Range<usize>,
+        p: &str,
+        key: &str,
+    ) -> std::path::PathBuf {
+        let path = self.path(p);
+        if p.is_empty() {
+            self.err(span, key, "must not be empty");
+        } else if let Some(source) = self.secrets {
+            if let Err(e) = source.read(&path) {
+                self.err(span, key, format!("cannot read {}: {e}", path.display()));
+            }
+        }
+        path
+    }
+
     /// A path, resolved against the configuration file's directory.
     pub(crate) fn path(&self, p: &str) -> std::path::PathBuf {
         self.base.join(p)

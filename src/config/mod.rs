@@ -25,7 +25,9 @@ mod raw;
 mod routing;
 mod secret;
 mod sections;
+mod security;
 mod template;
+mod tls;
 mod units;
 mod ussd;
 
@@ -39,6 +41,7 @@ pub use command::{check_command, load_or_report, ConfigArgs, ConfigCommand, EXIT
 pub use error::{Error, Problem};
 pub use model::*;
 pub use secret::{Secret, SecretOrigin, SecretSource, System};
+pub use security::{Limits, PinLockout, Security};
 pub use units::{show as show_duration, show_size};
 
 use check::Ctx;
@@ -50,7 +53,7 @@ use raw::RawUssdProfile;
 pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 const SECTIONS: &str =
-    "gateway, store, log, admin, sms, operators, backends, ussd_profiles, notify";
+    "gateway, store, log, admin, sms, security, operators, backends, ussd_profiles, notify";
 
 impl Config {
     /// Parses and validates `text` (named `path` in messages; relative paths
@@ -149,6 +152,7 @@ struct Sections {
     log: raw::RawLog,
     admin: raw::RawAdmin,
     sms: raw::RawSms,
+    security: security::RawSecurity,
     operators: Vec<operators::Parsed>,
     has_operators: bool,
     /// Where `operators = []` was written, if it was.
@@ -197,6 +201,7 @@ fn build(text: &str, path: &Path, secrets: Option<&dyn SecretSource>) -> Result<
         log: sections::log(&mut cx, s.log),
         admin: sections::admin(&mut cx, s.admin),
         sms: sections::sms(&mut cx, s.sms, fewest_parts),
+        security: security::security(&mut cx, s.security),
         operators: operators.into_iter().map(|(_, o)| o).collect(),
         backends,
         notify: notify::notify(&mut cx, s.notify),
@@ -218,6 +223,7 @@ fn read_sections(root: &toml::de::DeTable, report: &mut Report) -> Sections {
             "log" => s.log = section(value, name, report).unwrap_or_default(),
             "admin" => s.admin = section(value, name, report).unwrap_or_default(),
             "sms" => s.sms = section(value, name, report).unwrap_or_default(),
+            "security" => s.security = section(value, name, report).unwrap_or_default(),
             "notify" => {
                 let raw = section(value, name, report).unwrap_or_default();
                 s.notify = Some((value.span(), raw));

@@ -23,6 +23,7 @@ pub struct Config {
     pub log: Log,
     pub admin: Admin,
     pub sms: Sms,
+    pub security: super::security::Security,
     pub operators: Vec<Operator>,
     pub backends: Vec<Backend>,
     /// `[notify]`: the notification API; `None` (off) when absent.
@@ -74,6 +75,13 @@ pub struct Retention {
     pub sessions: Duration,
     /// How long sent-message ids are kept to match delivery receipts.
     pub receipts: Duration,
+    /// How long an MO left unprocessed in the journal is kept (retried at
+    /// every start) before it is dropped. Processed MOs are removed at once.
+    pub inbound: Duration,
+    /// How long an MT that failed for good is kept (its status answers
+    /// queries) before it is removed with its text. Sent MTs are removed at
+    /// once; their receipts follow `receipts`.
+    pub failed_messages: Duration,
     /// How often expired records are swept.
     pub sweep_interval: Duration,
 }
@@ -165,6 +173,19 @@ pub struct Operator {
     pub msisdn_prefixes: Vec<String>,
     pub sms: OperatorSms,
     pub ussd: OperatorUssd,
+    /// SMPP over TLS (`None`: plain TCP).
+    pub tls: Option<OperatorTls>,
+}
+
+/// TLS to one SMSC; the certificate is always verified.
+#[derive(Debug, Clone)]
+pub struct OperatorTls {
+    /// A PEM file of CA certificates trusted alone; `None`: the platform's roots.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// The name (or IP address) the SMSC's certificate must carry.
+    pub server_name: String,
+    /// Our certificate chain and key (PEM), for SMSCs that demand one.
+    pub client_cert: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -414,6 +435,9 @@ pub struct Notify {
     /// Most SMS parts one message may take (and never more than the
     /// operator's `sms.max_parts`).
     pub max_parts: u8,
+    /// Source networks that may connect at all (empty: any); others are
+    /// closed at accept, before any HTTP or authentication.
+    pub allowed_ips: Vec<ipnet::IpNet>,
     pub clients: Vec<NotifyClient>,
     pub templates: BTreeMap<String, NotifyTemplate>,
 }

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 
+use ipnet::IpNet;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -28,6 +29,7 @@ pub(crate) struct RawNotify {
     pub concurrency: Option<S<i64>>,
     pub request_timeout: Option<S<Dur>>,
     pub max_parts: Option<S<i64>>,
+    pub allowed_ips: Option<Vec<S<String>>>,
     pub clients: Option<Vec<S<RawClient>>>,
     pub templates: Option<BTreeMap<String, S<RawTemplate>>>,
 }
@@ -84,6 +86,7 @@ pub(crate) fn notify(cx: &mut Ctx, raw: Option<(Range<usize>, RawNotify)>) -> Op
         secs(10),
     );
     let max_parts = cx.int(&raw.max_parts, "notify.max_parts", 1, 255, 10);
+    let allowed_ips = networks(cx, raw.allowed_ips.as_deref(), "notify.allowed_ips");
     let mut names = BTreeSet::new();
     let mut tokens: BTreeMap<String, String> = BTreeMap::new();
     let mut clients = Vec::new();
@@ -108,6 +111,7 @@ pub(crate) fn notify(cx: &mut Ctx, raw: Option<(Range<usize>, RawNotify)>) -> Op
         concurrency: concurrency as usize,
         request_timeout,
         max_parts: max_parts as u8,
+        allowed_ips,
         clients,
         templates,
     })
@@ -204,6 +208,29 @@ fn client(cx: &mut Ctx, i: usize, c: &S<RawClient>, (names, tokens): Seen) -> Op
         bulk: raw.bulk.unwrap_or(false),
         callback_url,
     })
+}
+
+/// Source networks: `"10.20.1.10"` (one address) or `"10.20.0.0/16"`;
+/// every bad entry is reported.
+pub(crate) fn networks(cx: &mut Ctx, raw: Option<&[S<String>]>, key: &str) -> Vec<IpNet> {
+    let mut out = Vec::new();
+    for (j, ip) in raw.into_iter().flatten().enumerate() {
+        let text = ip.get_ref().trim();
+        let parsed = text
+            .parse::<IpNet>()
+            .or_else(|_| text.parse::<IpAddr>().map(IpNet::from));
+        match parsed {
+            Ok(net) => out.push(net.trunc()),
+            Err(_) => {
+                let msg = format!(
+                    "must be an IP address or a network such as \"10.20.0.0/16\", got {:?}",
+                    ip.get_ref()
+                );
+                cx.err(ip.span(), &format!("{key}[{j}]"), msg);
+            }
+        }
+    }
+    out
 }
 
 fn template(cx: &mut Ctx, name: &str, t: &S<RawTemplate>) -> Option<NotifyTemplate> {

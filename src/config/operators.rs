@@ -105,6 +105,8 @@ fn operator(
         service_codes: codes(&ru.and_then(|u| u.service_codes.as_ref())),
         profile,
     };
+    let host = r.host.as_ref().map(|h| h.get_ref().as_str());
+    let tls = super::tls::tls(cx, r.tls.as_ref(), host, &k("tls"));
     let a = account?;
     Some(Operator {
         name: a.name,
@@ -135,6 +137,7 @@ fn operator(
             .collect(),
         sms,
         ussd,
+        tls,
     })
 }
 

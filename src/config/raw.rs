@@ -59,6 +59,8 @@ pub(crate) struct RawGroupCommit {
 pub(crate) struct RawRetention {
     pub sessions: Time,
     pub receipts: Time,
+    pub inbound: Time,
+    pub failed_messages: Time,
     pub sweep_interval: Time,
 }
 
@@ -121,6 +123,9 @@ pub(crate) struct RawOperator {
     pub msisdn_prefixes: Option<Vec<S<String>>>,
     pub sms: Option<RawOperatorSms>,
     pub ussd: Option<RawOperatorUssd>,
+    /// `true` or a table: checked by hand (`config::tls`) so that each
+    /// mistake gets its own message.
+    pub tls: Option<S<toml::Value>>,
 }
 
 #[derive(Deserialize, Default)]

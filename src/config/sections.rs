@@ -107,6 +107,18 @@ pub(crate) fn store(cx: &mut Ctx, raw: RawStore) -> Store {
                 (secs(3600), secs(30 * DAY)),
                 secs(3 * DAY),
             ),
+            inbound: cx.dur(
+                &ret.inbound,
+                "store.retention.inbound",
+                (secs(60), secs(90 * DAY)),
+                secs(7 * DAY),
+            ),
+            failed_messages: cx.dur(
+                &ret.failed_messages,
+                "store.retention.failed_messages",
+                (secs(60), secs(90 * DAY)),
+                secs(7 * DAY),
+            ),
             sweep_interval: cx.dur(
                 &ret.sweep_interval,
                 "store.retention.sweep_interval",

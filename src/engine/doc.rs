@@ -165,6 +165,12 @@ pub struct NodeDoc {
     pub params: Option<Spanned<OrderedMap<Spanned<String>>>>,
     pub results: Option<Spanned<Vec<Spanned<String>>>>,
     pub on: Option<Spanned<OrderedMap<Spanned<String>>>>,
+    /// A call that checks this secret input (a PIN) with the back-end.
+    pub verifies: Option<Spanned<String>>,
+    /// Outcomes of a `verifies` call that mean the secret was wrong.
+    pub wrong: Option<Spanned<Vec<Spanned<String>>>>,
+    /// The call's answer is personal data: it needs a verified secret.
+    pub personal: Option<Spanned<bool>>,
     pub cases: Option<Spanned<Vec<Spanned<CaseDoc>>>>,
     #[serde(rename = "else")]
     pub else_: Option<Spanned<String>>,

@@ -59,5 +59,5 @@ pub(crate) use compile::LANG;
 pub use diagnostic::{CompileContext, Diagnostic, Source};
 pub use lang::Lang;
 pub use model::{Flow, FlowSet, SameVersionChanged};
-pub use session::{Bearer, Effect, Input, Outcome, Session, Status, StepContext};
+pub use session::{Bearer, Effect, Input, Outcome, SecretCheck, Session, Status, StepContext};
 pub use step::{step, step_with};

@@ -206,6 +206,11 @@ pub enum NodeKind {
         results: Vec<String>,
         /// Indexed by `Outcome::index()`.
         on: [NodeId; 4],
+        /// `verifies:`: the call checks a secret input with the back-end.
+        check: Option<super::session::SecretCheck>,
+        /// `personal: true`: the answer is personal data (see
+        /// `compile::guard`: it needs a verified secret on every path).
+        personal: bool,
     },
     Message {
         text: Texts,

@@ -119,6 +119,7 @@ impl<'f> Run<'f> {
                     backend,
                     operation,
                     params,
+                    check,
                     ..
                 } => {
                     // Back-ends get ASCII digits: render parameters in English.
@@ -142,6 +143,7 @@ impl<'f> Run<'f> {
                         backend: backend.clone(),
                         operation: operation.clone(),
                         params,
+                        check: check.clone(),
                     });
                     return;
                 }

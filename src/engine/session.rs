@@ -88,6 +88,9 @@ pub enum Effect {
         backend: String,
         operation: String,
         params: BTreeMap<String, String>,
+        /// Set when the call checks a secret (`verifies:`): the runtime
+        /// counts wrong answers towards the PIN lockout.
+        check: Option<SecretCheck>,
     },
     /// Queue an SMS to the citizen.
     SendSms { text: String },
@@ -95,6 +98,21 @@ pub enum Effect {
     SetLanguage { lang: Lang },
     /// The session is over (also after `Show { end: true }`).
     End,
+}
+
+/// A call that checks a secret input (`verifies: pin`) with the back-end.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretCheck {
+    /// The secret input's variable.
+    pub secret: String,
+    /// Indexed by `Outcome::index()`: outcomes meaning the secret was wrong.
+    pub wrong: [bool; 4],
+}
+
+impl SecretCheck {
+    pub fn is_wrong(&self, outcome: Outcome) -> bool {
+        self.wrong[outcome.index()]
+    }
 }
 
 /// Tunables of the interpreter that the runtime owns (it reads them from

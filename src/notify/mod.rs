@@ -24,6 +24,7 @@
 //!   interactive USSD/SMS replies (0) are claimed first by the outbox.
 //! * Callbacks (a client's `callback_url`): best effort, see `callback`.
 
+mod allowlist;
 mod api;
 mod audit;
 mod auth;
@@ -38,6 +39,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use futures::future::BoxFuture;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -87,8 +89,12 @@ impl Server {
         let callbacks = callback::Callbacks::start(port.clone(), stop.clone());
         let app = api::router(config, port, callbacks);
         let until = stop.clone().cancelled_owned();
+        let allowed = config.allowed_ips.clone();
         let task = tokio::spawn(async move {
             let service = app.into_make_service_with_connect_info::<SocketAddr>();
+            // tap_io (a no-op) because axum gives `ConnectInfo<SocketAddr>`
+            // to a `TapIo` over any listener whose address is a SocketAddr.
+            let listener = allowlist::Allowlisted::new(listener, allowed).tap_io(|_| {});
             let served = axum::serve(listener, service).with_graceful_shutdown(until);
             if let Err(e) = served.await {
                 tracing::error!(error = %e, "notify: the API listener failed");

@@ -66,6 +66,7 @@ fn config(concurrency: usize) -> Notify {
         concurrency,
         request_timeout: Duration::from_secs(2),
         max_parts: 10,
+        allowed_ips: vec![],
         clients: vec![NotifyClient {
             name: "t".into(),
             token: Secret::new(TOKEN),
@@ -151,4 +152,45 @@ async fn a_request_over_the_timeout_is_503() {
     assert_eq!(port.audit.lock().unwrap()[0]["code"], "timeout", "audited");
     let body = axum::body::to_bytes(r.into_body(), 4096).await.unwrap();
     assert!(String::from_utf8_lossy(&body).contains("\"timeout\""));
+}
+
+/// One raw HTTP request from `source` (a loopback address) to `to`; what
+/// came back before the server closed, within 5 s.
+async fn raw_request(source: &str, to: SocketAddr) -> std::io::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(format!("{source}:0").parse().unwrap())?;
+    let mut stream = socket.connect(to).await?;
+    let req = "GET /v1/messages/0 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n";
+    // The server may already have closed: a failed write is an answer too.
+    let _ = stream.write_all(req.as_bytes()).await;
+    let mut out = Vec::new();
+    let read = stream.read_to_end(&mut out);
+    match tokio::time::timeout(Duration::from_secs(5), read).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Ok(Err(e)) => return Err(e),
+        Err(_) => panic!("the server neither answered nor closed within 5 s"),
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+#[tokio::test]
+async fn the_listener_closes_connections_from_outside_the_allowlist_before_http() {
+    let mut cfg = config(8);
+    cfg.allowed_ips = vec!["127.0.0.1/32".parse().unwrap()];
+    let shutdown = CancellationToken::new();
+    let server = Server::start(&cfg, Arc::new(FakePort::default()), &shutdown)
+        .await
+        .unwrap();
+    let addr = server.local_addr();
+    // 127.0.0.2 is loopback too on Linux, but not in the list.
+    let refused = raw_request("127.0.0.2", addr).await.unwrap();
+    assert_eq!(refused, "", "no HTTP answer at all to a refused source");
+    let allowed = raw_request("127.0.0.1", addr).await.unwrap();
+    assert!(
+        allowed.starts_with("HTTP/1.1 401"),
+        "an allowed source reaches authentication: {allowed}"
+    );
+    server.stop(Duration::from_secs(1)).await;
 }

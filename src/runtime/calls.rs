@@ -55,6 +55,10 @@ pub struct Pending {
     /// The parameters hold a secret: never write them down.
     #[serde(skip)]
     pub redact: bool,
+    /// The call checks a secret (`verifies:`): its answer counts towards
+    /// the PIN lockout, even when it comes late (a follow-up).
+    #[serde(default)]
+    pub check: Option<crate::engine::SecretCheck>,
 }
 
 impl Pending {
@@ -102,6 +106,7 @@ impl CallGate {
             idempotency_key: format!("{:016x}-{started_ms}-{call_id}", h.finish()),
             correlation_id: format!("{}-{n}", self.node),
             redact: false,
+            check: None,
         }
     }
 

@@ -54,27 +54,54 @@ pub struct Loaded {
     pub record: Record,
 }
 
+/// What is kept per subscriber across sessions (the `profiles` tree).
 #[derive(Serialize, Deserialize, Default)]
-struct Profile {
+pub struct Profile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    lang: Option<Lang>,
+    pub lang: Option<Lang>,
+    /// Wrong secrets in a row (`[security.pin_lockout]`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pin_failures: u32,
+    /// Locked out of secret checks until this time (ms since the epoch).
+    #[serde(default, skip_serializing_if = "is_zero_ms")]
+    pub locked_until_ms: u64,
 }
 
-/// The language the subscriber chose last time, if any.
-pub async fn remembered_language<S: Store>(store: &S, who: &Msisdn) -> store::Result<Option<Lang>> {
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_zero_ms(n: &u64) -> bool {
+    *n == 0
+}
+
+/// The subscriber's profile (default when none, or unreadable).
+pub async fn profile<S: Store>(store: &S, who: &Msisdn) -> store::Result<Profile> {
     let raw = store
         .get_profile(&SubscriberKey(who.as_str().into()))
         .await?;
     Ok(raw
         .and_then(|b| serde_json::from_slice::<Profile>(&b).ok())
-        .and_then(|p| p.lang))
+        .unwrap_or_default())
 }
 
-pub async fn remember_language<S: Store>(store: &S, who: &Msisdn, lang: Lang) -> store::Result<()> {
-    let data = serde_json::to_vec(&Profile { lang: Some(lang) }).unwrap_or_default();
+pub async fn put_profile<S: Store>(store: &S, who: &Msisdn, p: &Profile) -> store::Result<()> {
+    let data = serde_json::to_vec(p).unwrap_or_default();
     store
         .put_profile(&SubscriberKey(who.as_str().into()), data)
         .await
+}
+
+/// The language the subscriber chose last time, if any.
+pub async fn remembered_language<S: Store>(store: &S, who: &Msisdn) -> store::Result<Option<Lang>> {
+    Ok(profile(store, who).await?.lang)
+}
+
+/// Sets the language, keeping the rest of the profile (a lockout stays).
+pub async fn remember_language<S: Store>(store: &S, who: &Msisdn, lang: Lang) -> store::Result<()> {
+    let mut p = profile(store, who).await?;
+    p.lang = Some(lang);
+    put_profile(store, who, &p).await
 }
 
 /// Loads the record under `key`, or a fresh one (in the remembered

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::conversation::{self, Loaded};
+use super::limits::{self, Verdict};
 use super::notice::Notice;
 use super::turn::Driven;
 use super::ussd::{self, Action, Mo};
@@ -141,6 +142,15 @@ async fn answer<S: Store>(
     calls: Instant,
 ) -> Result<Option<(String, bool)>, Error> {
     let now = core.now_ms();
+    // Over a limit: refused before the store is read (a flood stays cheap).
+    if let Action::Begin { dial } = &mo.action {
+        let code = limits::service_code(&op.ussd.service_codes, dial);
+        if let Verdict::Refused { .. } = core.limits.ussd_session(&mo.who, code, now) {
+            tracing::info!("new dialogue over [security.limits]; refused");
+            let lang = language_of(core, &mo.who).await;
+            return Ok(Some(notice(core, lang, Notice::TooMany)));
+        }
+    }
     let key = conversation::ussd_key(&op.name, &mo.who);
     let mut l = conversation::load(&*core.store, key, &mo.who, Bearer::Ussd, now).await?;
     let timers = &op.ussd.profile.timers;
@@ -179,8 +189,10 @@ async fn answer<S: Store>(
             return Ok(None);
         }
     };
-    match core
-        .engine()
+    let lock = core.pin_lock(&mo.who, now);
+    let mut engine = core.engine();
+    engine.lockout = Some(&lock);
+    match engine
         .drive(&mut l, input, core.clock.as_ref(), Some(calls))
         .await
     {

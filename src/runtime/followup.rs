@@ -115,6 +115,11 @@ async fn deliver<S: Store>(
         version: None,
         record: f.record.clone(),
     };
+    if let Some(check) = &f.call.check {
+        use super::lockout::Lockout;
+        let lock = core.pin_lock(&who, core.now_ms());
+        lock.record(check.is_wrong(result.outcome)).await;
+    }
     let input = Input::CallDone {
         call_id: f.call.call_id,
         outcome: result.outcome,

@@ -27,6 +27,8 @@ mod handle;
 mod housekeeping;
 mod inbound;
 mod journal;
+mod limits;
+mod lockout;
 mod notice;
 mod port;
 mod sms;
@@ -106,6 +108,8 @@ pub(crate) struct Core<S: Store> {
     pub ctx: StepContext,
     pub followups: TaskTracker,
     pub reassembly: Mutex<sms::Reassembly>,
+    /// `[security.limits]`: per-MSISDN and per-code rates.
+    pub limits: limits::Limiter,
     /// Shutting down: no new dialogues or SMS.
     pub draining: AtomicBool,
     /// Jobs accepted and not finished (shutdown waits for zero).
@@ -121,6 +125,17 @@ impl<S: Store> Core<S> {
             flows: self.flows(),
             ctx: &self.ctx,
             gate: &self.gate,
+            lockout: None,
+        }
+    }
+
+    /// The PIN lockout of `who`, as of `now_ms`.
+    pub fn pin_lock<'a>(&'a self, who: &'a Msisdn, now_ms: u64) -> lockout::PinLock<'a, S> {
+        lockout::PinLock {
+            store: &*self.store,
+            who,
+            cfg: &self.config.security.pin_lockout,
+            now_ms,
         }
     }
 
@@ -283,6 +298,7 @@ impl<S: Store> Gateway<S> {
             ctx,
             followups: TaskTracker::new(),
             reassembly: Mutex::new(sms::Reassembly::new()),
+            limits: limits::Limiter::new(cfg.security.limits.clone()),
             draining: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),

@@ -13,10 +13,20 @@ pub enum Notice {
     TryAgain,
     /// A back-end is slow: the answer follows by SMS.
     WillSms,
+    /// Over a `[security.limits]` rate: try again in a minute.
+    TooMany,
+    /// Too many wrong PINs (`[security.pin_lockout]`): locked for a while.
+    Locked,
 }
 
 impl Notice {
-    pub const ALL: [Notice; 3] = [Notice::Busy, Notice::TryAgain, Notice::WillSms];
+    pub const ALL: [Notice; 5] = [
+        Notice::Busy,
+        Notice::TryAgain,
+        Notice::WillSms,
+        Notice::TooMany,
+        Notice::Locked,
+    ];
 
     pub fn text(self, lang: Lang) -> &'static str {
         let [ar, ckb, en] = match self {
@@ -34,6 +44,16 @@ impl Notice {
                 "سنرسل لك النتيجة برسالة SMS",
                 "ئەنجامەکەت بە نامەی SMS بۆ دەنێرین",
                 "We will send you the result by SMS",
+            ],
+            Notice::TooMany => [
+                "طلبات كثيرة جداً، يرجى المحاولة بعد دقيقة",
+                "داواکاری زۆرە، تکایە دوای خولەکێک هەوڵ بدەوە",
+                "Too many requests, please try again in a minute",
+            ],
+            Notice::Locked => [
+                "محاولات خاطئة كثيرة، الخدمة مقفلة مؤقتاً",
+                "هەوڵی هەڵەی زۆر، خزمەتگوزارییەکە بۆ ماوەیەک داخرا",
+                "Too many wrong attempts; locked, please try again later",
             ],
         };
         match lang {

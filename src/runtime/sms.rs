@@ -16,6 +16,7 @@ use tracing::Instrument;
 
 use super::conversation;
 use super::journal::MoSms;
+use super::limits::Verdict;
 use super::turn::Driven;
 use super::{Core, Error};
 use crate::engine::{Bearer, Input, Status};
@@ -260,6 +261,15 @@ async fn converse<S: Store>(
     let key = conversation::sms_key(&who, &mo.dest);
     let mut l = conversation::load(&*core.store, key, &who, Bearer::Sms, now).await?;
     let s = &l.record.session;
+    if let Verdict::Refused { tell } = core.limits.sms(&who, &mo.dest, now) {
+        tracing::info!(tell, "SMS over [security.limits]; not run");
+        if tell {
+            let lang = s.language.unwrap_or_else(|| core.default_lang());
+            let text = super::Notice::TooMany.text(lang);
+            core.send_sms(operator, &who, &mo.dest, text).await?;
+        }
+        return Ok(());
+    }
     let idle = now.saturating_sub(s.last_activity_ms) > core.ctx.sms_idle_ms;
     let fresh = matches!(s.status, Status::New | Status::Finished) || idle;
     if fresh && core.flows().by_keyword(text).is_none() {
@@ -273,8 +283,10 @@ async fn converse<S: Store>(
     if matches!(s.status, Status::Finished) {
         l.record = conversation::restart(&l.record, Bearer::Sms, None, now);
     }
-    let fx = match core
-        .engine()
+    let lock = core.pin_lock(&who, now);
+    let mut engine = core.engine();
+    engine.lockout = Some(&lock);
+    let fx = match engine
         .drive(
             &mut l,
             Input::Reply {

@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use super::calls::{CallGate, Pending};
 use super::clock::Clock;
 use super::conversation::Loaded;
+pub use super::lockout::Lockout;
 use crate::backend::CallResult;
 use crate::engine::model::NodeKind;
 use crate::engine::{step_with, Effect, FlowSet, Input, Lang, Session, Status, StepContext, LANG};
@@ -45,6 +46,9 @@ pub struct Engine<'a> {
     pub flows: Arc<FlowSet>,
     pub ctx: &'a StepContext,
     pub gate: &'a CallGate,
+    /// The subscriber's PIN lockout, consulted before a call that checks a
+    /// secret and told its outcome (`None`: not counted, e.g. unit tests).
+    pub lockout: Option<&'a dyn Lockout>,
 }
 
 impl Engine<'_> {
@@ -64,6 +68,14 @@ impl Engine<'_> {
             let Some(pending) = self.step(loaded, input, clock.now_ms(), &mut fx) else {
                 return Driven::Done(fx);
             };
+            let lockout = self.lockout.filter(|_| pending.check.is_some());
+            if let Some(lock) = lockout {
+                if lock.locked().await {
+                    tracing::info!("secret check not sent: the subscriber is locked out");
+                    locked_out(loaded, &mut fx);
+                    return Driven::Done(fx);
+                }
+            }
             let mut call = self.gate.start(&pending);
             let result = match deadline {
                 None => call.await,
@@ -74,6 +86,9 @@ impl Engine<'_> {
                     }
                 },
             };
+            if let (Some(lock), Some(check)) = (lockout, &pending.check) {
+                lock.record(check.is_wrong(result.outcome)).await;
+            }
             input = Input::CallDone {
                 call_id: pending.call_id,
                 outcome: result.outcome,
@@ -122,6 +137,7 @@ impl Engine<'_> {
                     backend,
                     operation,
                     params,
+                    check,
                 } => {
                     let mut p = self.gate.pending(
                         &loaded.key,
@@ -134,12 +150,28 @@ impl Engine<'_> {
                     // Parameters may carry a secret (a PIN): they are kept in
                     // memory for this call only, never written to a follow-up.
                     p.redact = secret_params;
+                    p.check = check;
                     call = Some(p);
                 }
             }
         }
         call
     }
+}
+
+/// Ends the session with the lockout notice, its secrets wiped.
+fn locked_out(loaded: &mut Loaded, fx: &mut Effects) {
+    let s = &mut loaded.record.session;
+    s.status = Status::Finished;
+    s.vars.clear();
+    s.secrets.clear();
+    s.history.clear();
+    s.pending.clear();
+    s.prefill = None;
+    let lang = s.language.unwrap_or(Lang::Ar);
+    fx.screens
+        .push((super::Notice::Locked.text(lang).to_string(), true));
+    fx.ended = true;
 }
 
 /// The (flow, node) whose screen the session waits on an answer to.

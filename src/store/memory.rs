@@ -160,6 +160,36 @@ impl Store for MemoryStore {
         Ok(self.lock().inbound.remove(&id).is_some())
     }
 
+    async fn sweep_inbound(&self, before: Timestamp, max: usize) -> Result<usize> {
+        let mut st = self.lock();
+        let old: Vec<InboundId> = st
+            .inbound
+            .values()
+            .take_while(|m| m.received_at < before)
+            .take(max)
+            .map(|m| m.id)
+            .collect();
+        for id in &old {
+            st.inbound.remove(id);
+        }
+        Ok(old.len())
+    }
+
+    async fn sweep_failed_outbound(&self, before: Timestamp, max: usize) -> Result<usize> {
+        let mut st = self.lock();
+        let old: Vec<OutboundId> = st
+            .outbound
+            .values()
+            .filter(|m| matches!(m.state, OutboundState::Failed { at } if at < before))
+            .take(max)
+            .map(|m| m.id)
+            .collect();
+        for id in &old {
+            st.outbound.remove(id);
+        }
+        Ok(old.len())
+    }
+
     async fn unprocessed_inbound(
         &self,
         after: Option<InboundId>,

@@ -134,6 +134,14 @@ pub trait Store: Send + Sync + 'static {
     /// Done with an MO message (removes it from the journal). True if present.
     fn mark_inbound_processed(&self, id: InboundId) -> impl Future<Output = Result<bool>> + Send;
 
+    /// Retention: remove up to `max` unprocessed MO messages received
+    /// before `before` (oldest first); returns the count.
+    fn sweep_inbound(
+        &self,
+        before: Timestamp,
+        max: usize,
+    ) -> impl Future<Output = Result<usize>> + Send;
+
     /// Unprocessed MO messages with id > `after`, in id order, at most `max`.
     fn unprocessed_inbound(
         &self,
@@ -161,6 +169,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Give up: keep the message as `Failed { at: now }`, not claimable.
     fn fail(&self, lease: Lease, now: Timestamp) -> impl Future<Output = Result<()>> + Send;
+
+    /// Retention: remove up to `max` messages kept as `Failed` since before
+    /// `before`; returns the count.
+    fn sweep_failed_outbound(
+        &self,
+        before: Timestamp,
+        max: usize,
+    ) -> impl Future<Output = Result<usize>> + Send;
 
     /// Try again at `due_at` (throttled, transient error).
     fn reschedule(

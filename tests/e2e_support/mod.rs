@@ -14,6 +14,11 @@ use bawaba_sim::ministries::{Ministries, MinistriesConfig, MinistriesHandle};
 use bawaba_sim::{Smsc, SmscConfig, SmscHandle};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_bawaba");
+/// The bind password every end-to-end gateway uses: distinctive, so the
+/// log scan ([`Serve`]'s drop) finds it wherever it would leak.
+pub const BIND_PASSWORD: &str = "Pw7kQ2zx";
+/// A log level with all of bawaba at debug: what the log scan reads.
+pub const DEBUG: &str = "info,bawaba=debug";
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// A path in the source tree.
@@ -56,7 +61,7 @@ pub struct Peers {
 
 impl Peers {
     pub async fn start() -> Peers {
-        let mut cfg = SmscConfig::local("bawaba", "demo");
+        let mut cfg = SmscConfig::local("bawaba", BIND_PASSWORD);
         cfg.observe_timeout = Duration::from_secs(15);
         let smsc = Smsc::start(cfg).await.expect("simulator SMSC");
         let ministries = Ministries::start(MinistriesConfig::local())
@@ -111,6 +116,7 @@ pub fn write_config(
         notify.insert("listen".into(), "127.0.0.1:0".into());
     }
     for op in array(&mut doc, "operators") {
+        op.insert("password".into(), BIND_PASSWORD.into());
         op.insert("host".into(), smsc.ip().to_string().into());
         op.insert("port".into(), i64::from(smsc.port()).into());
     }
@@ -176,6 +182,14 @@ impl Rig {
         Rig { peers, dir, config }
     }
 
+    /// Rewrites the configuration (before `serve`).
+    pub fn edit(&self, f: impl FnOnce(&mut toml::Table)) {
+        let text = std::fs::read_to_string(&self.config).expect("config");
+        let mut doc: toml::Table = text.parse().expect("TOML");
+        f(&mut doc);
+        std::fs::write(&self.config, toml::to_string(&doc).expect("TOML")).expect("write config");
+    }
+
     /// Starts `bawaba serve`, its stderr in `dir/<log>`, and waits until
     /// it has bound `binds` times in all.
     pub async fn serve(&self, log: &str, binds: u64) -> Serve {
@@ -186,10 +200,120 @@ impl Rig {
 }
 
 /// `bawaba serve` as a child process; its stderr (the logs) goes to a
-/// file. Killed (SIGKILL) when dropped.
+/// file. Killed (SIGKILL) when dropped, and then its logs are scanned
+/// ([`scan`]): a test whose gateway logged a secret fails.
 pub struct Serve {
     child: tokio::process::Child,
     pub stderr: PathBuf,
+    /// The secrets of its configuration (bind passwords, tokens).
+    secrets: Vec<String>,
+}
+
+/// Citizens' secrets and identifiers typed in this test process (PINs,
+/// pension and card numbers): no gateway log may hold them.
+static SENSITIVE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Marks `value` (a PIN, a national id...) as one no log may contain.
+pub fn sensitive(value: &str) {
+    SENSITIVE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(value.to_string());
+}
+
+/// Every inline secret of a configuration file: operators' passwords,
+/// notification and admin tokens, back-end tokens.
+fn config_secrets(config: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(config).unwrap_or_default();
+    let doc: toml::Table = text.parse().unwrap_or_default();
+    let mut out = Vec::new();
+    fn walk(v: &toml::Value, out: &mut Vec<String>) {
+        match v {
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    match (k.as_str(), v) {
+                        ("password" | "token", toml::Value::String(s)) => out.push(s.clone()),
+                        _ => walk(v, out),
+                    }
+                }
+            }
+            toml::Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    walk(&toml::Value::Table(doc), &mut out);
+    out
+}
+
+/// A log line without its timestamp (text: the first word; JSON: the
+/// `timestamp` field), so a date is never mistaken for a PIN.
+fn without_timestamp(line: &str) -> String {
+    if line.starts_with('{') {
+        if let Ok(mut v) = serde_json::from_str::<serde_json::Value>(line) {
+            if let Some(o) = v.as_object_mut() {
+                o.remove("timestamp");
+            }
+            return v.to_string();
+        }
+    }
+    line.split_once(char::is_whitespace)
+        .map_or(String::new(), |(_, rest)| rest.to_string())
+}
+
+/// Whether `secret` is in `text`: digits as a whole run of digits (a PIN
+/// inside a longer number is not it), anything else as a substring.
+fn holds(text: &str, secret: &str) -> bool {
+    if secret.chars().all(|c| c.is_ascii_digit()) {
+        text.split(|c: char| !c.is_ascii_digit())
+            .any(|run| run == secret)
+    } else {
+        text.contains(secret)
+    }
+}
+
+/// The lines of `logs` that hold any of `secrets` (each line, then the
+/// secret found).
+pub fn leaks(logs: &str, secrets: &[String]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for line in logs.lines() {
+        let line = without_timestamp(line);
+        for s in secrets.iter().filter(|s| s.len() >= 4) {
+            if holds(&line, s) {
+                out.push((line.clone(), s.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Fails if `logs` hold a configuration secret or a registered citizen
+/// secret ([`sensitive`]).
+pub fn scan(logs: &str, config_secrets: &[String]) {
+    let mut secrets = config_secrets.to_vec();
+    secrets.extend(
+        SENSITIVE
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned(),
+    );
+    let found = leaks(logs, &secrets);
+    assert!(
+        found.is_empty(),
+        "the gateway logged a secret or a citizen's identifier ({} lines), e.g. {:?} in: {}",
+        found.len(),
+        found[0].1,
+        found[0].0
+    );
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        if !std::thread::panicking() {
+            scan(&self.logs(), &self.secrets);
+        }
+    }
 }
 
 impl Serve {
@@ -209,6 +333,7 @@ impl Serve {
         Serve {
             child,
             stderr: stderr.to_path_buf(),
+            secrets: config_secrets(config),
         }
     }
 

@@ -60,7 +60,13 @@ impl Rig {
         let callback = free_addr();
         let store = dir.path().join("store");
         // No back-end is called by these tests; the flows still compile.
-        let path = write_config(dir.path(), (smsc_addr, free_addr()), &store, "text", "info");
+        let path = write_config(
+            dir.path(),
+            (smsc_addr, free_addr()),
+            &store,
+            "text",
+            crate::e2e_support::DEBUG,
+        );
         let text = std::fs::read_to_string(&path).expect("config");
         let mut doc: toml::Table = text.parse().expect("TOML");
         let ops = doc["operators"].as_array_mut().expect("operators");
@@ -109,7 +115,7 @@ en = "Electricity bill: {{amount}} IQD"
 
     /// The simulator SMSC on the reserved port.
     pub async fn smsc(&self) -> SmscHandle {
-        let mut cfg = SmscConfig::new(self.smsc_addr, "bawaba", "demo");
+        let mut cfg = SmscConfig::new(self.smsc_addr, "bawaba", crate::e2e_support::BIND_PASSWORD);
         cfg.observe_timeout = Duration::from_secs(60);
         Smsc::start(cfg).await.expect("simulator SMSC")
     }

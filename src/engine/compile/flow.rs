@@ -306,6 +306,7 @@ pub(super) fn build(
         nodes,
     };
     proof::graph(&flow, &locs, &jumps, d);
+    super::guard::personal_data(&flow, &locs, d);
     proof::screens(&mut flow, loc(&fd.title), &locs, ctx.budget, d);
     if d.list.len() > before {
         return None;

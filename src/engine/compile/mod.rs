@@ -8,6 +8,7 @@
 //! and `goto: {flow}` targets. Pure: no file I/O (the CLI reads files).
 
 mod flow;
+mod guard;
 mod node;
 mod pages;
 mod proof;

@@ -26,7 +26,7 @@ impl Built {
     }
 }
 
-fn fields(n: &NodeDoc) -> [(&'static str, Option<Loc>); 18] {
+fn fields(n: &NodeDoc) -> [(&'static str, Option<Loc>); 21] {
     [
         ("text", n.text.as_ref().map(loc)),
         ("prompt", n.prompt.as_ref().map(loc)),
@@ -42,6 +42,9 @@ fn fields(n: &NodeDoc) -> [(&'static str, Option<Loc>); 18] {
         ("params", n.params.as_ref().map(loc)),
         ("results", n.results.as_ref().map(loc)),
         ("on", n.on.as_ref().map(loc)),
+        ("verifies", n.verifies.as_ref().map(loc)),
+        ("wrong", n.wrong.as_ref().map(loc)),
+        ("personal", n.personal.as_ref().map(loc)),
         ("cases", n.cases.as_ref().map(loc)),
         ("else", n.else_.as_ref().map(loc)),
         ("node", n.node.as_ref().map(loc)),
@@ -54,7 +57,16 @@ fn allowed(kind: Kind) -> &'static [&'static str] {
         Kind::Menu => &["text", "options", "options_from"],
         Kind::Language => &["next"],
         Kind::Input => &["prompt", "error", "validate", "save", "secret", "next"],
-        Kind::Call => &["backend", "operation", "params", "results", "on"],
+        Kind::Call => &[
+            "backend",
+            "operation",
+            "params",
+            "results",
+            "on",
+            "verifies",
+            "wrong",
+            "personal",
+        ],
         Kind::Message => &["text"],
         Kind::Sms => &["text", "next"],
         Kind::Branch => &["cases", "else"],
@@ -316,6 +328,7 @@ fn call(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
             );
         }
     }
+    let check = super::guard::secret_check(nd, d);
     let ok = targets[Outcome::Ok.index()]?;
     let failed = failed?;
     let or_failed = |o: Outcome| targets[o.index()].unwrap_or(failed);
@@ -330,6 +343,8 @@ fn call(cx: &Cx, n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<NodeKind> {
             failed,
             or_failed(Outcome::Timeout),
         ],
+        check: check?,
+        personal: nd.personal.as_ref().is_some_and(|p| p.value),
     })
 }
 

@@ -203,6 +203,7 @@ impl Player<'_> {
                         backend,
                         operation,
                         params,
+                        ..
                     } => {
                         let Some(answer) = self.answer(line, &backend, &operation) else {
                             return false;

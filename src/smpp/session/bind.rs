@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use futures::StreamExt;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch, Mutex};
 use tokio::time::Instant;
@@ -19,6 +19,7 @@ use super::inbound::Inbound;
 use super::link::{End, Link, Pending, WRITE_TIMEOUT};
 use super::operator::{Bound, Counters};
 use super::throttle::Throttle;
+use super::tls;
 use super::window::Window;
 use super::{Options, Request};
 use crate::config;
@@ -69,6 +70,8 @@ pub(crate) struct BindCtx {
 /// Why a bind attempt failed.
 enum BindError {
     Io(String),
+    /// The TLS handshake failed (most often: the certificate).
+    Tls(String),
     Rejected(CommandStatus),
     Cancelled,
 }
@@ -82,9 +85,19 @@ async fn run_inner(ctx: BindCtx) {
     let rc = &ctx.cfg.reconnect;
     let mut backoff = Backoff::new(rc.min, rc.max, rc.rejected_max);
     let mut throttle = Throttle::new(ctx.tps, Instant::now());
+    let tls = match ctx.cfg.tls.as_ref().map(tls::Client::new).transpose() {
+        Ok(tls) => tls,
+        Err(e) => {
+            // Files that were readable at start but are not PEM: nothing
+            // to retry until the operator fixes them.
+            tracing::error!(error = %e, "TLS set-up failed; this bind stays down");
+            ctx.cancel.cancelled().await;
+            return;
+        }
+    };
     while !ctx.cancel.is_cancelled() {
         let mut window = Window::new(ctx.cfg.window as usize, ctx.options.first_sequence);
-        let failure = match connect(&ctx, &mut window).await {
+        let failure = match connect(&ctx, tls.as_ref(), &mut window).await {
             Ok((reader, writer)) => {
                 tracing::info!("bound");
                 backoff.bound(Instant::now());
@@ -107,6 +120,13 @@ async fn run_inner(ctx: BindCtx) {
             Err(BindError::Io(e)) => {
                 tracing::warn!(error = %e, "bind failed");
                 Failure::Link
+            }
+            Err(BindError::Tls(e)) => {
+                // Never bound to, never retried faster than a rejected bind:
+                // a wrong certificate is for the operator to act on.
+                let server_name = tls.as_ref().map(|t| t.server_name()).unwrap_or_default();
+                tracing::error!(error = %e, server_name, "TLS handshake with the SMSC failed; not binding");
+                Failure::Rejected
             }
             Err(BindError::Rejected(status)) => {
                 ctx.stats.add_rejected_bind();
@@ -139,25 +159,48 @@ fn set_bound(ctx: &BindCtx, up: bool) {
     });
 }
 
-type Halves = (
-    FramedRead<tokio::net::tcp::OwnedReadHalf, SmppCodec>,
-    tokio::net::tcp::OwnedWriteHalf,
-);
+/// The two sides of a connection, TCP or TLS.
+type Reader = Box<dyn AsyncRead + Send + Unpin>;
+type Writer = Box<dyn AsyncWrite + Send + Unpin>;
+type Halves = (FramedRead<Reader, SmppCodec>, Writer);
 
-/// TCP connect and the bind exchange, bounded by `bind_timeout`.
-async fn connect(ctx: &BindCtx, window: &mut Window<Pending>) -> Result<Halves, BindError> {
+/// TCP connect, then the TLS handshake when the operator has `tls`.
+async fn open(ctx: &BindCtx, tls: Option<&tls::Client>) -> Result<(Reader, Writer), BindError> {
+    let addr = (ctx.cfg.host.as_str(), ctx.cfg.port);
+    let stream = TcpStream::connect(addr)
+        .await
+        .map_err(|e| BindError::Io(format!("connect: {e}")))?;
+    let _ = stream.set_nodelay(true);
+    match tls {
+        None => {
+            let (r, w) = stream.into_split();
+            Ok((Box::new(r), Box::new(w)))
+        }
+        Some(tls) => {
+            let stream = tls.handshake(stream).await.map_err(BindError::Tls)?;
+            let (r, w) = tokio::io::split(stream);
+            Ok((Box::new(r), Box::new(w)))
+        }
+    }
+}
+
+/// Connect and the bind exchange, bounded by `bind_timeout`.
+async fn connect(
+    ctx: &BindCtx,
+    tls: Option<&tls::Client>,
+    window: &mut Window<Pending>,
+) -> Result<Halves, BindError> {
     let attempt = async {
-        let addr = (ctx.cfg.host.as_str(), ctx.cfg.port);
-        let stream = TcpStream::connect(addr)
-            .await
-            .map_err(|e| BindError::Io(format!("connect: {e}")))?;
-        let _ = stream.set_nodelay(true);
-        let (r, mut w) = stream.into_split();
+        let (r, mut w) = open(ctx, tls).await?;
         let mut reader = FramedRead::new(r, SmppCodec::with_max_len(ctx.cfg.max_pdu_size));
         let seq = window.insert_uncounted(Pending::Bind, Instant::now() + ctx.cfg.bind_timeout);
         let mut buf = bytes::BytesMut::new();
         codec::encode(&Pdu::new(seq, bind_body(ctx)), &mut buf);
-        tokio::time::timeout(WRITE_TIMEOUT, w.write_all(&buf))
+        let write = async {
+            w.write_all(&buf).await?;
+            w.flush().await
+        };
+        tokio::time::timeout(WRITE_TIMEOUT, write)
             .await
             .map_err(|_| BindError::Io("write timed out".into()))?
             .map_err(|e| BindError::Io(format!("write: {e}")))?;

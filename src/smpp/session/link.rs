@@ -126,7 +126,14 @@ impl<'a> Link<'a> {
             let now = Instant::now();
             self.fill(now);
             if !self.wbuf.is_empty() {
-                let write = writer.write_all_buf(&mut self.wbuf);
+                // Flushed too: over TLS, records may wait in the session
+                // until flushed (a no-op on plain TCP).
+                let wbuf = &mut self.wbuf;
+                let w = &mut writer;
+                let write = async move {
+                    w.write_all_buf(wbuf).await?;
+                    w.flush().await
+                };
                 match tokio::time::timeout(WRITE_TIMEOUT, write).await {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => self.finish(End::Dropped(format!("write: {e}"))),

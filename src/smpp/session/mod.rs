@@ -44,6 +44,7 @@ mod inbound;
 mod link;
 mod operator;
 mod throttle;
+mod tls;
 mod window;
 
 use std::sync::atomic::{AtomicU8, Ordering};

@@ -247,6 +247,14 @@ impl Store for SledStore {
         self.trees.unprocessed_inbound(after, max)
     }
 
+    async fn sweep_inbound(&self, before: Timestamp, max: usize) -> Result<usize> {
+        self.trees.sweep_inbound(before, max)
+    }
+
+    async fn sweep_failed_outbound(&self, before: Timestamp, max: usize) -> Result<usize> {
+        self.trees.sweep_failed_outbound(before, max)
+    }
+
     async fn enqueue_outbound(&self, msg: NewOutbound) -> Result<OutboundId> {
         match self.durable(Write::EnqueueOutbound(msg)).await? {
             Done::Outbound(id) => Ok(id),

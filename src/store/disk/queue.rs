@@ -169,6 +169,41 @@ impl Trees {
         Ok(self.inbox.remove(be(id.0)).map_err(sled_err)?.is_some())
     }
 
+    /// Journal keys are ids in arrival order: the oldest come first.
+    pub(super) fn sweep_inbound(&self, before: Timestamp, max: usize) -> Result<usize> {
+        let mut n = 0;
+        for item in self.inbox.iter().take(max) {
+            let (k, v) = item.map_err(sled_err)?;
+            if decode_inbound(&k, &v)?.received_at >= before {
+                break;
+            }
+            self.inbox.remove(k).map_err(sled_err)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Failed messages have no index: every message is read (a sweep
+    /// interval apart), at most `max` removed.
+    pub(super) fn sweep_failed_outbound(&self, before: Timestamp, max: usize) -> Result<usize> {
+        let mut n = 0;
+        for item in self.mt_msgs.iter() {
+            if n >= max {
+                break;
+            }
+            let (k, v) = item.map_err(sled_err)?;
+            let id = OutboundId(u64::from_be_bytes(
+                k.as_ref().try_into().unwrap_or_default(),
+            ));
+            let m = decode_outbound(id, &v)?;
+            if matches!(m.state, OutboundState::Failed { at } if at < before) {
+                self.mt_msgs.remove(k).map_err(sled_err)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     pub(super) fn unprocessed_inbound(
         &self,
         after: Option<InboundId>,
