@@ -95,6 +95,22 @@ impl Store for Failing {
         self.inner.mark_inbound_processed(id)
     }
 
+    fn sweep_inbound(
+        &self,
+        before: Timestamp,
+        max: usize,
+    ) -> impl Future<Output = Result<usize>> + Send {
+        self.inner.sweep_inbound(before, max)
+    }
+
+    fn sweep_failed_outbound(
+        &self,
+        before: Timestamp,
+        max: usize,
+    ) -> impl Future<Output = Result<usize>> + Send {
+        self.inner.sweep_failed_outbound(before, max)
+    }
+
     fn unprocessed_inbound(
         &self,
         after: Option<InboundId>,
