@@ -11,6 +11,7 @@
 //! Must not: open sockets, bind ports, touch the store or log a secret.
 //! The full key reference is config/README.md.
 
+mod admin;
 mod auth;
 mod backends;
 mod check;
@@ -147,7 +148,7 @@ struct Sections {
     gateway: raw::RawGateway,
     store: raw::RawStore,
     log: raw::RawLog,
-    admin: raw::RawAdmin,
+    admin: admin::RawAdmin,
     sms: raw::RawSms,
     operators: Vec<operators::Parsed>,
     has_operators: bool,
@@ -195,7 +196,7 @@ fn build(text: &str, path: &Path, secrets: Option<&dyn SecretSource>) -> Result<
         gateway: sections::gateway(&mut cx, s.gateway),
         store: sections::store(&mut cx, s.store),
         log: sections::log(&mut cx, s.log),
-        admin: sections::admin(&mut cx, s.admin),
+        admin: admin::admin(&mut cx, s.admin),
         sms: sections::sms(&mut cx, s.sms, fewest_parts),
         operators: operators.into_iter().map(|(_, o)| o).collect(),
         backends,
