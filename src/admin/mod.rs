@@ -1,47 +1,56 @@
 //! The admin listener (`[admin] listen`, loopback by default): health for
-//! orchestrators and Prometheus metrics for operators.
+//! orchestrators, Prometheus metrics, and the operators' API to publish,
+//! stage and roll back flows and to look at and end sessions.
 //!
-//! * `GET /healthz`: 200 while the process serves HTTP (liveness).
-//! * `GET /readyz`: 200 when every operator has a bind up and the store
-//!   answers a read; else 503 with what is missing (readiness).
-//! * `GET /metrics`: the OpenMetrics text of [`crate::metrics`].
-//! * `GET /v1/status`: JSON for `bawaba status`: readiness, every bind,
-//!   the flows in force and the versions kept for sessions in progress,
-//!   the outbox's counters.
+//! Reads (`viewer` or `publisher` token): `/metrics`, `GET /v1/status`,
+//! `/v1/binds`, `/v1/flows`, `/v1/flows/history`, `/v1/sessions`,
+//! `/v1/audit/verify`. Writes (`publisher` token only): `POST
+//! /v1/flows/drafts`, `/v1/flows/publish`, `/v1/flows/rollback`,
+//! `/v1/flows/staging/promote`, `/v1/flows/staging/drop`, `DELETE
+//! /v1/sessions/{key}`. `/healthz` and `/readyz` need no token. With no
+//! `[[admin.tokens]]` (a loopback listener only) reads are open and every
+//! write is refused (403). With `allowed_ips`, any other peer gets 403.
 //!
-//! With `[admin] token` set, `/metrics` and `/v1/` need
-//! `Authorization: Bearer <token>`.
-//!
-//! Owns: the listener, its routes and its auth. Must not: change the
-//! gateway (no endpoint here writes anything), or answer slowly: every
-//! request is bounded (at most [`MAX_REQUESTS`] at once, [`REQUEST_TIMEOUT`]
-//! each) and bodies are not read.
+//! Owns: the listener, its routes, its auth, and an audit record for every
+//! write it refuses or makes outside the publisher (which audits flow
+//! changes itself). Must not: publish by itself (it calls
+//! `runtime::Control`) or answer slowly: at most [`MAX_REQUESTS`] at once,
+//! reads bounded by [`REQUEST_TIMEOUT`], bodies by [`MAX_BODY`].
 
-use std::net::SocketAddr;
+mod flows;
+mod read;
+
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{self, Secret};
-use crate::runtime::Probe;
+use crate::config::{self, AdminRole, AdminToken};
+use crate::runtime::{Control, Probe};
 
 /// Requests served at once; more get 503 at once.
 pub const MAX_REQUESTS: usize = 16;
-/// A request that takes longer gets 503.
+/// A read that takes longer gets 503 (a write runs to its end: a publish
+/// is never cut between its history record and the swap).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// The largest request body: a whole draft, every file in it.
+pub const MAX_BODY: usize = crate::engine::diagnostic::MAX_FLOW_BYTES as usize;
 
 struct Shared {
     probe: Probe,
-    token: Option<Secret>,
+    control: Control,
+    tokens: Vec<AdminToken>,
+    allowed: Vec<ipnet::IpNet>,
     permits: Semaphore,
 }
 
@@ -55,24 +64,45 @@ pub struct Admin {
 impl Admin {
     /// Serves on `listener` (bound by the caller, `[admin] listen`) until
     /// [`Admin::stop`].
-    pub fn serve(listener: TcpListener, cfg: &config::Admin, probe: Probe) -> Admin {
+    pub fn serve(
+        listener: TcpListener,
+        cfg: &config::Admin,
+        probe: Probe,
+        control: Control,
+    ) -> Admin {
         let local_addr = listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
         let shared = Arc::new(Shared {
             probe,
-            token: cfg.token.clone(),
+            control,
+            tokens: cfg.tokens.clone(),
+            allowed: cfg.allowed_ips.clone(),
             permits: Semaphore::new(MAX_REQUESTS),
         });
         let app = Router::new()
             .route("/healthz", get(healthz))
-            .route("/readyz", get(readyz))
-            .route("/metrics", get(metrics))
-            .route("/v1/status", get(status))
+            .route("/readyz", get(read::readyz))
+            .route("/metrics", get(read::metrics))
+            .route("/v1/status", get(read::status))
+            .route("/v1/binds", get(read::binds))
+            .route("/v1/sessions", get(read::sessions))
+            .route("/v1/sessions/{key}", delete(read::end_session))
+            .route("/v1/audit/verify", get(read::verify_audit))
+            .route("/v1/flows", get(flows::list))
+            .route("/v1/flows/history", get(flows::history))
+            .route("/v1/flows/drafts", post(flows::draft))
+            .route("/v1/flows/publish", post(flows::publish))
+            .route("/v1/flows/rollback", post(flows::rollback))
+            .route("/v1/flows/staging/promote", post(flows::promote))
+            .route("/v1/flows/staging/drop", post(flows::drop_staged))
+            .layer(middleware::from_fn_with_state(shared.clone(), gate))
+            .layer(DefaultBodyLimit::max(MAX_BODY))
             .with_state(shared);
         let stop = CancellationToken::new();
         let until = stop.clone();
         let task = tokio::spawn(async move {
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             let serve = axum::serve(listener, app).with_graceful_shutdown(until.cancelled_owned());
             if let Err(e) = serve.await {
                 tracing::error!(error = %e, "admin listener failed");
@@ -103,14 +133,40 @@ impl Admin {
     }
 }
 
-/// Runs `f` under the request bound: 503 when too many run or it is slow.
-async fn bounded<F>(s: &Shared, f: F) -> Response
-where
-    F: std::future::Future<Output = Response>,
-{
+/// Every request: the allowlist, then the bound on requests at once.
+async fn gate(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if !allowed(&s.allowed, peer) {
+        tracing::debug!(peer = ?peer, "admin request from a peer not in allowed_ips; refused");
+        return (StatusCode::FORBIDDEN, "forbidden\n").into_response();
+    }
     let Ok(_permit) = s.permits.try_acquire() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "busy\n").into_response();
     };
+    next.run(req).await
+}
+
+fn allowed(list: &[ipnet::IpNet], peer: Option<IpAddr>) -> bool {
+    if list.is_empty() {
+        return true;
+    }
+    let Some(peer) = peer else { return false };
+    // An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d.
+    let peer = match peer {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
+        v4 => v4,
+    };
+    list.iter().any(|n| n.contains(&peer))
+}
+
+/// Runs a read under the time bound: 503 when it is slow.
+async fn bounded<F>(f: F) -> Response
+where
+    F: std::future::Future<Output = Response>,
+{
     match tokio::time::timeout(REQUEST_TIMEOUT, f).await {
         Ok(r) => r,
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "timed out\n").into_response(),
@@ -121,98 +177,53 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn readyz(State(s): State<Arc<Shared>>) -> Response {
-    bounded(&s, async {
-        let unbound = s.probe.unbound();
-        let store = s.probe.store_ok().await;
-        let body = serde_json::json!({
-            "ready": unbound.is_empty() && store,
-            "operators_without_bind": unbound,
-            "store": if store { "ok" } else { "not answering" },
-        });
-        let status = if unbound.is_empty() && store {
-            StatusCode::OK
-        } else {
-            StatusCode::SERVICE_UNAVAILABLE
-        };
-        (status, axum::Json(body)).into_response()
-    })
-    .await
+/// Who is calling: the token's name, or `-` when no tokens are set.
+struct Caller {
+    name: String,
+    role: AdminRole,
 }
 
-async fn metrics(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if !authorized(s.token.as_ref(), &headers) {
-        let challenge = [(header::WWW_AUTHENTICATE, "Bearer")];
-        return (StatusCode::UNAUTHORIZED, challenge, "token required\n").into_response();
+/// The caller, if allowed `need`; else the refusal to send (401 without a
+/// known token, 403 with too small a role or none configured for writes).
+fn authorize(s: &Shared, headers: &HeaderMap, need: AdminRole) -> Result<Caller, Response> {
+    if s.tokens.is_empty() {
+        if need == AdminRole::Viewer {
+            return Ok(Caller {
+                name: "-".into(),
+                role: AdminRole::Viewer,
+            });
+        }
+        let msg = "no publisher token is configured ([[admin.tokens]] with role = \"publisher\")\n";
+        return Err((StatusCode::FORBIDDEN, msg).into_response());
     }
-    bounded(&s, async {
-        let text = crate::metrics::get().render(&s.probe.snapshot());
-        let kind = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-        ([(header::CONTENT_TYPE, kind)], text).into_response()
-    })
-    .await
-}
-
-async fn status(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if !authorized(s.token.as_ref(), &headers) {
-        let challenge = [(header::WWW_AUTHENTICATE, "Bearer")];
-        return (StatusCode::UNAUTHORIZED, challenge, "token required\n").into_response();
-    }
-    bounded(&s, async {
-        let snap = s.probe.snapshot();
-        let unbound = s.probe.unbound();
-        let store = s.probe.store_ok().await;
-        let flows = s.probe.flows();
-        let binds: Vec<_> = snap
-            .binds
-            .iter()
-            .map(|(op, b)| {
-                serde_json::json!({
-                    "operator": op, "bind": b.index, "kind": b.kind, "bound": b.bound,
-                    "in_flight": b.in_flight, "rate": b.rate, "binds": b.binds,
-                    "throttled": b.throttled, "unknown": b.unknown,
-                })
-            })
-            .collect();
-        let current: Vec<_> = flows
-            .flows()
-            .map(|f| serde_json::json!({"id": f.id(), "version": f.version(), "checksum": f.checksum()}))
-            .collect();
-        let retired: Vec<_> = flows
-            .retired()
-            .map(|(id, version)| serde_json::json!({"id": id, "version": version}))
-            .collect();
-        let o = snap.outbox;
-        let body = serde_json::json!({
-            "ready": unbound.is_empty() && store,
-            "store": if store { "ok" } else { "not answering" },
-            "binds": binds,
-            "flows": current,
-            "retired_flows": retired,
-            "outbox": {"enqueued": o.enqueued, "sent": o.sent, "retried": o.retried,
-                       "held": o.held, "failed": o.failed, "receipts": o.receipts},
-            "worker_queue": snap.worker_queue,
-            "turns_in_flight": snap.in_flight,
-        });
-        axum::Json(body).into_response()
-    })
-    .await
-}
-
-/// No token configured: open (the listener is loopback unless a token is
-/// set; the configuration enforces that). Else `Bearer <token>`, compared
-/// in constant time.
-fn authorized(token: Option<&Secret>, headers: &HeaderMap) -> bool {
-    let Some(token) = token else { return true };
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    // An unresolved secret lets nobody in.
-    token
-        .expose()
-        .is_some_and(|t| constant_time_eq(given.as_bytes(), t.as_bytes()))
+    // Every token is compared, so the time does not say which matched.
+    let mut found = None;
+    for t in &s.tokens {
+        let same = t
+            .secret
+            .expose()
+            .is_some_and(|v| constant_time_eq(given.as_bytes(), v.as_bytes()));
+        if same {
+            found = Some(t);
+        }
+    }
+    let Some(t) = found else {
+        let challenge = [(header::WWW_AUTHENTICATE, "Bearer")];
+        return Err((StatusCode::UNAUTHORIZED, challenge, "token required\n").into_response());
+    };
+    if t.role < need {
+        let msg = "this token may only read (role = \"viewer\")\n";
+        return Err((StatusCode::FORBIDDEN, msg).into_response());
+    }
+    Ok(Caller {
+        name: t.name.clone(),
+        role: t.role,
+    })
 }
 
 /// Equal bytes, in time that depends only on the lengths (a token's
@@ -225,9 +236,25 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     std::hint::black_box(diff) == 0
 }
 
+/// `key=value` pairs of a query string (no decoding needed: our values
+/// are numbers, hex and words).
+fn query(uri: &axum::http::Uri) -> Vec<(&str, &str)> {
+    uri.query()
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .take(16)
+        .collect()
+}
+
+fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
+    let body = serde_json::json!({ "error": message.into() });
+    (status, axum::Json(body)).into_response()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::constant_time_eq;
+    use super::{allowed, constant_time_eq};
 
     #[test]
     fn constant_time_eq_compares_whole_strings() {
@@ -236,5 +263,15 @@ mod tests {
         assert!(!constant_time_eq(b"s3cret", b"s3cret-token-xyz"));
         assert!(!constant_time_eq(b"", b"x"));
         assert!(constant_time_eq(b"", b""));
+    }
+
+    #[test]
+    fn the_allowlist_takes_blocks_and_mapped_addresses() {
+        let list: Vec<ipnet::IpNet> = vec!["10.20.0.0/24".parse().unwrap()];
+        assert!(allowed(&list, Some("10.20.0.9".parse().unwrap())));
+        assert!(allowed(&list, Some("::ffff:10.20.0.9".parse().unwrap())));
+        assert!(!allowed(&list, Some("10.20.1.9".parse().unwrap())));
+        assert!(!allowed(&list, None));
+        assert!(allowed(&[], None));
     }
 }

@@ -250,7 +250,7 @@ async fn converse<S: Store>(core: &Arc<Core<S>>, mo: &MoSms, text: &str) -> Resu
     let s = &l.record.session;
     let idle = now.saturating_sub(s.last_activity_ms) > core.ctx.sms_idle_ms;
     let fresh = matches!(s.status, Status::New | Status::Finished) || idle;
-    if fresh && core.flows().by_keyword(text).is_none() {
+    if fresh && core.flows_for(&who).by_keyword(text).is_none() {
         let lang = s.language.unwrap_or_else(|| core.default_lang());
         let reply = core.config.sms.fallback.get(lang_of(lang));
         tracing::info!("no keyword matched; fallback reply");
@@ -261,7 +261,7 @@ async fn converse<S: Store>(core: &Arc<Core<S>>, mo: &MoSms, text: &str) -> Resu
         l.record = conversation::restart(&l.record, Bearer::Sms, None, now);
     }
     let fx = match core
-        .engine()
+        .engine_for(&who)
         .drive(
             &mut l,
             Input::Reply {
@@ -293,6 +293,10 @@ async fn converse<S: Store>(core: &Arc<Core<S>>, mo: &MoSms, text: &str) -> Resu
         .session_idle
         .max(core.config.store.retention.sessions);
     conversation::save(&*core.store, &mut l, Timestamp(now).after(keep)).await?;
+    let open = !(fx.ended || l.record.session.is_finished());
+    let idle_at = now + core.ctx.sms_idle_ms;
+    core.active
+        .note(&l.key, (operator.unwrap_or("-"), "sms"), open, idle_at);
     Ok(())
 }
 
