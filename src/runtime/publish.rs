@@ -465,7 +465,7 @@ async fn put_in_force<S: Store>(
     core.swap_flows(set);
     st.files = files;
     audit(core, who, action, Some(seq), &diff).await;
-    tracing::info!(who, action, flows = %diff.join(" "), seq, "flows in force replaced; sessions in progress keep their version");
+    tracing::info!(who, action, flows = %diff.join(" "), seq, "flows replaced; sessions in progress keep their version");
     Ok(Outcome {
         draft: None,
         seq: Some(seq),
