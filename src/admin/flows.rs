@@ -24,7 +24,7 @@ const MAX_HISTORY: usize = 200;
 
 pub(super) async fn list(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     if let Err(r) = authorize(&s, &headers, AdminRole::Viewer) {
-        return r;
+        return r.into_response();
     }
     bounded(async {
         let files = s.control.files().await;
@@ -51,7 +51,7 @@ pub(super) async fn history(
     uri: Uri,
 ) -> Response {
     if let Err(r) = authorize(&s, &headers, AdminRole::Viewer) {
-        return r;
+        return r.into_response();
     }
     let mut before = u64::MAX;
     let mut limit = 50;
@@ -96,7 +96,8 @@ struct Body {
     version: Option<u32>,
 }
 
-fn body(raw: Result<Bytes, BytesRejection>) -> Result<Body, Response> {
+/// The request body, or why it is refused (status and message).
+fn body(raw: Result<Bytes, BytesRejection>) -> Result<Body, (StatusCode, String)> {
     let raw = raw.map_err(|e| {
         let too_big = e.status() == StatusCode::PAYLOAD_TOO_LARGE;
         let msg = if too_big {
@@ -107,10 +108,10 @@ fn body(raw: Result<Bytes, BytesRejection>) -> Result<Body, Response> {
         } else {
             e.body_text()
         };
-        json_error(e.status(), msg)
+        (e.status(), msg)
     })?;
     serde_json::from_slice(&raw)
-        .map_err(|e| json_error(StatusCode::BAD_REQUEST, format!("not a valid request: {e}")))
+        .map_err(|e| (StatusCode::BAD_REQUEST, format!("not a valid request: {e}")))
 }
 
 pub(super) async fn draft(
@@ -216,15 +217,14 @@ async fn write(
         Ok(c) => c,
         Err(r) => {
             audit_refusal(&s, peer, &audited, r.status()).await;
-            return r;
+            return r.into_response();
         }
     };
     debug_assert!(caller.role == AdminRole::Publisher);
-    let change =
-        match body(raw).and_then(|b| make(b).map_err(|m| json_error(StatusCode::BAD_REQUEST, m))) {
-            Ok(c) => c,
-            Err(r) => return r,
-        };
+    let change = match body(raw).and_then(|b| make(b).map_err(|m| (StatusCode::BAD_REQUEST, m))) {
+        Ok(c) => c,
+        Err((status, msg)) => return json_error(status, msg),
+    };
     let control = s.control.clone();
     let who = caller.name.clone();
     let task = tokio::spawn(async move { control.change(&who, change).await });

@@ -183,9 +183,37 @@ struct Caller {
     role: AdminRole,
 }
 
-/// The caller, if allowed `need`; else the refusal to send (401 without a
-/// known token, 403 with too small a role or none configured for writes).
-fn authorize(s: &Shared, headers: &HeaderMap, need: AdminRole) -> Result<Caller, Response> {
+/// Why a caller is refused: 401 without a known token, 403 with too
+/// small a role (or no publisher token configured for a write).
+#[derive(Clone, Copy, Debug)]
+enum Denied {
+    Unauthorized,
+    Forbidden(&'static str),
+}
+
+impl Denied {
+    fn status(self) -> StatusCode {
+        match self {
+            Denied::Unauthorized => StatusCode::UNAUTHORIZED,
+            Denied::Forbidden(_) => StatusCode::FORBIDDEN,
+        }
+    }
+}
+
+impl IntoResponse for Denied {
+    fn into_response(self) -> Response {
+        match self {
+            Denied::Unauthorized => {
+                let challenge = [(header::WWW_AUTHENTICATE, "Bearer")];
+                (StatusCode::UNAUTHORIZED, challenge, "token required\n").into_response()
+            }
+            Denied::Forbidden(msg) => json_error(StatusCode::FORBIDDEN, msg),
+        }
+    }
+}
+
+/// The caller, if allowed `need`.
+fn authorize(s: &Shared, headers: &HeaderMap, need: AdminRole) -> Result<Caller, Denied> {
     if s.tokens.is_empty() {
         if need == AdminRole::Viewer {
             return Ok(Caller {
@@ -193,8 +221,8 @@ fn authorize(s: &Shared, headers: &HeaderMap, need: AdminRole) -> Result<Caller,
                 role: AdminRole::Viewer,
             });
         }
-        let msg = "no publisher token is configured ([[admin.tokens]] with role = \"publisher\")\n";
-        return Err((StatusCode::FORBIDDEN, msg).into_response());
+        let msg = "no publisher token is configured ([[admin.tokens]] with role = \"publisher\")";
+        return Err(Denied::Forbidden(msg));
     }
     let given = headers
         .get(header::AUTHORIZATION)
@@ -213,12 +241,12 @@ fn authorize(s: &Shared, headers: &HeaderMap, need: AdminRole) -> Result<Caller,
         }
     }
     let Some(t) = found else {
-        let challenge = [(header::WWW_AUTHENTICATE, "Bearer")];
-        return Err((StatusCode::UNAUTHORIZED, challenge, "token required\n").into_response());
+        return Err(Denied::Unauthorized);
     };
     if t.role < need {
-        let msg = "this token may only read (role = \"viewer\")\n";
-        return Err((StatusCode::FORBIDDEN, msg).into_response());
+        return Err(Denied::Forbidden(
+            "this token may only read (role = \"viewer\")",
+        ));
     }
     Ok(Caller {
         name: t.name.clone(),

@@ -34,7 +34,7 @@ pub(super) async fn readyz(State(s): State<Arc<Shared>>) -> Response {
 
 pub(super) async fn metrics(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     if let Err(r) = authorize(&s, &headers, AdminRole::Viewer) {
-        return r;
+        return r.into_response();
     }
     bounded(async {
         let text = crate::metrics::get().render(&s.probe.snapshot());
@@ -62,7 +62,7 @@ fn binds_json(probe: &Probe) -> Vec<serde_json::Value> {
 
 pub(super) async fn binds(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     if let Err(r) = authorize(&s, &headers, AdminRole::Viewer) {
-        return r;
+        return r.into_response();
     }
     let body = serde_json::json!({ "binds": binds_json(&s.probe), "operators_without_bind": s.probe.unbound() });
     axum::Json(body).into_response()
@@ -70,7 +70,7 @@ pub(super) async fn binds(State(s): State<Arc<Shared>>, headers: HeaderMap) -> R
 
 pub(super) async fn status(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     if let Err(r) = authorize(&s, &headers, AdminRole::Viewer) {
-        return r;
+        return r.into_response();
     }
     bounded(async {
         let snap = s.probe.snapshot();
@@ -114,7 +114,7 @@ pub(super) async fn sessions(
     uri: Uri,
 ) -> Response {
     if let Err(r) = authorize(&s, &headers, AdminRole::Viewer) {
-        return r;
+        return r.into_response();
     }
     let mut limit = 100;
     let mut after = None;
@@ -158,7 +158,7 @@ pub(super) async fn end_session(
         Ok(c) => c,
         Err(r) => {
             super::flows::audit_refusal(&s, peer, "sessions.end", r.status()).await;
-            return r;
+            return r.into_response();
         }
     };
     let Some(raw) = crate::runtime::sessions_unhex(&key) else {
@@ -195,7 +195,7 @@ pub(super) async fn end_session(
 /// `GET /v1/audit/verify`: walks the whole chain.
 pub(super) async fn verify_audit(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     if let Err(r) = authorize(&s, &headers, AdminRole::Viewer) {
-        return r;
+        return r.into_response();
     }
     // The whole chain may take longer than a read's bound: it is paged
     // and reads only.

@@ -127,7 +127,7 @@ pub struct Entry {
 impl Entry {
     /// Whether the set came through the API (kept over a restart) rather
     /// than from the files of `flows_dir`.
-    fn from_api(&self) -> bool {
+    fn through_api(&self) -> bool {
         matches!(
             self.action.as_str(),
             "publish" | "rollback" | "promote" | "drop"
@@ -587,7 +587,7 @@ pub async fn initial<S: Store>(
             None
         }
     };
-    if let Some(last) = newest.as_ref().filter(|e| e.from_api()) {
+    if let Some(last) = newest.as_ref().filter(|e| e.through_api()) {
         match restore(store, config, last).await {
             Ok((set, files)) => {
                 let differs = infos(&dir_set, &dir) != infos(&set, &files);
