@@ -30,14 +30,7 @@ pub(super) async fn list(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Re
         let files = s.control.files().await;
         let set = s.probe.flows();
         let in_force = crate::runtime::publish::infos(&set, &files);
-        let kept: Vec<_> = set
-            .retired()
-            .map(|(id, version)| serde_json::json!({"id": id, "version": version}))
-            .collect();
-        let staged = s
-            .control
-            .staged()
-            .map(|(flows, n)| serde_json::json!({"flows": flows, "msisdns": n}));
+        let (kept, staged) = super::read::kept_and_staged(&s, &set);
         let body = serde_json::json!({"flows": in_force, "retired": kept, "staged": staged});
         axum::Json(body).into_response()
     })
@@ -175,15 +168,8 @@ pub(super) async fn promote(
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    write(
-        s,
-        peer,
-        headers,
-        Ok(Bytes::from_static(b"{}")),
-        "promote",
-        |_| Ok(Change::Promote),
-    )
-    .await
+    let empty = Ok(Bytes::from_static(b"{}"));
+    write(s, peer, headers, empty, "promote", |_| Ok(Change::Promote)).await
 }
 
 pub(super) async fn drop_staged(
@@ -191,15 +177,8 @@ pub(super) async fn drop_staged(
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    write(
-        s,
-        peer,
-        headers,
-        Ok(Bytes::from_static(b"{}")),
-        "drop",
-        |_| Ok(Change::Drop),
-    )
-    .await
+    let empty = Ok(Bytes::from_static(b"{}"));
+    write(s, peer, headers, empty, "drop", |_| Ok(Change::Drop)).await
 }
 
 /// Authorises a publisher, reads the body, makes the change in a task of

@@ -68,6 +68,22 @@ pub(super) async fn binds(State(s): State<Arc<Shared>>, headers: HeaderMap) -> R
     axum::Json(body).into_response()
 }
 
+/// The versions kept for sessions in progress, and the staged set.
+pub(super) fn kept_and_staged(
+    s: &Shared,
+    flows: &crate::engine::FlowSet,
+) -> (Vec<serde_json::Value>, Option<serde_json::Value>) {
+    let kept = flows
+        .retired()
+        .map(|(id, version)| serde_json::json!({"id": id, "version": version}))
+        .collect();
+    let staged = s
+        .control
+        .staged()
+        .map(|(flows, n)| serde_json::json!({"flows": flows, "msisdns": n}));
+    (kept, staged)
+}
+
 pub(super) async fn status(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     if let Err(r) = authorize(&s, &headers, AdminRole::Viewer) {
         return r.into_response();
@@ -81,13 +97,7 @@ pub(super) async fn status(State(s): State<Arc<Shared>>, headers: HeaderMap) -> 
             .flows()
             .map(|f| serde_json::json!({"id": f.id(), "version": f.version(), "checksum": f.checksum()}))
             .collect();
-        let retired: Vec<_> = flows
-            .retired()
-            .map(|(id, version)| serde_json::json!({"id": id, "version": version}))
-            .collect();
-        let staged = s.control.staged().map(|(flows, msisdns)| {
-            serde_json::json!({"flows": flows, "msisdns": msisdns})
-        });
+        let (retired, staged) = kept_and_staged(&s, &flows);
         let o = snap.outbox;
         let body = serde_json::json!({
             "ready": unbound.is_empty() && store,

@@ -440,8 +440,37 @@ async fn known_texts<S: Store>(
     }
 }
 
-/// Compiles `files`, keeps their texts, writes the history, then puts the
-/// set in force. Any failure before the swap changes nothing.
+/// A set ready to go in force: compiled, successor of the set in force,
+/// every new version's text kept. Nothing is in force yet.
+struct Prepared {
+    set: FlowSet,
+    flows: Vec<FlowInfo>,
+    changed: Vec<String>,
+}
+
+async fn prepare<S: Store>(
+    core: &Core<S>,
+    files: &BTreeMap<String, String>,
+) -> Result<Prepared, Refused> {
+    let set = compile(files, &core.config).map_err(Refused::Flows)?;
+    let now = core.flows();
+    let set = set
+        .succeed(&now, core.now_ms(), super::millis(core.pinned_for()))
+        .map_err(same_version)?;
+    let fresh = known_texts(core, &set, files).await?;
+    for (id, version, bytes) in fresh {
+        let put = core.store.put_flow_source(&id, version, bytes).await;
+        put.map_err(|e| Refused::Store(e.to_string()))?;
+    }
+    Ok(Prepared {
+        flows: infos(&set, files),
+        changed: changed(&now, &set),
+        set,
+    })
+}
+
+/// Prepares `files`, writes the history, then puts the set in force. Any
+/// failure before the swap changes nothing.
 async fn put_in_force<S: Store>(
     core: &Core<S>,
     st: &mut State,
@@ -449,28 +478,17 @@ async fn put_in_force<S: Store>(
     action: &str,
     files: BTreeMap<String, String>,
 ) -> Result<Outcome, Refused> {
-    let set = compile(&files, &core.config).map_err(Refused::Flows)?;
-    let now = core.flows();
-    let set = set
-        .succeed(&now, core.now_ms(), super::millis(core.pinned_for()))
-        .map_err(same_version)?;
-    let fresh = known_texts(core, &set, &files).await?;
-    for (id, version, bytes) in fresh {
-        let put = core.store.put_flow_source(&id, version, bytes).await;
-        put.map_err(|e| Refused::Store(e.to_string()))?;
-    }
-    let flows = infos(&set, &files);
-    let diff = changed(&now, &set);
-    let seq = history(core, who, action, &flows, diff.clone(), None).await?;
-    core.swap_flows(set);
+    let p = prepare(core, &files).await?;
+    let seq = history(core, who, action, &p.flows, p.changed.clone(), None).await?;
+    core.swap_flows(p.set);
     st.files = files;
-    audit(core, who, action, Some(seq), &diff).await;
-    tracing::info!(who, action, flows = %diff.join(" "), seq, "flows replaced; sessions in progress keep their version");
+    audit(core, who, action, Some(seq), &p.changed).await;
+    tracing::info!(who, action, flows = %p.changed.join(" "), seq, "flows replaced; sessions in progress keep their version");
     Ok(Outcome {
         draft: None,
         seq: Some(seq),
-        changed: diff,
-        flows,
+        changed: p.changed,
+        flows: p.flows,
     })
 }
 
@@ -484,32 +502,21 @@ async fn stage<S: Store>(
         let msg = format!("a staging list holds 1 to {MAX_STAGING} MSISDNs");
         return Err(Refused::Invalid(msg));
     }
-    let set = compile(&files, &core.config).map_err(Refused::Flows)?;
-    let now = core.flows();
-    let set = set
-        .succeed(&now, core.now_ms(), super::millis(core.pinned_for()))
-        .map_err(same_version)?;
-    let fresh = known_texts(core, &set, &files).await?;
-    for (id, version, bytes) in fresh {
-        let put = core.store.put_flow_source(&id, version, bytes).await;
-        put.map_err(|e| Refused::Store(e.to_string()))?;
-    }
-    let flows = infos(&set, &files);
-    let diff = changed(&now, &set);
+    let p = prepare(core, &files).await?;
     let n = list.len();
-    let seq = history(core, who, "stage", &flows, diff.clone(), Some(n)).await?;
+    let seq = history(core, who, "stage", &p.flows, p.changed.clone(), Some(n)).await?;
     core.set_staged(Some(Staging {
-        flows: Arc::new(set),
+        flows: Arc::new(p.set),
         msisdns: list.iter().map(|m| m.as_str().to_string()).collect(),
         files,
     }));
-    audit(core, who, "stage", Some(seq), &diff).await;
-    tracing::info!(who, flows = %diff.join(" "), msisdns = n, "flows staged for test numbers");
+    audit(core, who, "stage", Some(seq), &p.changed).await;
+    tracing::info!(who, flows = %p.changed.join(" "), msisdns = n, "flows staged for test numbers");
     Ok(Outcome {
         draft: None,
         seq: Some(seq),
-        changed: diff,
-        flows,
+        changed: p.changed,
+        flows: p.flows,
     })
 }
 
