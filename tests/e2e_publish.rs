@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use e2e_support::admin::{add_admin, admin_addr, get, request};
-use e2e_support::Rig;
+use e2e_support::{Rig, Serve};
 use serde_json::{json, Value};
 
 const PUBLISHER: &str = "publisher-token-0123456789";
@@ -295,6 +295,55 @@ async fn a_peer_outside_allowed_ips_gets_403() {
     assert_eq!(get(admin, "/v1/flows", Some(PUBLISHER)).await.0, 403);
     let logs = serve.logs();
     assert!(logs.contains("not in allowed_ips"), "{logs}");
+    serve.signal("TERM");
+    assert!(serve.wait(Duration::from_secs(20)).await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bind_the_smsc_refuses_is_audited_and_bodies_are_bounded() {
+    let rig = Rig::start("text", "info").await;
+    add_admin(&rig.config, PUBLISHER, VIEWER, "");
+    let text = std::fs::read_to_string(&rig.config).unwrap();
+    assert!(text.contains("password = \"demo\""), "{text}");
+    let wrong = text.replace("password = \"demo\"", "password = \"wrong\"");
+    std::fs::write(&rig.config, wrong).unwrap();
+    let mut serve = Serve::spawn(&rig.config, &rig.dir.path().join("serve.log"));
+    let admin = admin_addr(&serve).await;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let record = loop {
+        let (status, body) = get(admin, "/v1/audit?limit=100", Some(VIEWER)).await;
+        assert_eq!(status, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        let found = v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["record"]["action"] == "bind.rejected")
+            .cloned();
+        if let Some(r) = found {
+            break r;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{body}\n{}",
+            serve.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(record["record"]["operator"], "sim", "{record}");
+    assert!(record["record"]["count"].as_u64() >= Some(1), "{record}");
+    assert!(
+        !record.to_string().contains("wrong"),
+        "no password: {record}"
+    );
+
+    // A draft over the body cap is refused before it is read whole.
+    let big = "#".repeat(1024 * 1024 + 1);
+    let body = json!({"files": [{"name": "big.yaml", "text": big}]});
+    let (status, _) = post(admin, "/v1/flows/drafts", Some(PUBLISHER), body).await;
+    assert_eq!(status, 413);
+
     serve.signal("TERM");
     assert!(serve.wait(Duration::from_secs(20)).await.success());
 }

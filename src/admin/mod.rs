@@ -4,7 +4,7 @@
 //!
 //! Reads (`viewer` or `publisher` token): `/metrics`, `GET /v1/status`,
 //! `/v1/binds`, `/v1/flows`, `/v1/flows/history`, `/v1/sessions`,
-//! `/v1/audit/verify`. Writes (`publisher` token only): `POST
+//! `/v1/audit`, `/v1/audit/verify`. Writes (`publisher` token only): `POST
 //! /v1/flows/drafts`, `/v1/flows/publish`, `/v1/flows/rollback`,
 //! `/v1/flows/staging/promote`, `/v1/flows/staging/drop`, `DELETE
 //! /v1/sessions/{key}`. `/healthz` and `/readyz` need no token. With no
@@ -88,6 +88,7 @@ impl Admin {
             .route("/v1/binds", get(read::binds))
             .route("/v1/sessions", get(read::sessions))
             .route("/v1/sessions/{key}", delete(read::end_session))
+            .route("/v1/audit", get(read::audit))
             .route("/v1/audit/verify", get(read::verify_audit))
             .route("/v1/flows", get(flows::list))
             .route("/v1/flows/history", get(flows::history))

@@ -202,6 +202,47 @@ pub(super) async fn end_session(
     (status, axum::Json(body)).into_response()
 }
 
+/// Audit entries per page at most.
+const MAX_AUDIT: usize = 500;
+
+/// `GET /v1/audit?after=SEQ&limit=N`: entries oldest first, each with its
+/// hash and record (JSON; no message text, masked numbers).
+pub(super) async fn audit(State(s): State<Arc<Shared>>, headers: HeaderMap, uri: Uri) -> Response {
+    if let Err(r) = authorize(&s, &headers, AdminRole::Viewer) {
+        return r.into_response();
+    }
+    let mut after = 0;
+    let mut limit = 100;
+    for (k, v) in query(&uri) {
+        match (k, v.parse::<u64>()) {
+            ("after", Ok(n)) => after = n,
+            ("limit", Ok(n)) => limit = n.clamp(1, MAX_AUDIT as u64) as usize,
+            ("after" | "limit", Err(_)) => {
+                return json_error(StatusCode::BAD_REQUEST, format!("{k} must be a number"))
+            }
+            _ => {}
+        }
+    }
+    bounded(async {
+        match s.control.audit_entries(after, limit).await {
+            Ok(entries) => {
+                let list: Vec<_> = entries
+                    .iter()
+                    .map(|e| {
+                        let record = serde_json::from_slice::<serde_json::Value>(&e.record)
+                            .unwrap_or_else(|_| String::from_utf8_lossy(&e.record).into());
+                        let hash = crate::runtime::sessions_hex(&e.hash);
+                        serde_json::json!({"seq": e.seq, "hash": hash, "record": record})
+                    })
+                    .collect();
+                axum::Json(serde_json::json!({"entries": list})).into_response()
+            }
+            Err(e) => json_error(StatusCode::SERVICE_UNAVAILABLE, format!("store: {e}")),
+        }
+    })
+    .await
+}
+
 /// `GET /v1/audit/verify`: walks the whole chain.
 pub(super) async fn verify_audit(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     if let Err(r) = authorize(&s, &headers, AdminRole::Viewer) {

@@ -19,7 +19,7 @@ use super::{Core, EnqueueError, Work};
 use crate::engine::{FlowSet, SameVersionChanged};
 use crate::metrics::Snapshot;
 use crate::smpp::session::Operator;
-use crate::store::{self, OutboundId, SessionKey, Store};
+use crate::store::{self, AuditEntry, OutboundId, SessionKey, Store};
 
 pub(super) type EnqueueFn = Arc<
     dyn Fn(String, String) -> BoxFuture<'static, Result<OutboundId, EnqueueError>> + Send + Sync,
@@ -52,6 +52,11 @@ pub(super) trait Running: Send + Sync {
     fn end_session(&self, key: SessionKey) -> BoxFuture<'_, store::Result<bool>>;
     fn audit(&self, record: serde_json::Value) -> BoxFuture<'_, ()>;
     fn verify_audit(&self) -> BoxFuture<'_, store::Result<Verdict>>;
+    fn audit_entries(
+        &self,
+        after: u64,
+        max: usize,
+    ) -> BoxFuture<'_, store::Result<Vec<AuditEntry>>>;
 }
 
 /// The running core, with a view of its worker queues.
@@ -195,6 +200,14 @@ impl<S: Store> Running for Live<S> {
     fn verify_audit(&self) -> BoxFuture<'_, store::Result<Verdict>> {
         Box::pin(super::audit::verify(&*self.core.store))
     }
+
+    fn audit_entries(
+        &self,
+        after: u64,
+        max: usize,
+    ) -> BoxFuture<'_, store::Result<Vec<AuditEntry>>> {
+        Box::pin(self.core.store.audit_entries(after, max))
+    }
 }
 
 /// How long a readiness check waits on the store.
@@ -282,6 +295,11 @@ impl Control {
     /// Walks the audit chain.
     pub async fn verify_audit(&self) -> store::Result<Verdict> {
         self.0.verify_audit().await
+    }
+
+    /// Audit entries after `after`, oldest first, at most `max`.
+    pub async fn audit_entries(&self, after: u64, max: usize) -> store::Result<Vec<AuditEntry>> {
+        self.0.audit_entries(after, max).await
     }
 }
 

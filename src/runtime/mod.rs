@@ -390,4 +390,4 @@ fn millis(d: Duration) -> u64 {
 }
 
 pub use handle::{Control, GatewayHandle, Probe};
-pub use sessions::{unhex as sessions_unhex, SessionView};
+pub use sessions::{hex as sessions_hex, unhex as sessions_unhex, SessionView};

@@ -298,4 +298,6 @@ pub trait Store: Send + Sync + 'static {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_flows;
+#[cfg(test)]
 mod tests_keyed;

@@ -56,12 +56,19 @@ pub async fn request(
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    s.write_all(req.as_bytes()).await.unwrap();
+    // A refusal (413) may come, and the socket close, before the whole
+    // body is written: what matters is the answer read back.
+    let _ = s.write_all(req.as_bytes()).await;
     let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut raw))
+    let read = async {
+        let mut buf = [0u8; 8192];
+        while let Ok(n @ 1..) = s.read(&mut buf).await {
+            raw.extend_from_slice(&buf[..n]);
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), read)
         .await
-        .expect("admin answered in time")
-        .unwrap();
+        .expect("admin answered in time");
     let text = String::from_utf8(raw).unwrap();
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
     let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
