@@ -140,7 +140,7 @@ mod tests {
 
     #[test]
     fn keys_round_trip_through_hex_and_name_their_parts() {
-        let k = SessionKey(b"u\0zain\09647701234567".to_vec());
+        let k = SessionKey(b"u\0zain\x009647701234567".to_vec());
         assert_eq!(unhex(&hex(&k.0)).unwrap(), k.0);
         assert_eq!(parts(&k), ("ussd", "zain".into(), "9647701234567".into()));
         assert!(unhex("abc").is_none() && unhex("zz").is_none());

@@ -35,7 +35,7 @@ async fn flow_texts_and_history<S: Store>(s: &S) {
 }
 
 async fn sessions_page_in_key_order<S: Store>(s: &S) {
-    for k in ["u\0sim\03", "u\0sim\01", "s\09\02150", "u\0sim\02"] {
+    for k in ["u\0sim\x003", "u\0sim\x001", "s\x009\x002150", "u\0sim\x002"] {
         let key = SessionKey(k.as_bytes().to_vec());
         s.put_session(&key, None, k.as_bytes().to_vec(), Timestamp(100))
             .await
@@ -43,11 +43,11 @@ async fn sessions_page_in_key_order<S: Store>(s: &S) {
     }
     let first = s.list_sessions(None, 2).await.unwrap();
     let keys: Vec<_> = first.iter().map(|(k, _)| k.0.clone()).collect();
-    assert_eq!(keys, vec![b"s\09\02150".to_vec(), b"u\0sim\01".to_vec()]);
-    assert_eq!(first[1].1.data, b"u\0sim\01".to_vec());
+    assert_eq!(keys, vec![b"s\x009\x002150".to_vec(), b"u\0sim\x001".to_vec()]);
+    assert_eq!(first[1].1.data, b"u\0sim\x001".to_vec());
     let rest = s.list_sessions(Some(&first[1].0), 10).await.unwrap();
     let keys: Vec<_> = rest.iter().map(|(k, _)| k.0.clone()).collect();
-    assert_eq!(keys, vec![b"u\0sim\02".to_vec(), b"u\0sim\03".to_vec()]);
+    assert_eq!(keys, vec![b"u\0sim\x002".to_vec(), b"u\0sim\x003".to_vec()]);
     assert!(s
         .list_sessions(Some(&rest[1].0), 10)
         .await
