@@ -35,7 +35,12 @@ async fn flow_texts_and_history<S: Store>(s: &S) {
 }
 
 async fn sessions_page_in_key_order<S: Store>(s: &S) {
-    for k in ["u\0sim\x003", "u\0sim\x001", "s\x009\x002150", "u\0sim\x002"] {
+    for k in [
+        "u\0sim\x003",
+        "u\0sim\x001",
+        "s\x009\x002150",
+        "u\0sim\x002",
+    ] {
         let key = SessionKey(k.as_bytes().to_vec());
         s.put_session(&key, None, k.as_bytes().to_vec(), Timestamp(100))
             .await
@@ -43,7 +48,10 @@ async fn sessions_page_in_key_order<S: Store>(s: &S) {
     }
     let first = s.list_sessions(None, 2).await.unwrap();
     let keys: Vec<_> = first.iter().map(|(k, _)| k.0.clone()).collect();
-    assert_eq!(keys, vec![b"s\x009\x002150".to_vec(), b"u\0sim\x001".to_vec()]);
+    assert_eq!(
+        keys,
+        vec![b"s\x009\x002150".to_vec(), b"u\0sim\x001".to_vec()]
+    );
     assert_eq!(first[1].1.data, b"u\0sim\x001".to_vec());
     let rest = s.list_sessions(Some(&first[1].0), 10).await.unwrap();
     let keys: Vec<_> = rest.iter().map(|(k, _)| k.0.clone()).collect();
