@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{authorize, bounded, json_error, query, Caller, Shared};
+use super::{authorize, bounded, json_error, Caller, Shared};
 use crate::config::AdminRole;
 use crate::engine::Diagnostic;
 use crate::msisdn::Msisdn;
@@ -46,19 +46,10 @@ pub(super) async fn history(
     if let Err(r) = authorize(&s, &headers, AdminRole::Viewer) {
         return r.into_response();
     }
-    let mut before = u64::MAX;
-    let mut limit = 50;
-    for (k, v) in query(&uri) {
-        let n = v.parse::<u64>();
-        match (k, n) {
-            ("before", Ok(n)) => before = n,
-            ("limit", Ok(n)) => limit = n.clamp(1, MAX_HISTORY as u64) as usize,
-            ("before" | "limit", Err(_)) => {
-                return json_error(StatusCode::BAD_REQUEST, format!("{k} must be a number"))
-            }
-            _ => {}
-        }
-    }
+    let (before, limit) = match super::paging(&uri, "before", u64::MAX, (50, MAX_HISTORY)) {
+        Ok(p) => p,
+        Err(msg) => return json_error(StatusCode::BAD_REQUEST, msg),
+    };
     bounded(async {
         match s.control.history(before, limit).await {
             Ok(entries) => {

@@ -276,6 +276,31 @@ fn query(uri: &axum::http::Uri) -> Vec<(&str, &str)> {
         .collect()
 }
 
+/// `?{key}=N&limit=M` of a paged listing: (N or `from`, M clamped to
+/// `1..=max`, `limit` when absent); or why not (answered 400).
+fn paging(
+    uri: &axum::http::Uri,
+    key: &str,
+    from: u64,
+    (limit, max): (usize, usize),
+) -> Result<(u64, usize), String> {
+    let (mut at, mut n) = (from, limit);
+    for (k, v) in query(uri) {
+        if k != key && k != "limit" {
+            continue;
+        }
+        let Ok(v) = v.parse::<u64>() else {
+            return Err(format!("{k} must be a number"));
+        };
+        if k == key {
+            at = v;
+        } else {
+            n = v.clamp(1, max as u64) as usize;
+        }
+    }
+    Ok((at, n))
+}
+
 fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
     let body = serde_json::json!({ "error": message.into() });
     (status, axum::Json(body)).into_response()

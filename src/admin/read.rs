@@ -211,18 +211,10 @@ pub(super) async fn audit(State(s): State<Arc<Shared>>, headers: HeaderMap, uri:
     if let Err(r) = authorize(&s, &headers, AdminRole::Viewer) {
         return r.into_response();
     }
-    let mut after = 0;
-    let mut limit = 100;
-    for (k, v) in query(&uri) {
-        match (k, v.parse::<u64>()) {
-            ("after", Ok(n)) => after = n,
-            ("limit", Ok(n)) => limit = n.clamp(1, MAX_AUDIT as u64) as usize,
-            ("after" | "limit", Err(_)) => {
-                return json_error(StatusCode::BAD_REQUEST, format!("{k} must be a number"))
-            }
-            _ => {}
-        }
-    }
+    let (after, limit) = match super::paging(&uri, "after", 0, (100, MAX_AUDIT)) {
+        Ok(p) => p,
+        Err(msg) => return json_error(StatusCode::BAD_REQUEST, msg),
+    };
     bounded(async {
         match s.control.audit_entries(after, limit).await {
             Ok(entries) => {
