@@ -15,6 +15,7 @@
 //! Must not: parse arguments, install signal handlers or a logger (the
 //! CLI does), or hold protocol logic of its own.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +26,8 @@ use tokio_util::sync::CancellationToken;
 use crate::admin::Admin;
 use crate::backend::Backends;
 use crate::config::Config;
-use crate::engine::{self, CompileContext, Diagnostic, FlowSet, Source};
+use crate::engine::{self, Diagnostic, FlowSet, Source};
+use crate::runtime::publish::{Change, FlowFile, Refused};
 use crate::runtime::{Calls, Gateway, GatewayHandle};
 use crate::store::{SledConfig, SledStore, Store};
 
@@ -113,14 +115,25 @@ pub fn compile_flows(config: &Config) -> Result<FlowSet, Error> {
     if sources.is_empty() {
         return Err(Error::NoFlows(dir.clone()));
     }
-    let ctx = CompileContext {
-        backends: Some(config.backend_operations()),
-        budget: config.strictest_budget(),
-    };
+    let ctx = crate::runtime::publish::compile_context(config);
     engine::compile(&sources, &ctx).map_err(|mut diags| {
         diags.sort();
         Error::Flows(diags)
     })
+}
+
+/// The flow files of `dir` by file name, as publishing takes them.
+fn flow_files(dir: &Path) -> Result<BTreeMap<String, String>, Error> {
+    Ok(flow_sources(dir)?
+        .into_iter()
+        .map(|s| {
+            let name = Path::new(&s.path)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or(s.path);
+            (name, s.text)
+        })
+        .collect())
 }
 
 /// The `*.yaml` files of `dir`, sorted by name, read.
@@ -202,11 +215,16 @@ impl std::fmt::Debug for App {
 /// order. Nothing is bound when this returns an exit-64 error.
 pub async fn start(config: Config) -> Result<App, Error> {
     let flows_seen = fingerprint(&config.gateway.flows_dir);
-    let flows = Arc::new(compile_flows(&config)?);
+    let files = flow_files(&config.gateway.flows_dir)?;
+    let flows = compile_flows(&config)?;
     let backends =
         Backends::from_config(&config.backends).map_err(|e| Error::Backends(e.to_string()))?;
     let calls: Arc<dyn Calls> = Arc::new(backends);
     let store = Arc::new(open_store(&config).await?);
+    // The set last published through the admin API, if that is newer
+    // than the files (see runtime::publish::initial).
+    let (flows, files) = crate::runtime::publish::initial(&*store, &config, files, flows).await;
+    let flows = Arc::new(flows);
     let config = Arc::new(config);
     let n_flows = flows.flows().count();
     // The admin port is taken before any bind, so a clash stops nothing.
@@ -220,7 +238,8 @@ pub async fn start(config: Config) -> Result<App, Error> {
             }
         },
     };
-    let gateway = Gateway::new(Arc::clone(&config), Arc::clone(&store), flows, calls);
+    let gateway =
+        Gateway::new(Arc::clone(&config), Arc::clone(&store), flows, calls).with_flow_files(files);
     let gateway = match gateway.start().await {
         Ok(g) => g,
         Err(e) => {
@@ -228,7 +247,8 @@ pub async fn start(config: Config) -> Result<App, Error> {
             return Err(Error::Gateway(e));
         }
     };
-    let admin = admin_listener.map(|l| Admin::serve(l, &config.admin, gateway.probe()));
+    let admin =
+        admin_listener.map(|l| Admin::serve(l, &config.admin, gateway.probe(), gateway.control()));
     let notify = match &config.notify {
         None => None,
         Some(n) => {
@@ -278,9 +298,10 @@ impl App {
     }
 
     /// Until `stop` is cancelled: with `gateway.watch_flows`, checks the
-    /// flow files every [`WATCH_EVERY`] and, when one changed, recompiles
-    /// them all; a clean set replaces the running one for every later turn,
-    /// a broken one is refused (every problem logged) and the running flows
+    /// flow files every [`WATCH_EVERY`] and, when one changed, publishes
+    /// them through the same checked path as the admin API (recorded in
+    /// the history as `watch`): a clean set serves every later session, a
+    /// broken one is refused (every problem logged) and the running flows
     /// stay. Without `watch_flows` it only waits for `stop`.
     pub async fn watch_flows(&self, stop: &CancellationToken) {
         if !self.config.gateway.watch_flows {
@@ -303,22 +324,34 @@ impl App {
                 continue;
             }
             seen = now;
-            let config = Arc::clone(&self.config);
-            match tokio::task::spawn_blocking(move || compile_flows(&config)).await {
-                Ok(Ok(flows)) => {
-                    if let Err(refused) = self.gateway.set_flows(flows) {
-                        for r in refused {
-                            tracing::warn!(problem = %r, "changed flows refused; the running flows stay");
-                        }
-                        // Looked at again once the files change again.
-                    }
-                }
+            let scan = dir.clone();
+            let files = match tokio::task::spawn_blocking(move || flow_files(&scan)).await {
+                Ok(Ok(files)) => files,
                 Ok(Err(e)) => {
-                    for line in e.report() {
-                        tracing::warn!(problem = %line, "changed flows refused; the running flows stay");
-                    }
+                    tracing::warn!(error = %e, "changed flows unreadable; the running flows stay");
+                    continue;
                 }
-                Err(e) => tracing::error!(error = %e, "flow reload task failed"),
+                Err(e) => {
+                    tracing::error!(error = %e, "flow reload task failed");
+                    continue;
+                }
+            };
+            let files = files
+                .into_iter()
+                .map(|(name, text)| FlowFile { name, text })
+                .collect();
+            let change = Change::Watch(files);
+            match self.gateway.control().change("watch", change).await {
+                Ok(_) => {}
+                Err(Refused::Flows(problems)) => {
+                    for p in problems {
+                        tracing::warn!(problem = %p, "changed flows refused; the running flows stay");
+                    }
+                    // Looked at again once the files change again.
+                }
+                Err(e) => {
+                    tracing::warn!(problem = %e, "changed flows refused; the running flows stay")
+                }
             }
         }
     }

@@ -5,7 +5,8 @@
 //! failed (`status`: the gateway is not ready); 2 bad usage or unreadable
 //! files (`status`: the gateway cannot be asked); 130 a second SIGINT/SIGTERM
 //! during a graceful stop. `flows`: 1 the flows or transcripts have
-//! problems (all reported).
+//! problems (all reported), or the gateway refused the change; `audit
+//! verify`: 1 the chain is broken.
 
 mod cli;
 
@@ -36,10 +37,16 @@ enum Command {
     Version,
     /// Check a configuration file: `bawaba config check config/bawaba.toml`.
     Config(bawaba::config::ConfigArgs),
-    /// Check, test and draw declarative flows (flows/*.yaml).
+    /// Check, test and draw declarative flows (flows/*.yaml); push,
+    /// publish, roll back and list them on a running gateway.
     Flows {
         #[command(subcommand)]
         command: cli::FlowsCommand,
+    },
+    /// The audit log: `bawaba audit verify` checks its hash chain.
+    Audit {
+        #[command(subcommand)]
+        command: cli::AuditCommand,
     },
 }
 
@@ -55,5 +62,6 @@ fn main() -> ExitCode {
         }
         Command::Config(args) => ExitCode::from(u8::try_from(args.run()).unwrap_or(1)),
         Command::Flows { command } => cli::flows(command),
+        Command::Audit { command } => cli::audit(command),
     }
 }

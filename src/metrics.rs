@@ -292,6 +292,8 @@ pub struct Snapshot {
     pub worker_queue: usize,
     /// Turns accepted and not finished.
     pub in_flight: usize,
+    /// Conversations waiting for the citizen, not idle: (operator, bearer, n).
+    pub sessions_active: Vec<(String, &'static str, usize)>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -299,6 +301,12 @@ struct BindLabels {
     operator: String,
     bind: String,
     kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SessionLabels {
+    operator: String,
+    bearer: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -399,5 +407,18 @@ impl Snapshot {
             queue,
         );
         r.register("turns_in_flight", "Turns accepted and not finished", busy);
+        let active = Family::<SessionLabels, Gauge>::default();
+        for (operator, bearer, n) in &self.sessions_active {
+            let l = SessionLabels {
+                operator: operator.clone(),
+                bearer,
+            };
+            active.get_or_create(&l).set(*n as i64);
+        }
+        r.register(
+            "sessions_active",
+            "Conversations waiting for the citizen's answer and not idle, on this node",
+            active,
+        );
     }
 }

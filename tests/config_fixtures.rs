@@ -26,6 +26,8 @@ const SECRET_VALUES: &[&str] = &[
     "pds-token-9f8e7d",
     "elec-key-1a2b3c",
     "admin-token-abcdef-0123",
+    "admin-publisher-0123456789",
+    "viewer-token-inline-0123",
     "pension-token-5e6f",
     "notify-electricity-0123456789",
     "notify-pds-campaigns-0123456789",
@@ -40,6 +42,7 @@ fn fake() -> Fake {
         ("BAWABA_TEST_PASSWORD", "envPw"),
         ("BAWABA_TEST_TOKEN", "test-token"),
         ("BAWABA_TEST_ADMIN_TOKEN", "admin-token-0123456789"),
+        ("BAWABA_ADMIN_PUBLISHER_TOKEN", "admin-publisher-0123456789"),
         ("BAWABA_TEST_LONG_PASSWORD", "123456789"),
         (
             "BAWABA_NOTIFY_ELECTRICITY_TOKEN",
@@ -49,7 +52,7 @@ fn fake() -> Fake {
     let valid = root().join("tests/fixtures/config/valid");
     let files = BTreeMap::from([
         (
-            PathBuf::from("/etc/bawaba/secrets/admin-token"),
+            PathBuf::from("/etc/bawaba/secrets/admin-viewer-token"),
             "admin-token-abcdef-0123\n",
         ),
         (

@@ -7,75 +7,10 @@ mod e2e_support;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use e2e_support::{Rig, Serve};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use e2e_support::admin::{add_admin, admin_addr, get};
+use e2e_support::Rig;
 
 const TOKEN: &str = "metrics-token-0123456789";
-
-/// The admin address, from the gateway's log line `admin listener up`.
-async fn admin_addr(serve: &Serve) -> SocketAddr {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let logs = serve.logs();
-        let found = logs
-            .lines()
-            .filter(|l| l.contains("admin listener up"))
-            .find_map(|l| {
-                l.split("local_addr=")
-                    .nth(1)?
-                    .split_whitespace()
-                    .next()?
-                    .parse()
-                    .ok()
-            });
-        if let Some(addr) = found {
-            return addr;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no admin address in:\n{logs}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// One GET over HTTP/1.1: (status, body).
-async fn get(addr: SocketAddr, path: &str, token: Option<&str>) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
-    let req = format!("GET {path} HTTP/1.1\r\nHost: admin\r\n{auth}Connection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut raw))
-        .await
-        .expect("admin answered in time")
-        .unwrap();
-    let text = String::from_utf8(raw).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
-    (status, body)
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap();
-        if n == 0 {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        body = &rest[n + 2..];
-    }
-    out
-}
 
 /// `bawaba status --admin ADDR`, the token in an environment variable.
 async fn bawaba_status(admin: SocketAddr) -> std::process::Output {
@@ -107,9 +42,8 @@ fn sample(metrics: &str, series: &str) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_readiness_and_metrics_after_a_dialogue() {
     let rig = Rig::start("text", e2e_support::DEBUG).await;
-    let text = std::fs::read_to_string(&rig.config).unwrap();
-    let text = format!("{text}\n[admin]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n");
-    std::fs::write(&rig.config, text).unwrap();
+    // A viewer token is enough to read everything here.
+    add_admin(&rig.config, "publisher-token-0123456789", TOKEN, "");
     let mut serve = rig.serve("serve.log", 1).await;
     let admin = admin_addr(&serve).await;
 
@@ -192,6 +126,20 @@ async fn health_readiness_and_metrics_after_a_dialogue() {
     assert!(
         !m.contains("9647701234567") && !m.contains("12345678"),
         "no number or input in metrics"
+    );
+
+    // A dialogue left open counts as an active session of its operator.
+    let mut open = rig.peers.smsc.ussd("9647709876543");
+    let first = open.dial("*123*1#").await.unwrap();
+    assert!(!first.end, "{first:?}");
+    let (_, m) = get(admin, "/metrics", Some(TOKEN)).await;
+    assert_eq!(
+        sample(
+            &m,
+            "bawaba_sessions_active{operator=\"sim\",bearer=\"ussd\"}"
+        ),
+        1.0,
+        "{m}"
     );
 
     // `bawaba status` reads the same through /v1/status (token from env).

@@ -241,6 +241,43 @@ impl Store for Failing {
     ) -> impl Future<Output = Result<Vec<AuditEntry>>> + Send {
         self.inner.audit_entries(after, max)
     }
+
+    fn put_flow_source(
+        &self,
+        id: &str,
+        version: u32,
+        record: Vec<u8>,
+    ) -> impl Future<Output = Result<()>> + Send {
+        self.inner.put_flow_source(id, version, record)
+    }
+
+    fn get_flow_source(
+        &self,
+        id: &str,
+        version: u32,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>>> + Send {
+        self.inner.get_flow_source(id, version)
+    }
+
+    fn append_flow_history(&self, record: Vec<u8>) -> impl Future<Output = Result<u64>> + Send {
+        self.inner.append_flow_history(record)
+    }
+
+    fn flow_history(
+        &self,
+        before: u64,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<(u64, Vec<u8>)>>> + Send {
+        self.inner.flow_history(before, max)
+    }
+
+    fn list_sessions(
+        &self,
+        after: Option<&SessionKey>,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<(SessionKey, Session)>>> + Send {
+        self.inner.list_sessions(after, max)
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

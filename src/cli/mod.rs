@@ -2,6 +2,7 @@
 //! engine (`compile`, `transcript::run`) and prints what it found. No flow
 //! logic lives here.
 
+mod admin_api;
 mod demo;
 mod files;
 mod graph;
@@ -18,6 +19,7 @@ use bawaba::charset::Budget;
 use bawaba::engine::{self, transcript, CompileContext, Diagnostic, FlowSet, StepContext};
 use clap::{Subcommand, ValueEnum};
 
+pub use admin_api::{audit, AuditCommand};
 pub use demo::{demo, DemoArgs};
 pub use graph::Format;
 pub use serve::{serve, ServeArgs};
@@ -46,6 +48,55 @@ pub enum FlowsCommand {
         #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
         format: GraphFormat,
     },
+    /// Upload flow files (PATH: files or folders) to a running gateway as
+    /// a draft: compiled there with `check`'s checks against its back-ends
+    /// and screens, merged with the flows in force; every problem printed.
+    Push {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        admin: admin_api::AdminArgs,
+    },
+    /// Publish flow files (or `--draft N`) on a running gateway: all or
+    /// nothing; sessions in progress keep their version. With `--staging`,
+    /// only those test numbers' new sessions get it (then `promote` or
+    /// `drop`).
+    Publish {
+        paths: Vec<PathBuf>,
+        #[arg(long, value_name = "N", conflicts_with = "paths")]
+        draft: Option<u64>,
+        /// Test MSISDNs, comma-separated.
+        #[arg(long, value_name = "MSISDNS", value_delimiter = ',')]
+        staging: Option<Vec<String>>,
+        #[command(flatten)]
+        admin: admin_api::AdminArgs,
+    },
+    /// Put an earlier version of a flow back in force (any version in the
+    /// history, also after a restart).
+    Rollback {
+        id: String,
+        version: u32,
+        #[command(flatten)]
+        admin: admin_api::AdminArgs,
+    },
+    /// The staged flows to everyone.
+    Promote {
+        #[command(flatten)]
+        admin: admin_api::AdminArgs,
+    },
+    /// Forget the staged flows (test sessions on them finish on them).
+    Drop {
+        #[command(flatten)]
+        admin: admin_api::AdminArgs,
+    },
+    /// The flows a running gateway serves, the versions kept for sessions
+    /// in progress, the staged set; `--history` adds the last publishes.
+    List {
+        #[arg(long)]
+        history: bool,
+        #[command(flatten)]
+        admin: admin_api::AdminArgs,
+    },
 }
 
 #[derive(clap::Args)]
@@ -72,6 +123,7 @@ pub fn flows(command: FlowsCommand) -> ExitCode {
         FlowsCommand::Check { path, backends } => check(&path, &backends),
         FlowsCommand::Test { path, backends } => test(&path, &backends),
         FlowsCommand::Graph { file, format } => draw(&file, format),
+        remote => return remote_flows(remote),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -81,6 +133,76 @@ pub fn flows(command: FlowsCommand) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The `flows` subcommands that talk to a running gateway.
+fn remote_flows(command: FlowsCommand) -> ExitCode {
+    use admin_api::{block_on, call, report};
+    use reqwest::Method;
+    use serde_json::json;
+    let given = |paths: &[PathBuf]| admin_api::files(paths);
+    match command {
+        FlowsCommand::Push { paths, admin } => match given(&paths) {
+            Ok(files) => block_on(async move {
+                let body = json!({ "files": files });
+                report(
+                    &admin,
+                    call(&admin, Method::POST, "/v1/flows/drafts", Some(body)).await,
+                )
+            }),
+            Err(e) => usage(e),
+        },
+        FlowsCommand::Publish {
+            paths,
+            draft,
+            staging,
+            admin,
+        } => {
+            let mut body = match (draft, paths.is_empty()) {
+                (Some(d), _) => json!({ "draft": d }),
+                (None, false) => match given(&paths) {
+                    Ok(files) => json!({ "files": files }),
+                    Err(e) => return usage(e),
+                },
+                (None, true) => return usage("give flow files or --draft N".into()),
+            };
+            if let Some(list) = staging {
+                body["staging"] = json!(list);
+            }
+            block_on(async move {
+                report(
+                    &admin,
+                    call(&admin, Method::POST, "/v1/flows/publish", Some(body)).await,
+                )
+            })
+        }
+        FlowsCommand::Rollback { id, version, admin } => block_on(async move {
+            let body = json!({ "id": id, "version": version });
+            report(
+                &admin,
+                call(&admin, Method::POST, "/v1/flows/rollback", Some(body)).await,
+            )
+        }),
+        FlowsCommand::Promote { admin } => block_on(async move {
+            let path = "/v1/flows/staging/promote";
+            report(&admin, call(&admin, Method::POST, path, None).await)
+        }),
+        FlowsCommand::Drop { admin } => block_on(async move {
+            let path = "/v1/flows/staging/drop";
+            report(&admin, call(&admin, Method::POST, path, None).await)
+        }),
+        FlowsCommand::List { history, admin } => {
+            block_on(async move { admin_api::list(&admin, history).await })
+        }
+        FlowsCommand::Check { .. } | FlowsCommand::Test { .. } | FlowsCommand::Graph { .. } => {
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn usage(e: String) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(2)
 }
 
 /// `name:op,op;name:op` -> back-end -> operations.

@@ -3,28 +3,21 @@
 //! the versions kept for sessions in progress. Exit 0 when ready, 1 when
 //! not (so scripts can wait on it), 2 when the gateway cannot be asked.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::Duration;
 
+use super::admin_api::AdminArgs;
 use serde_json::Value;
 
 #[derive(clap::Args)]
 pub struct StatusArgs {
-    /// The admin listener (`[admin] listen`).
-    #[arg(long, default_value = "127.0.0.1:9100", value_name = "ADDR")]
-    admin: SocketAddr,
-    /// The environment variable holding the admin token, if the listener
-    /// wants one (never on the command line, where `ps` shows it).
-    #[arg(long, default_value = "BAWABA_ADMIN_TOKEN", value_name = "VAR")]
-    token_env: String,
+    #[command(flatten)]
+    admin: AdminArgs,
     /// Print the gateway's JSON as it is.
     #[arg(long)]
     json: bool,
 }
 
 pub fn status(args: StatusArgs) -> ExitCode {
-    let token = std::env::var(&args.token_env).ok();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -35,11 +28,11 @@ pub fn status(args: StatusArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let answer = runtime.block_on(fetch(args.admin, token.as_deref()));
+    let answer = runtime.block_on(fetch(&args.admin));
     let v = match answer {
         Ok(v) => v,
         Err(e) => {
-            eprintln!("error: {}: {e}", args.admin);
+            eprintln!("error: {}: {e}", args.admin.admin);
             return ExitCode::from(2);
         }
     };
@@ -55,35 +48,11 @@ pub fn status(args: StatusArgs) -> ExitCode {
     }
 }
 
-async fn fetch(admin: SocketAddr, token: Option<&str>) -> Result<Value, String> {
-    // Plain HTTP to the admin listener; reqwest is built without a TLS
-    // provider, so it gets a rustls config that trusts nothing.
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth();
-    let client = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| e.to_string())?;
-    let mut req = client.get(format!("http://{admin}/v1/status"));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
+async fn fetch(args: &AdminArgs) -> Result<Value, String> {
+    match super::admin_api::call(args, reqwest::Method::GET, "/v1/status", None).await? {
+        (200, v) => Ok(v),
+        (s, _) => Err(format!("the admin listener answered {s}")),
     }
-    let resp = req.send().await.map_err(|e| e.to_string())?;
-    match resp.status().as_u16() {
-        200 => {}
-        401 => {
-            return Err("the admin listener wants a token (set the --token-env variable)".into())
-        }
-        s => return Err(format!("the admin listener answered {s}")),
-    }
-    let body = resp.bytes().await.map_err(|e| e.to_string())?;
-    serde_json::from_slice(&body).map_err(|e| format!("not JSON: {e}"))
 }
 
 fn render(v: &Value) -> String {

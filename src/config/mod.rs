@@ -11,6 +11,7 @@
 //! Must not: open sockets, bind ports, touch the store or log a secret.
 //! The full key reference is config/README.md.
 
+mod admin;
 mod auth;
 mod backends;
 mod check;
@@ -150,7 +151,7 @@ struct Sections {
     gateway: raw::RawGateway,
     store: raw::RawStore,
     log: raw::RawLog,
-    admin: raw::RawAdmin,
+    admin: admin::RawAdmin,
     sms: raw::RawSms,
     security: security::RawSecurity,
     operators: Vec<operators::Parsed>,
@@ -199,7 +200,7 @@ fn build(text: &str, path: &Path, secrets: Option<&dyn SecretSource>) -> Result<
         gateway: sections::gateway(&mut cx, s.gateway),
         store: sections::store(&mut cx, s.store),
         log: sections::log(&mut cx, s.log),
-        admin: sections::admin(&mut cx, s.admin),
+        admin: admin::admin(&mut cx, s.admin),
         sms: sections::sms(&mut cx, s.sms, fewest_parts),
         security: security::security(&mut cx, s.security),
         operators: operators.into_iter().map(|(_, o)| o).collect(),

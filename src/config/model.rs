@@ -104,7 +104,28 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Admin {
     pub listen: Option<SocketAddr>,
-    pub token: Option<Secret>,
+    /// `[[admin.tokens]]`: who may call the API, and what they may do.
+    pub tokens: Vec<AdminToken>,
+    /// Peers allowed to connect; empty: any peer.
+    pub allowed_ips: Vec<ipnet::IpNet>,
+}
+
+/// One `[[admin.tokens]]` entry.
+#[derive(Debug, Clone)]
+pub struct AdminToken {
+    /// Named in the audit log and in the flow history.
+    pub name: String,
+    pub role: AdminRole,
+    pub secret: Secret,
+}
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AdminRole {
+    /// Reads: status, flows, history, sessions, metrics, the audit check.
+    Viewer,
+    /// Also writes: drafts, publish, rollback, staging, ending sessions.
+    Publisher,
 }
 
 /// `[sms]`: the SMS bearer.

@@ -73,13 +73,6 @@ pub(crate) struct RawLog {
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawAdmin {
-    pub listen: Text,
-    pub token: Option<S<SecretSpec>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct RawSms {
     pub fallback: Option<S<RawTexts>>,
     pub default_language: Option<S<String>>,

@@ -1,14 +1,12 @@
 //! The single-instance sections: `[gateway]`, `[store]`, `[log]`,
-//! `[admin]`, `[sms]`. Each turns its raw form into the model, reporting
+//! `[sms]` (`[admin]` is in `admin.rs`). Each turns its raw form into the model, reporting
 //! every out-of-range or malformed value.
-
-use std::net::SocketAddr;
 
 use super::check::{millis, secs, Ctx};
 use super::model::{
-    Admin, Gateway, GroupCommit, Language, Log, LogFormat, Queues, Retention, Sms, Store, Texts,
+    Gateway, GroupCommit, Language, Log, LogFormat, Queues, Retention, Sms, Store, Texts,
 };
-use super::raw::{RawAdmin, RawGateway, RawLog, RawSms, RawStore};
+use super::raw::{RawGateway, RawLog, RawSms, RawStore};
 use crate::charset::{measure, Alphabet};
 
 const DAY: u64 = 24 * 3600;
@@ -149,40 +147,6 @@ pub(crate) fn log(cx: &mut Ctx, raw: RawLog) -> Log {
         format: raw.format.unwrap_or(LogFormat::Text),
         level,
     }
-}
-
-pub(crate) fn admin(cx: &mut Ctx, raw: RawAdmin) -> Admin {
-    let listen = raw
-        .listen
-        .as_ref()
-        .and_then(|l| match l.get_ref().parse::<SocketAddr>() {
-            Ok(addr) => Some(addr),
-            Err(_) => {
-                let msg = format!(
-                    "must be an IP address and port such as \"127.0.0.1:9100\", got {:?}",
-                    l.get_ref()
-                );
-                cx.err(l.span(), "admin.listen", msg);
-                None
-            }
-        });
-    let token = raw.token.as_ref().map(|t| {
-        let secret = cx.secret(t, "admin.token");
-        if secret
-            .expose()
-            .is_some_and(|v| !v.is_empty() && v.chars().count() < 16)
-        {
-            cx.err(t.span(), "admin.token", "must be at least 16 characters");
-        }
-        secret
-    });
-    if let (Some(addr), None, Some(l)) = (listen, &token, &raw.listen) {
-        if !addr.ip().is_loopback() {
-            let msg = format!("{addr} is reachable beyond this host, so [admin] needs a `token`");
-            cx.err(l.span(), "admin.listen", msg);
-        }
-    }
-    Admin { listen, token }
 }
 
 /// `max_parts`: the fewest SMS parts any operator allows, and whose.

@@ -176,7 +176,7 @@ async fn answer<S: Store>(
             let age = now.saturating_sub(l.record.started_ms);
             if idle > super::millis(timers.user_idle) || age > super::millis(timers.session_max) {
                 tracing::info!(idle_ms = idle, age_ms = age, "dialogue timed out");
-                step_and_save(core, op, &mut l, Input::Timeout, now).await?;
+                step_and_save(core, op, (&mut l, &mo.who), Input::Timeout, now).await?;
                 return Ok(Some(notice(core, lang, Notice::TryAgain)));
             }
             Input::Reply { text: text.clone() }
@@ -184,13 +184,13 @@ async fn answer<S: Store>(
         Action::Abort => {
             if l.version.is_some() && l.record.dialogue == Some(mo.dialogue) {
                 tracing::info!("dialogue aborted by the network");
-                step_and_save(core, op, &mut l, Input::Abort, now).await?;
+                step_and_save(core, op, (&mut l, &mo.who), Input::Abort, now).await?;
             }
             return Ok(None);
         }
     };
     let lock = core.pin_lock(&mo.who, now);
-    let mut engine = core.engine();
+    let mut engine = core.engine_for(&mo.who);
     engine.lockout = Some(&lock);
     match engine
         .drive(&mut l, input, core.clock.as_ref(), Some(calls))
@@ -209,6 +209,9 @@ async fn answer<S: Store>(
             let screen = fx.screens.last().cloned();
             let ended = fx.ended || l.record.session.is_finished();
             conversation::save(&*core.store, &mut l, expiry(core, op, now)).await?;
+            let idle_at = now + super::millis(timers.user_idle);
+            core.active
+                .note(&l.key, (&op.name, "ussd"), !ended, idle_at);
             Ok(Some(match screen {
                 Some((text, end)) => (text, end || ended),
                 None => notice(core, lang, Notice::TryAgain),
@@ -241,15 +244,16 @@ fn record_flow(l: &Loaded) {
 async fn step_and_save<S: Store>(
     core: &Arc<Core<S>>,
     op: &config::Operator,
-    l: &mut Loaded,
+    (l, who): (&mut Loaded, &crate::msisdn::Msisdn),
     input: Input,
     now: u64,
 ) -> Result<(), Error> {
     let _ = core
-        .engine()
+        .engine_for(who)
         .drive(l, input, core.clock.as_ref(), None)
         .await;
     conversation::save(&*core.store, l, expiry(core, op, now)).await?;
+    core.active.note(&l.key, (&op.name, "ussd"), false, 0);
     Ok(())
 }
 

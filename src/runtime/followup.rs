@@ -126,7 +126,7 @@ async fn deliver<S: Store>(
         data: result.data.clone(),
     };
     let fx = match core
-        .engine()
+        .engine_for(&who)
         .drive(&mut l, input, core.clock.as_ref(), None)
         .await
     {

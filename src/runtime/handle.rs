@@ -11,12 +11,15 @@ use futures::future::BoxFuture;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::audit::Verdict;
 use super::dispatch::QueueView;
+use super::publish::{Change, Entry, FlowInfo, Outcome, Refused};
+use super::sessions::SessionView;
 use super::{Core, EnqueueError, Work};
 use crate::engine::{FlowSet, SameVersionChanged};
 use crate::metrics::Snapshot;
 use crate::smpp::session::Operator;
-use crate::store::{OutboundId, Store};
+use crate::store::{self, AuditEntry, OutboundId, SessionKey, Store};
 
 pub(super) type EnqueueFn = Arc<
     dyn Fn(String, String) -> BoxFuture<'static, Result<OutboundId, EnqueueError>> + Send + Sync,
@@ -32,6 +35,28 @@ pub(super) trait Running: Send + Sync {
     fn finish(&self, grace: Duration) -> BoxFuture<'_, ()>;
     fn grace(&self) -> Duration;
     fn set_flows(&self, flows: FlowSet) -> Result<(), Vec<SameVersionChanged>>;
+    fn change<'a>(
+        &'a self,
+        who: &'a str,
+        change: Change,
+    ) -> BoxFuture<'a, Result<Outcome, Refused>>;
+    fn staged(&self) -> Option<(Vec<FlowInfo>, usize)>;
+    fn files(&self) -> BoxFuture<'_, std::collections::BTreeMap<String, String>>;
+    fn history(&self, before: u64, max: usize) -> BoxFuture<'_, store::Result<Vec<(u64, Entry)>>>;
+    fn sessions(
+        &self,
+        after: Option<SessionKey>,
+        max: usize,
+        all: bool,
+    ) -> BoxFuture<'_, store::Result<(Vec<SessionView>, Option<String>)>>;
+    fn end_session(&self, key: SessionKey) -> BoxFuture<'_, store::Result<bool>>;
+    fn audit(&self, record: serde_json::Value) -> BoxFuture<'_, ()>;
+    fn verify_audit(&self) -> BoxFuture<'_, store::Result<Verdict>>;
+    fn audit_entries(
+        &self,
+        after: u64,
+        max: usize,
+    ) -> BoxFuture<'_, store::Result<Vec<AuditEntry>>>;
 }
 
 /// The running core, with a view of its worker queues.
@@ -78,6 +103,7 @@ impl<S: Store> Running for Live<S> {
             outbox: self.outbox.stats(),
             worker_queue: self.queues.queued(),
             in_flight: self.in_flight.load(Ordering::Acquire),
+            sessions_active: self.active.counts(self.now_ms()),
         }
     }
 
@@ -121,6 +147,67 @@ impl<S: Store> Running for Live<S> {
     fn set_flows(&self, flows: FlowSet) -> Result<(), Vec<SameVersionChanged>> {
         self.replace_flows(flows)
     }
+
+    fn change<'a>(
+        &'a self,
+        who: &'a str,
+        change: Change,
+    ) -> BoxFuture<'a, Result<Outcome, Refused>> {
+        Box::pin(super::publish::apply(&self.core, who, change))
+    }
+
+    fn staged(&self) -> Option<(Vec<FlowInfo>, usize)> {
+        self.core.staged().map(|s| {
+            let flows = s
+                .flows
+                .flows()
+                .map(|f| FlowInfo {
+                    id: f.id().to_string(),
+                    version: f.version(),
+                    checksum: f.checksum(),
+                    file: String::new(),
+                })
+                .collect();
+            (flows, s.msisdns.len())
+        })
+    }
+
+    fn files(&self) -> BoxFuture<'_, std::collections::BTreeMap<String, String>> {
+        Box::pin(async move { self.core.publish.lock().await.files().clone() })
+    }
+
+    fn history(&self, before: u64, max: usize) -> BoxFuture<'_, store::Result<Vec<(u64, Entry)>>> {
+        Box::pin(super::publish::entries(&*self.core.store, before, max))
+    }
+
+    fn sessions(
+        &self,
+        after: Option<SessionKey>,
+        max: usize,
+        all: bool,
+    ) -> BoxFuture<'_, store::Result<(Vec<SessionView>, Option<String>)>> {
+        Box::pin(super::sessions::page(&self.core, after, max, all))
+    }
+
+    fn end_session(&self, key: SessionKey) -> BoxFuture<'_, store::Result<bool>> {
+        Box::pin(async move { super::sessions::end(&self.core, &key).await })
+    }
+
+    fn audit(&self, record: serde_json::Value) -> BoxFuture<'_, ()> {
+        Box::pin(super::audit::append(&self.core, record))
+    }
+
+    fn verify_audit(&self) -> BoxFuture<'_, store::Result<Verdict>> {
+        Box::pin(super::audit::verify(&*self.core.store))
+    }
+
+    fn audit_entries(
+        &self,
+        after: u64,
+        max: usize,
+    ) -> BoxFuture<'_, store::Result<Vec<AuditEntry>>> {
+        Box::pin(self.core.store.audit_entries(after, max))
+    }
 }
 
 /// How long a readiness check waits on the store.
@@ -156,6 +243,63 @@ impl Probe {
     /// Whether the store answers a read within half a second.
     pub async fn store_ok(&self) -> bool {
         self.0.store_ok().await
+    }
+}
+
+/// What the admin listener changes through: flows (publish, stage,
+/// roll back), sessions (end), audit records; and what it reads besides
+/// the [`Probe`]: history, stored sessions, the audit chain's check.
+#[derive(Clone)]
+pub struct Control(Arc<dyn Running>);
+
+impl Control {
+    /// Makes a change to the flows (see `runtime::publish`), as `who`.
+    pub async fn change(&self, who: &str, change: Change) -> Result<Outcome, Refused> {
+        self.0.change(who, change).await
+    }
+
+    /// The staged set's flows and how many test MSISDNs get it.
+    pub fn staged(&self) -> Option<(Vec<FlowInfo>, usize)> {
+        self.0.staged()
+    }
+
+    /// The text of the set in force, by file name.
+    pub async fn files(&self) -> std::collections::BTreeMap<String, String> {
+        self.0.files().await
+    }
+
+    /// Flow history entries before `before`, newest first.
+    pub async fn history(&self, before: u64, max: usize) -> store::Result<Vec<(u64, Entry)>> {
+        self.0.history(before, max).await
+    }
+
+    /// A page of stored sessions and where the next one starts.
+    pub async fn sessions(
+        &self,
+        after: Option<SessionKey>,
+        max: usize,
+        all: bool,
+    ) -> store::Result<(Vec<SessionView>, Option<String>)> {
+        self.0.sessions(after, max, all).await
+    }
+
+    pub async fn end_session(&self, key: SessionKey) -> store::Result<bool> {
+        self.0.end_session(key).await
+    }
+
+    /// Appends an audit record (logged, not returned, when it fails).
+    pub async fn audit(&self, record: serde_json::Value) {
+        self.0.audit(record).await
+    }
+
+    /// Walks the audit chain.
+    pub async fn verify_audit(&self) -> store::Result<Verdict> {
+        self.0.verify_audit().await
+    }
+
+    /// Audit entries after `after`, oldest first, at most `max`.
+    pub async fn audit_entries(&self, after: u64, max: usize) -> store::Result<Vec<AuditEntry>> {
+        self.0.audit_entries(after, max).await
     }
 }
 
@@ -197,6 +341,11 @@ impl GatewayHandle {
     /// A cheap, shareable view for health checks and metrics.
     pub fn probe(&self) -> Probe {
         Probe(Arc::clone(&self.core))
+    }
+
+    /// What the admin listener changes the gateway through.
+    pub fn control(&self) -> Control {
+        Control(Arc::clone(&self.core))
     }
 
     /// Queues an SMS to `to` through the durable outbox.

@@ -17,6 +17,8 @@
 //! (engine), write records other than through `Store`, send SMS other
 //! than through the outbox.
 
+mod active;
+pub mod audit;
 mod calls;
 mod clock;
 mod conversation;
@@ -31,6 +33,8 @@ mod limits;
 mod lockout;
 mod notice;
 mod port;
+pub mod publish;
+mod sessions;
 mod sms;
 mod turn;
 mod ussd;
@@ -85,6 +89,8 @@ pub struct Gateway<S: Store> {
     flows: Arc<FlowSet>,
     calls: Arc<dyn Calls>,
     clock: Arc<dyn Clock>,
+    /// The text of `flows`, by file name (what publishing merges into).
+    files: std::collections::BTreeMap<String, String>,
 }
 
 /// Work for one subscriber, run on its worker.
@@ -117,12 +123,19 @@ pub(crate) struct Core<S: Store> {
     pub idle: Notify,
     /// Cancelled when the gateway stops (or its handle is dropped).
     pub stop: CancellationToken,
+    /// A set published to test MSISDNs only.
+    pub(crate) staged: RwLock<Option<Arc<publish::Staging>>>,
+    /// One change to the flows at a time.
+    pub(crate) publish: tokio::sync::Mutex<publish::State>,
+    pub(crate) active: active::Active,
 }
 
 impl<S: Store> Core<S> {
-    pub fn engine(&self) -> Engine<'_> {
+    /// The engine with the flows `who` is served: the staged set for a
+    /// test MSISDN while one is staged, else the set in force.
+    pub fn engine_for(&self, who: &Msisdn) -> Engine<'_> {
         Engine {
-            flows: self.flows(),
+            flows: self.flows_for(who),
             ctx: &self.ctx,
             gate: &self.gate,
             lockout: None,
@@ -144,6 +157,31 @@ impl<S: Store> Core<S> {
         self.flows.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The flows `who`'s sessions run on (see [`Core::engine_for`]).
+    pub fn flows_for(&self, who: &Msisdn) -> Arc<FlowSet> {
+        let staged = self.staged.read().unwrap_or_else(|e| e.into_inner());
+        match staged.as_ref() {
+            Some(s) if s.msisdns.contains(who.as_str()) => s.flows.clone(),
+            _ => self.flows(),
+        }
+    }
+
+    pub(crate) fn staged(&self) -> Option<Arc<publish::Staging>> {
+        self.staged
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn set_staged(&self, staged: Option<publish::Staging>) {
+        *self.staged.write().unwrap_or_else(|e| e.into_inner()) = staged.map(Arc::new);
+    }
+
+    /// Puts a set that already succeeded the one in force in force.
+    pub(crate) fn swap_flows(&self, next: FlowSet) {
+        *self.flows.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+    }
+
     /// Puts `next` in force for new sessions; the versions it replaces stay
     /// for the sessions pinned to them (see [`FlowSet::succeed`]).
     pub fn replace_flows(&self, next: FlowSet) -> Result<(), Vec<SameVersionChanged>> {
@@ -157,7 +195,7 @@ impl<S: Store> Core<S> {
     /// on: a stored session is kept `store.retention.sessions`, an SMS
     /// conversation lives `sms.session_idle` past its last reply, a USSD
     /// dialogue at most its operator's `session_max` plus the resume window.
-    fn pinned_for(&self) -> Duration {
+    pub(crate) fn pinned_for(&self) -> Duration {
         let ussd = self
             .config
             .operators
@@ -248,7 +286,15 @@ impl<S: Store> Gateway<S> {
             flows,
             calls,
             clock: Arc::new(SystemClock),
+            files: Default::default(),
         }
+    }
+
+    /// The text of the flows it starts with, by file name: what the admin
+    /// API's drafts merge into (without it a publish must give every file).
+    pub fn with_flow_files(mut self, files: std::collections::BTreeMap<String, String>) -> Self {
+        self.files = files;
+        self
     }
 
     /// Replaces the wall clock (tests move time for idle timeouts).
@@ -303,6 +349,9 @@ impl<S: Store> Gateway<S> {
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
             stop: shutdown.clone(),
+            staged: RwLock::new(None),
+            publish: tokio::sync::Mutex::new(publish::State::new(self.files)),
+            active: active::Active::default(),
         });
         let c = core.clone();
         let handler: dispatch::Handler<Work> = Arc::new(move |w| {
@@ -327,6 +376,7 @@ impl<S: Store> Gateway<S> {
             intake.clone(),
         ));
         tasks.spawn(housekeeping::run(core.clone(), intake.clone()));
+        tasks.spawn(audit::watch_binds(core.clone(), intake.clone()));
         tracing::info!(
             node = %cfg.gateway.node,
             operators = core.operators.len(),
@@ -360,7 +410,8 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-pub use handle::{GatewayHandle, Probe};
+pub use handle::{Control, GatewayHandle, Probe};
+pub use sessions::{hex as sessions_hex, unhex as sessions_unhex, SessionView};
 
 fn interactive_sms(operator: Option<&str>, to: &Msisdn, from: &str, text: &str) -> OutboundSms {
     OutboundSms {

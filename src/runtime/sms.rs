@@ -272,7 +272,7 @@ async fn converse<S: Store>(
     }
     let idle = now.saturating_sub(s.last_activity_ms) > core.ctx.sms_idle_ms;
     let fresh = matches!(s.status, Status::New | Status::Finished) || idle;
-    if fresh && core.flows().by_keyword(text).is_none() {
+    if fresh && core.flows_for(&who).by_keyword(text).is_none() {
         let lang = s.language.unwrap_or_else(|| core.default_lang());
         let reply = core.config.sms.fallback.get(lang_of(lang));
         tracing::info!("no keyword matched; fallback reply");
@@ -284,7 +284,7 @@ async fn converse<S: Store>(
         l.record = conversation::restart(&l.record, Bearer::Sms, None, now);
     }
     let lock = core.pin_lock(&who, now);
-    let mut engine = core.engine();
+    let mut engine = core.engine_for(&who);
     engine.lockout = Some(&lock);
     let fx = match engine
         .drive(
@@ -317,6 +317,10 @@ async fn converse<S: Store>(
         .session_idle
         .max(core.config.store.retention.sessions);
     conversation::save(&*core.store, &mut l, Timestamp(now).after(keep)).await?;
+    let open = !(fx.ended || l.record.session.is_finished());
+    let idle_at = now + core.ctx.sms_idle_ms;
+    core.active
+        .note(&l.key, (operator.unwrap_or("-"), "sms"), open, idle_at);
     Ok(())
 }
 

@@ -24,6 +24,8 @@ struct State {
     dedupe: BTreeMap<DedupeKey, (Timestamp, Timestamp)>,
     receipts: BTreeMap<MessageId, Receipt>,
     audit: Vec<AuditEntry>,
+    flow_sources: BTreeMap<(String, u32), Vec<u8>>,
+    flow_history: BTreeMap<u64, Vec<u8>>,
 }
 
 impl State {
@@ -415,6 +417,52 @@ impl Store for MemoryStore {
             .filter(|e| e.seq > after)
             .take(max)
             .cloned()
+            .collect())
+    }
+
+    async fn put_flow_source(&self, id: &str, version: u32, record: Vec<u8>) -> Result<()> {
+        self.lock()
+            .flow_sources
+            .insert((id.to_string(), version), record);
+        Ok(())
+    }
+
+    async fn get_flow_source(&self, id: &str, version: u32) -> Result<Option<Vec<u8>>> {
+        let st = self.lock();
+        Ok(st.flow_sources.get(&(id.to_string(), version)).cloned())
+    }
+
+    async fn append_flow_history(&self, record: Vec<u8>) -> Result<u64> {
+        let mut st = self.lock();
+        let seq = st.flow_history.keys().next_back().map_or(1, |s| s + 1);
+        st.flow_history.insert(seq, record);
+        Ok(seq)
+    }
+
+    async fn flow_history(&self, before: u64, max: usize) -> Result<Vec<(u64, Vec<u8>)>> {
+        let st = self.lock();
+        Ok(st
+            .flow_history
+            .range(..before)
+            .rev()
+            .take(max)
+            .map(|(k, v)| (*k, v.clone()))
+            .collect())
+    }
+
+    async fn list_sessions(
+        &self,
+        after: Option<&SessionKey>,
+        max: usize,
+    ) -> Result<Vec<(SessionKey, Session)>> {
+        use std::ops::Bound;
+        let st = self.lock();
+        let from = after.map_or(Bound::Unbounded, |k| Bound::Excluded(k.clone()));
+        Ok(st
+            .sessions
+            .range((from, Bound::Unbounded))
+            .take(max)
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
     }
 }

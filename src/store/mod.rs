@@ -270,9 +270,50 @@ pub trait Store: Send + Sync + 'static {
         after: u64,
         max: usize,
     ) -> impl Future<Output = Result<Vec<AuditEntry>>> + Send;
+
+    // --- published flows (the admin API; durable) ---
+
+    /// Keeps the text of flow `id` at `version` (opaque bytes: the
+    /// publisher's record), replacing what was kept under that id and
+    /// version. Durable when it resolves.
+    fn put_flow_source(
+        &self,
+        id: &str,
+        version: u32,
+        record: Vec<u8>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// What [`Store::put_flow_source`] kept for `id` at `version`.
+    fn get_flow_source(
+        &self,
+        id: &str,
+        version: u32,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>>> + Send;
+
+    /// Appends one publish (opaque bytes) to the flow history; returns its
+    /// sequence number (increasing, never reused). Durable when it resolves.
+    fn append_flow_history(&self, record: Vec<u8>) -> impl Future<Output = Result<u64>> + Send;
+
+    /// History entries with a sequence number below `before`, newest
+    /// first, at most `max`.
+    fn flow_history(
+        &self,
+        before: u64,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<(u64, Vec<u8>)>>> + Send;
+
+    /// Sessions with a key after `after` (from the first when `None`), in
+    /// key order, at most `max`: paging through every stored session.
+    fn list_sessions(
+        &self,
+        after: Option<&SessionKey>,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<(SessionKey, Session)>>> + Send;
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_flows;
 #[cfg(test)]
 mod tests_keyed;

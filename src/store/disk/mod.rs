@@ -375,4 +375,31 @@ impl Store for SledStore {
     async fn audit_entries(&self, after: u64, max: usize) -> Result<Vec<AuditEntry>> {
         self.trees.audit_entries(after, max)
     }
+
+    async fn put_flow_source(&self, id: &str, version: u32, record: Vec<u8>) -> Result<()> {
+        self.trees.put_flow_source(id, version, &record)?;
+        self.sync().await
+    }
+
+    async fn get_flow_source(&self, id: &str, version: u32) -> Result<Option<Vec<u8>>> {
+        self.trees.get_flow_source(id, version)
+    }
+
+    async fn append_flow_history(&self, record: Vec<u8>) -> Result<u64> {
+        let seq = self.trees.append_flow_history(&record)?;
+        self.sync().await?;
+        Ok(seq)
+    }
+
+    async fn flow_history(&self, before: u64, max: usize) -> Result<Vec<(u64, Vec<u8>)>> {
+        self.trees.flow_history(before, max)
+    }
+
+    async fn list_sessions(
+        &self,
+        after: Option<&SessionKey>,
+        max: usize,
+    ) -> Result<Vec<(SessionKey, Session)>> {
+        self.trees.list_sessions(after, max)
+    }
 }

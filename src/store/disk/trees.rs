@@ -30,6 +30,10 @@ pub(crate) struct Trees {
     pub(super) receipts: sled::Tree,
     pub(super) receipts_exp: sled::Tree,
     pub(super) audit: sled::Tree,
+    /// (flow id, NUL, version big-endian) -> the publisher's record.
+    flow_sources: sled::Tree,
+    /// seq (big-endian, from `Db::generate_id`) -> one publish.
+    flow_history: sled::Tree,
 }
 
 pub(super) type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
@@ -72,6 +76,8 @@ impl Trees {
             receipts: db.open_tree("dlr_map")?,
             receipts_exp: db.open_tree("dlr_exp")?,
             audit: db.open_tree("audit")?,
+            flow_sources: db.open_tree("flow_sources")?,
+            flow_history: db.open_tree("flow_history")?,
             db,
         })
     }
@@ -224,6 +230,64 @@ impl Trees {
         }
         Ok(out)
     }
+
+    pub(super) fn put_flow_source(&self, id: &str, version: u32, record: &[u8]) -> Result<()> {
+        self.flow_sources
+            .insert(flow_key(id, version), record)
+            .map_err(sled_err)?;
+        Ok(())
+    }
+
+    pub(super) fn get_flow_source(&self, id: &str, version: u32) -> Result<Option<Vec<u8>>> {
+        let v = self.flow_sources.get(flow_key(id, version));
+        Ok(v.map_err(sled_err)?.map(|v| v.to_vec()))
+    }
+
+    /// Ids from sled's own generator: increasing and never reused, also
+    /// across a crash (it may skip some, which a history does not mind).
+    pub(super) fn append_flow_history(&self, record: &[u8]) -> Result<u64> {
+        let seq = self.db.generate_id().map_err(sled_err)? + 1;
+        self.flow_history
+            .insert(be(seq), record)
+            .map_err(sled_err)?;
+        Ok(seq)
+    }
+
+    pub(super) fn flow_history(&self, before: u64, max: usize) -> Result<Vec<(u64, Vec<u8>)>> {
+        let mut out = Vec::new();
+        for item in self.flow_history.range(..be(before)).rev().take(max) {
+            let (k, v) = item.map_err(sled_err)?;
+            out.push((Reader::new("flow_history", &k).u64()?, v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    pub(super) fn list_sessions(
+        &self,
+        after: Option<&SessionKey>,
+        max: usize,
+    ) -> Result<Vec<(SessionKey, Session)>> {
+        use std::ops::Bound;
+        let from = after.map_or(Bound::Unbounded, |k| Bound::Excluded(k.0.clone()));
+        let mut out = Vec::new();
+        for item in self
+            .sessions
+            .range::<Vec<u8>, _>((from, Bound::Unbounded))
+            .take(max)
+        {
+            let (k, v) = item.map_err(sled_err)?;
+            out.push((SessionKey(k.to_vec()), decode_session(&v)?));
+        }
+        Ok(out)
+    }
+}
+
+fn flow_key(id: &str, version: u32) -> Vec<u8> {
+    let mut k = Vec::with_capacity(id.len() + 5);
+    k.extend_from_slice(id.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&version.to_be_bytes());
+    k
 }
 
 /// Remove up to `max` entries whose expiry-index key is `<= now`, in index
