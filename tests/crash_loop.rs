@@ -261,7 +261,7 @@ struct Rig {
 
 async fn rig() -> Rig {
     let dir = tempfile::tempdir().unwrap();
-    let mut sc = SmscConfig::local("bawaba", "demo");
+    let mut sc = SmscConfig::local("bawaba", e2e_support::BIND_PASSWORD);
     sc.observe_timeout = Duration::from_secs(5);
     sc.submit_queue = 200_000;
     let smsc = Smsc::start(sc).await.expect("SMSC");

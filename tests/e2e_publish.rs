@@ -282,7 +282,7 @@ async fn publish_stage_roll_back_and_audit_through_the_admin_api() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_outside_allowed_ips_gets_403() {
-    let rig = Rig::start("text", "debug").await;
+    let rig = Rig::start("text", e2e_support::DEBUG).await;
     add_admin(
         &rig.config,
         PUBLISHER,
@@ -304,8 +304,9 @@ async fn a_bind_the_smsc_refuses_is_audited_and_bodies_are_bounded() {
     let rig = Rig::start("text", "info").await;
     add_admin(&rig.config, PUBLISHER, VIEWER, "");
     let text = std::fs::read_to_string(&rig.config).unwrap();
-    assert!(text.contains("password = \"demo\""), "{text}");
-    let wrong = text.replace("password = \"demo\"", "password = \"wrong\"");
+    let right = format!("password = \"{}\"", e2e_support::BIND_PASSWORD);
+    assert!(text.contains(&right), "{text}");
+    let wrong = text.replace(&right, "password = \"wrong\"");
     std::fs::write(&rig.config, wrong).unwrap();
     let mut serve = Serve::spawn(&rig.config, &rig.dir.path().join("serve.log"));
     let admin = admin_addr(&serve).await;

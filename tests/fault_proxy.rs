@@ -69,7 +69,7 @@ response_timeout = "2s"
         }
     });
 
-    let mut cfg = SmscConfig::local("bawaba", "demo");
+    let mut cfg = SmscConfig::local("bawaba", e2e_support::BIND_PASSWORD);
     cfg.observe_timeout = Duration::from_secs(60);
     let smsc = Smsc::start(cfg).await.expect("SMSC");
     let proxy = proxy::start(rig.smsc_addr, smsc.local_addr())
