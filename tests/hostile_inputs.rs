@@ -191,6 +191,40 @@ fn hostile_dials_get_service_unavailable_at_once() {
 }
 
 #[test]
+fn a_full_size_flow_file_compiles_in_bounded_time() {
+    // Just under the 1 MiB cap: 9,000 menus in one chain, every one
+    // reachable, so every check runs over all of them.
+    let mut text = String::from(
+        "id: big\nversion: 1\ntitle: {en: Big}\nlanguages: [en]\nentry: {ussd: [\"*958#\"]}\nstart: n0\nnodes:\n",
+    );
+    let n = 9_000;
+    for i in 0..n {
+        let next = if i + 1 < n {
+            format!("n{}", i + 1)
+        } else {
+            "n0".into()
+        };
+        text += &format!(
+            "  n{i}:\n    type: menu\n    text: {{en: \"Menu {i}\"}}\n    options:\n      - label: {{en: Next}}\n        next: {next}\n"
+        );
+    }
+    assert!(text.len() < 1 << 20, "{}", text.len());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.yaml");
+    std::fs::write(&path, &text).unwrap();
+    let src = Source::read(&path).unwrap();
+    let started = Instant::now();
+    let flows = compile(&[src], &CompileContext::default());
+    assert!(started.elapsed() < QUICK, "took {:?}", started.elapsed());
+    let flows = flows.unwrap_or_else(|d| panic!("{}", show(&d)));
+    let dial = Input::Dial {
+        code: "*958#".into(),
+    };
+    let fx = play(&flows, Bearer::Ussd, dial, &["1"; 50]);
+    assert!(screen(&fx).0.starts_with("Menu 50"), "{fx:?}");
+}
+
+#[test]
 fn deeply_nested_configurations_are_a_syntax_error_at_their_line() {
     for name in ["deep_array.toml", "deep_table.toml"] {
         let path = fixture(name);
