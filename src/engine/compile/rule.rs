@@ -74,7 +74,11 @@ pub(super) fn rule(n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<Rule> {
         d.at(loc(v), format!("validate: max_len must be 1..={MAX_INPUT}"));
         return None;
     }
-    match RegexBuilder::new(&re.value).size_limit(1 << 20).build() {
+    // Checked as written (so errors point into the author's pattern), then
+    // anchored: `find` is leftmost-first, so `[0-9]{4}|[0-9]{8}` would find
+    // the first four of eight digits and the whole reply would not match.
+    let build = |p: &str| RegexBuilder::new(p).size_limit(1 << 20).build();
+    match build(&re.value).and_then(|_| build(&format!("^(?:{})$", re.value))) {
         Ok(re) => Some(Rule::Regex { re, max_len }),
         Err(e) => {
             d.at(
