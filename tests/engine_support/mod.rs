@@ -19,14 +19,7 @@ pub fn fixture_flows() -> FlowSet {
         .collect();
     match compile(&sources, &CompileContext::default()) {
         Ok(f) => f,
-        Err(diags) => panic!(
-            "{}",
-            diags
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
+        Err(diags) => panic!("{}", listing(&diags)),
     }
 }
 
@@ -37,10 +30,15 @@ pub fn has(diags: &[Diagnostic], line: usize, needle: &str) {
             .iter()
             .any(|d| d.line == line && d.message.contains(needle)),
         "no `{needle}` at line {line} in:\n{}",
-        diags
-            .iter()
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join("\n")
+        listing(diags)
     );
+}
+
+/// Every diagnostic, one a line.
+pub fn listing(diags: &[Diagnostic]) -> String {
+    diags
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
