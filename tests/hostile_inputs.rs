@@ -127,26 +127,33 @@ fn a_catastrophic_regex_elsewhere_is_linear_here() {
 
 /// Regression: the pattern was searched unanchored (leftmost-first), so
 /// `[0-9]{4}|[0-9]{8}` found the first four of eight digits and refused a
-/// reply the pattern matches whole.
+/// reply the pattern matches whole. Anchoring must not break a pattern
+/// that ends in an `(?x)` comment either.
 #[test]
 fn an_alternation_matches_the_whole_reply() {
-    let text = "id: alt\nversion: 1\ntitle: {en: Alt}\nlanguages: [en]\nentry: {ussd: [\"*959#\"]}\nstart: ask\nnodes:\n  ask:\n    type: input\n    prompt: {en: Card}\n    validate: {regex: \"[0-9]{4}|[0-9]{8}\", max_len: 8}\n    error: {en: Bad}\n    save: card\n    next: done\n  done:\n    type: message\n    text: {en: \"OK {card}\"}\n";
-    let src = Source {
-        path: "alt.yaml".into(),
-        text: text.into(),
-    };
-    let flows = compile(&[src], &CompileContext::default()).unwrap();
-    let dial = || Input::Dial {
-        code: "*959#".into(),
-    };
-    for (reply, want) in [
-        ("1234", "OK 1234"),
-        ("12345678", "OK 12345678"),
-        ("123456", "Bad\nCard"),
-        ("x1234", "Bad\nCard"),
+    for pattern in [
+        "[0-9]{4}|[0-9]{8}",
+        "(?x) [0-9]{4} | [0-9]{8}  # four or eight",
     ] {
-        let fx = play(&flows, Bearer::Ussd, dial(), &[reply]);
-        assert_eq!(screen(&fx).0, want, "{reply}");
+        let text = format!("id: alt\nversion: 1\ntitle: {{en: Alt}}\nlanguages: [en]\nentry: {{ussd: [\"*959#\"]}}\nstart: ask\nnodes:\n  ask:\n    type: input\n    prompt: {{en: Card}}\n    validate: {{regex: \"{pattern}\", max_len: 8}}\n    error: {{en: Bad}}\n    save: card\n    next: done\n  done:\n    type: message\n    text: {{en: \"OK {{card}}\"}}\n");
+        let src = Source {
+            path: "alt.yaml".into(),
+            text,
+        };
+        let flows = compile(&[src], &CompileContext::default())
+            .unwrap_or_else(|d| panic!("{pattern}: {}", show(&d)));
+        let dial = || Input::Dial {
+            code: "*959#".into(),
+        };
+        for (reply, want) in [
+            ("1234", "OK 1234"),
+            ("12345678", "OK 12345678"),
+            ("123456", "Bad\nCard"),
+            ("x1234", "Bad\nCard"),
+        ] {
+            let fx = play(&flows, Bearer::Ussd, dial(), &[reply]);
+            assert_eq!(screen(&fx).0, want, "{pattern}: {reply}");
+        }
     }
 }
 
