@@ -5,6 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bawaba::charset::Budget;
 use bawaba::engine::{compile, CompileContext, Diagnostic, Source};
+use engine_support::has;
+
+mod engine_support;
 
 fn src(path: &str, text: &str) -> Source {
     Source {
@@ -18,20 +21,6 @@ fn errors(sources: &[Source], ctx: &CompileContext) -> Vec<Diagnostic> {
         Ok(_) => panic!("expected diagnostics"),
         Err(d) => d,
     }
-}
-
-fn has(diags: &[Diagnostic], line: usize, needle: &str) {
-    assert!(
-        diags
-            .iter()
-            .any(|d| d.line == line && d.message.contains(needle)),
-        "no `{needle}` at line {line} in:\n{}",
-        diags
-            .iter()
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
 }
 
 const BROKEN: &str = r#"id: broken

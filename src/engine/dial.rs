@@ -88,6 +88,12 @@ pub fn parse(raw: &str) -> Result<Dial, DialError> {
     if !text.starts_with(['*', '#']) {
         return Err(DialError::NoPrefix);
     }
+    // The canonical form adds a missing closing '#': it must fit too, or a
+    // service code accepted here could never be routed to (routing parses
+    // the canonical form again).
+    if text.chars().count() + usize::from(!text.ends_with('#')) > MAX_LEN {
+        return Err(DialError::TooLong);
+    }
     match dial_string(&text) {
         Ok((_, (prefix, code, parts))) => Ok(Dial {
             code: format!("{prefix}{code}#"),

@@ -17,11 +17,15 @@ pub fn check(rule: &Rule, input: &str) -> Option<String> {
             let n = input.chars().count();
             (n >= *min && n <= *max).then(|| sanitise(input, *max))
         }
+        // Length first: the (linear) search never runs over a long reply.
+        // The compiler anchors the pattern, so that a whole-reply match is
+        // found even where an unanchored leftmost one would be shorter.
         Rule::Regex { re, max_len } => {
-            let whole = re
-                .find(input)
-                .is_some_and(|m| m.start() == 0 && m.end() == input.len());
-            (input.chars().count() <= *max_len && whole).then(|| sanitise(input, *max_len))
+            let whole = || {
+                re.find(input)
+                    .is_some_and(|m| m.start() == 0 && m.end() == input.len())
+            };
+            (input.chars().count() <= *max_len && whole()).then(|| sanitise(input, *max_len))
         }
         Rule::IraqiMobile => iraqi_mobile(input),
         Rule::Date => date(input),

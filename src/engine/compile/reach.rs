@@ -11,8 +11,15 @@ use super::{loc, Diags};
 /// The node name `wrong` most likely means: the closest by edit distance,
 /// if close enough (at most a third of its length, at least 1).
 pub(super) fn suggest<'a>(wrong: &str, names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    // Edit distance is quadratic in the lengths: no guesses for names no
+    // one would type, so a hostile file cannot make each miss cost seconds.
+    const LONGEST: usize = 64;
     let limit = (wrong.chars().count() / 3).max(1);
+    if wrong.len() > LONGEST {
+        return None;
+    }
     names
+        .filter(|n| n.len() <= LONGEST)
         .map(|n| (distance(wrong, n), n))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
@@ -96,12 +103,15 @@ fn missing_way_out(n: &NodeDoc) -> bool {
 pub(super) fn unreachable(fd: &FlowDoc, d: &mut Diags) {
     let nodes = &fd.nodes.value.0;
     let names = || nodes.iter().map(|(k, _)| k.value.as_str());
-    let index = |name: &str| {
-        let name = match names().any(|n| n == name) {
-            true => Some(name),
-            false => suggest(name, names()),
-        };
-        name.and_then(|name| nodes.iter().position(|(k, _)| k.value == name))
+    // Name -> first node of that name, built once: lookups by scanning the
+    // nodes made this cubic, minutes for a flow of a few thousand nodes.
+    let mut by_name = std::collections::HashMap::new();
+    for (i, name) in names().enumerate() {
+        by_name.entry(name).or_insert(i);
+    }
+    let index = |name: &str| match by_name.get(name) {
+        Some(&i) => Some(i),
+        None => suggest(name, names()).and_then(|n| by_name.get(n).copied()),
     };
     let walk = |from: Vec<usize>, seen: &mut Vec<bool>| {
         let mut open = false;
@@ -126,13 +136,15 @@ pub(super) fn unreachable(fd: &FlowDoc, d: &mut Diags) {
     }
     // Entries first: unreachable nodes nothing else points at; then what
     // is left (loops of unreachable nodes), in file order.
-    let pointed: Vec<bool> = (0..nodes.len())
-        .map(|i| {
-            nodes
-                .iter()
-                .any(|(_, n)| targets(&n.value).into_iter().any(|t| index(t) == Some(i)))
-        })
-        .collect();
+    if seen.iter().all(|&s| s) {
+        return;
+    }
+    let mut pointed = vec![false; nodes.len()];
+    for (_, n) in nodes {
+        for i in targets(&n.value).into_iter().filter_map(index) {
+            pointed[i] = true;
+        }
+    }
     let order = (0..nodes.len())
         .filter(|&i| !pointed[i])
         .chain((0..nodes.len()).filter(|&i| pointed[i]));

@@ -74,7 +74,16 @@ pub(super) fn rule(n: &Spanned<NodeDoc>, d: &mut Diags) -> Option<Rule> {
         d.at(loc(v), format!("validate: max_len must be 1..={MAX_INPUT}"));
         return None;
     }
-    match RegexBuilder::new(&re.value).size_limit(1 << 20).build() {
+    // Checked as written (so errors point into the author's pattern), then
+    // anchored: `find` is leftmost-first, so `[0-9]{4}|[0-9]{8}` would find
+    // the first four of eight digits and the whole reply would not match.
+    // A pattern ending in an `(?x)` comment would swallow the closing `)$`:
+    // then a newline (white space in that mode) ends the comment first.
+    let build = |p: &str| RegexBuilder::new(p).size_limit(1 << 20).build();
+    let anchored = |p: &str| {
+        build(&format!("^(?:{p})$")).or_else(|e| build(&format!("^(?:{p}\n)$")).map_err(|_| e))
+    };
+    match build(&re.value).and_then(|_| anchored(&re.value)) {
         Ok(re) => Some(Rule::Regex { re, max_len }),
         Err(e) => {
             d.at(
