@@ -13,6 +13,11 @@
 //! 0.56k-1.6k acked/s, p50 21-25 ms, p99 300-400 ms; ratio 31x-59x. One
 //! client: flush per op p50 0.25-0.33 ms, group commit p50 5.5-8 ms (the
 //! 2 ms window). Session CAS updates: 15k-35k/s from one caller.
+//!
+//! 2026-11-27, after `put_session` became a compare-and-swap without a
+//! sled transaction (load average 6): session CAS updates 122k/s
+//! (109k-133k); group commit, 64 clients: 30k acked/s, p50 1.3 ms, p99
+//! 7.1 ms, 63.5 ops/batch.
 
 use std::hint::black_box;
 use std::sync::Arc;

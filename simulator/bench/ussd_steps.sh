@@ -85,6 +85,11 @@ wait "$LOADPID" || STATUS=$?
 TICKS=$(awk '{print $14 + $15}' "/proc/$PEER/stat" 2>/dev/null || echo 0)
 awk -v t="$TICKS" -v hz="$(getconf CLK_TCK)" -v w=$((SECONDS - START)) -v who="$([[ $ECHO == 1 ]] && echo "echo ESME" || echo gateway)" \
   'BEGIN { printf "%s cpu: %.2fs user+sys over %ds (%.0f%% of one core)\n", who, t / hz, w, 100 * t / hz / (w > 0 ? w : 1) }'
+# Its memory now and at peak, and the store's size on disk (the gateway only).
+if [[ $ECHO == 0 ]]; then
+  awk '/^Vm(RSS|HWM)/ { printf "gateway %s %.0f MB\n", $1, $2 / 1024 }' "/proc/$PEER/status" 2>/dev/null || true
+  echo "store on disk: $(du -sm "$WORK/store" 2>/dev/null | cut -f1) MB"
+fi
 if [[ $ECHO == 0 && -s "$WORK/gateway.log" ]]; then
   echo "gateway warnings (last 5):"; tail -n 5 "$WORK/gateway.log"
 fi

@@ -58,6 +58,7 @@ use crate::store::{self, OutboundId, Priority, Store};
 
 pub use calls::{CallGate, Calls, Pending};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use conversation::{ussd_key, DialogueId, Record};
 pub use notice::Notice;
 
 use dispatch::Dispatch;

@@ -87,6 +87,14 @@ impl Trees {
         v.map(|v| decode_session(&v)).transpose()
     }
 
+    /// Compare-and-swap on `sessions` without a sled transaction (a
+    /// two-tree transaction cost twice the instructions of the writes
+    /// themselves, on every step of every dialogue). The expiry index is
+    /// kept safe by ordering: the new `session_exp` entry is written before
+    /// the session and the old one removed after it, so a crash in between
+    /// leaves at worst a stale index entry, which `sweep_index` drops
+    /// (it removes a session only when its stored expiry matches), never a
+    /// session without one.
     pub(super) fn put_session(
         &self,
         key: &SessionKey,
@@ -94,30 +102,43 @@ impl Trees {
         data: &[u8],
         expires_at: Timestamp,
     ) -> Result<Version> {
-        (&self.sessions, &self.session_exp)
-            .transaction(|(s, e)| {
-                let old = match s.get(&key.0)?.map(|v| decode_session(&v)).transpose() {
-                    Ok(old) => old,
-                    Err(err) => return abort(err),
-                };
-                let current = old.as_ref().map(|o| o.version);
-                if current != expected {
-                    return abort(Error::Conflict { current });
-                }
-                if let Some(o) = &old {
-                    e.remove(timed_key(o.expires_at, &key.0))?;
-                }
-                let version = Version(current.map_or(1, |v| v.0 + 1));
-                let new = Session {
-                    version,
-                    expires_at,
-                    data: data.to_vec(),
-                };
-                s.insert(key.0.as_slice(), encode_session(&new))?;
-                e.insert(timed_key(expires_at, &key.0), &[])?;
-                Ok(version)
-            })
-            .map_err(tx_err)
+        let raw = self.sessions.get(&key.0).map_err(sled_err)?;
+        let old = raw.as_deref().map(decode_session).transpose()?;
+        let current = old.as_ref().map(|o| o.version);
+        if current != expected {
+            return Err(Error::Conflict { current });
+        }
+        let version = Version(current.map_or(1, |v| v.0 + 1));
+        let new = Session {
+            version,
+            expires_at,
+            data: data.to_vec(),
+        };
+        let new_index = timed_key(expires_at, &key.0);
+        self.session_exp
+            .insert(new_index.as_slice(), &[])
+            .map_err(sled_err)?;
+        let swapped = self
+            .sessions
+            .compare_and_swap(key.0.as_slice(), raw, Some(encode_session(&new)))
+            .map_err(sled_err)?;
+        if let Err(lost) = swapped {
+            // Another writer got there first: take back our index entry
+            // unless the winner's session expires at the same moment.
+            let winner = lost.current.as_deref().map(decode_session).transpose()?;
+            if winner.as_ref().map(|w| w.expires_at) != Some(expires_at) {
+                self.session_exp.remove(new_index).map_err(sled_err)?;
+            }
+            return Err(Error::Conflict {
+                current: winner.map(|w| w.version),
+            });
+        }
+        if let Some(o) = old.filter(|o| o.expires_at != expires_at) {
+            self.session_exp
+                .remove(timed_key(o.expires_at, &key.0))
+                .map_err(sled_err)?;
+        }
+        Ok(version)
     }
 
     pub(super) fn delete_session(&self, key: &SessionKey) -> Result<bool> {
