@@ -266,7 +266,8 @@ fn keyword_reply(query: Option<&str>) -> Response<Body> {
         .unwrap_or("")
         .split('&')
         .find_map(|kv| kv.strip_prefix("text="))
-        .unwrap_or("");
+        .map(form_decode)
+        .unwrap_or_default();
     let card = text
         .split(|c: char| !c.is_ascii_digit())
         .rfind(|w| !w.is_empty())
@@ -286,6 +287,29 @@ fn keyword_reply(query: Option<&str>) -> Response<Body> {
         header::HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     r
+}
+
+/// A form-encoded query value: `+` is a space, `%XX` a byte (a bad escape stays as it is).
+fn form_decode(v: &str) -> String {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+            (b'+', _) => out.push(b' '),
+            (other, _) => out.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Latency, jitter and hanging. `Err` when shutdown cut a hang short.
