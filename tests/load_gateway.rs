@@ -84,3 +84,41 @@ async fn shipped_scripts_pass_and_a_slow_ministry_is_measured() {
     assert_eq!(r.all.dialogues(DialogueEnd::Completed), 0);
     assert_eq!(r.all.steps(StepOutcome::Ok), 3, "only the dials pass");
 }
+
+/// The Bawaba side of simulator/bench/kannel_side_by_side.sh, small: its one-flow directory
+/// (`PDS <card>` -> one back-end call -> one reply SMS) and the load generator's `keyword`
+/// script, whose expected reply is the text the Kannel side gets from the mock back-end.
+#[tokio::test]
+async fn the_kannel_comparison_job_runs_on_the_gateway() {
+    let rig = Rig::start("text", "warn").await;
+    let flows =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("simulator/bench/kannel/flows");
+    let text = std::fs::read_to_string(&rig.config).expect("config");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("flows_dir"))
+        .expect("flows_dir in the config");
+    let text = text.replace(
+        line,
+        &format!("flows_dir = {:?}", flows.display().to_string()),
+    );
+    std::fs::write(&rig.config, text).expect("config");
+    let _serve = rig.serve("serve.log", 1).await;
+    let r = load::run(&rig.peers.smsc, &config("keyword=1", 20)).await;
+    assert_eq!(r.all.step_errors(), 0, "{}", r.summary());
+    assert_eq!(
+        r.all.dialogues(DialogueEnd::Completed),
+        20,
+        "{}",
+        r.summary()
+    );
+    // The replies came through the back-end (demo.toml's PDS cache is on here: at least once).
+    let calls = rig
+        .peers
+        .ministries
+        .requests()
+        .iter()
+        .filter(|q| q.path == "/pds/v1/cards/12345678/balance")
+        .count();
+    assert!(calls >= 1, "the flow calls the back-end");
+}

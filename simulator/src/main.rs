@@ -39,7 +39,7 @@ enum Command {
     /// Mock ministry HTTP services (PDS, electricity, passport, pension) until Ctrl-C.
     Ministries(MinistriesArgs),
     /// Load generator: an SMSC the gateway binds to, many virtual subscribers, a latency summary.
-    Load(LoadArgs),
+    Load(Box<LoadArgs>),
     /// A trivial ESME that answers every USSD turn at once (the load generator's own ceiling).
     EchoEsme(EchoArgs),
     /// Print the version and exit.

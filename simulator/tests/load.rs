@@ -29,6 +29,10 @@ fn echo_mix() -> Mix {
     }
 }
 
+fn mix_of(name: &str) -> Mix {
+    name.parse().expect("a shipped scenario")
+}
+
 #[tokio::test]
 async fn reports_the_latency_of_a_slow_esme() {
     let delay = Duration::from_millis(60);
@@ -55,6 +59,122 @@ async fn reports_the_latency_of_a_slow_esme() {
     let j = r.json();
     assert_eq!(j["all"]["latency"]["count"], 60);
     assert!(j["all"]["latency"]["p50_ms"].as_f64().unwrap() >= 60.0);
+}
+
+/// Two delays, two runs: each run's percentiles sit on its own delay (within a tolerance a
+/// loaded CI machine keeps), so the latency follows the ESME rather than the generator.
+#[tokio::test]
+async fn percentiles_follow_the_injected_delay() {
+    for delay in [Duration::from_millis(40), Duration::from_millis(160)] {
+        let smsc = rig(1, delay).await;
+        let mut c = LoadConfig::new(mix_of("echo-sms=1"));
+        c.arrivals = Arrivals::Open { per_sec: 50.0 };
+        c.max_dialogues = Some(15);
+        c.duration = Duration::from_secs(5);
+        let r = load::run(&smsc, &c).await;
+        assert_eq!(r.all.steps(StepOutcome::Ok), 30, "{}", r.summary());
+        let (p50, p99) = (r.all.quantile(0.5), r.all.quantile(0.99));
+        let min = Duration::from_micros(r.all.latency.min());
+        assert!(min >= delay, "{delay:?}: min {min:?}\n{}", r.summary());
+        assert!(
+            p50 < delay + Duration::from_millis(30),
+            "{delay:?}: p50 {p50:?}\n{}",
+            r.summary()
+        );
+        assert!(
+            p99 < delay + Duration::from_millis(150),
+            "{delay:?}: p99 {p99:?}\n{}",
+            r.summary()
+        );
+    }
+}
+
+#[tokio::test]
+async fn sms_conversations_complete_and_a_wrong_sms_is_an_error() {
+    let smsc = rig(2, Duration::ZERO).await;
+    let mut c = LoadConfig::new(mix_of("echo-sms=1"));
+    c.arrivals = Arrivals::Closed { concurrency: 4 };
+    c.max_dialogues = Some(12);
+    c.duration = Duration::from_secs(5);
+    let r = load::run(&smsc, &c).await;
+    assert_eq!(
+        r.all.dialogues(DialogueEnd::Completed),
+        12,
+        "{}",
+        r.summary()
+    );
+    assert_eq!(r.all.steps(StepOutcome::Ok), 24);
+    assert_eq!(r.by_scenario["echo-sms"].by_step.len(), 2);
+    // Each MO went out and its reply came back on the binds, nothing left over.
+    let s = smsc.stats();
+    assert_eq!(s.deliver_sms_sent, 24);
+    assert_eq!(s.submits, 24);
+
+    // An SMS whose reply is "service unavailable" is a wrong screen, and stops the conversation.
+    let sms = |text: &str, expect: &str| Step {
+        send: Send::Sms {
+            to: "2150".into(),
+            text: text.into(),
+        },
+        expect: expect.into(),
+        end: false,
+    };
+    let mix = Mix {
+        entries: vec![(
+            Scenario {
+                name: "sms-fail".into(),
+                steps: vec![sms("fail", "echo fail"), sms("0", "echo 0")],
+            },
+            1,
+        )],
+    };
+    let mut c = LoadConfig::new(mix);
+    c.arrivals = Arrivals::Closed { concurrency: 2 };
+    c.max_dialogues = Some(4);
+    let r = load::run(&smsc, &c).await;
+    assert_eq!(r.all.steps(StepOutcome::WrongScreen), 4, "{}", r.summary());
+    assert_eq!(r.all.steps(StepOutcome::Ok), 0);
+    assert_eq!(r.all.dialogues(DialogueEnd::Failed), 4);
+    assert!(r.samples.iter().any(|s| s.contains("service unavailable")));
+}
+
+/// Open loop: new dialogues arrive on schedule whatever the ESME does. Each dialogue here takes
+/// 0.6 s, so a closed loop of any size below 60 would start fewer than 60 in 0.6 s.
+#[tokio::test]
+async fn open_loop_arrives_at_the_target_rate() {
+    let smsc = rig(1, Duration::from_millis(200)).await;
+    let mut c = LoadConfig::new(echo_mix());
+    c.arrivals = Arrivals::Open { per_sec: 100.0 };
+    c.duration = Duration::from_millis(600);
+    let r = load::run(&smsc, &c).await;
+    // 100/s for 0.6 s: 60 arrivals (the first tick is at once), a burst catching up at most.
+    assert!((55..=62).contains(&r.started), "{}", r.summary());
+    assert_eq!(r.shed, 0);
+    assert_eq!(r.all.dialogues(DialogueEnd::Completed), r.started);
+    // The last arrivals started about 0.6 s in and took 0.6 s: the run waited for them.
+    assert!(r.elapsed >= Duration::from_millis(1100), "{}", r.summary());
+}
+
+/// Bounded: a run stops starting dialogues at `duration`, waits at most `drain` for those in
+/// flight, then cuts them and says how many it cut.
+#[tokio::test]
+async fn a_run_is_bounded_in_time_even_when_the_esme_is_slow() {
+    let smsc = rig(1, Duration::from_secs(5)).await;
+    let mut c = LoadConfig::new(echo_mix());
+    c.arrivals = Arrivals::Open { per_sec: 20.0 };
+    c.duration = Duration::from_millis(300);
+    c.drain = Duration::from_millis(300);
+    let t0 = std::time::Instant::now();
+    let r = load::run(&smsc, &c).await;
+    let took = t0.elapsed();
+    assert!(took < Duration::from_secs(2), "{took:?}\n{}", r.summary());
+    assert!(r.started >= 5, "{}", r.summary());
+    assert_eq!(r.cut, r.started, "every dialogue was still waiting");
+    assert_eq!(
+        r.all.steps.values().sum::<u64>(),
+        0,
+        "cut steps are not counted"
+    );
 }
 
 #[tokio::test]

@@ -324,3 +324,45 @@ async fn knobs_latency_errors_malformed_and_hang() {
     assert!(t.elapsed() >= Duration::from_millis(200));
     m.shutdown();
 }
+
+/// The plain-text answer an HTTP-keyword gateway (Kannel's get-url) sends back as the SMS: the
+/// same balance as the JSON endpoint, whatever the encoding of the space, and the PDS knobs.
+#[tokio::test]
+async fn keyword_sms_reply_is_plain_text_with_the_json_balance() {
+    let (m, c, base) = start().await;
+    let (_, v) = get_json(&c, format!("{base}/pds/v1/cards/12345678/balance")).await;
+    let want = format!(
+        "Card 12345678: balance {} IQD",
+        v["balance"].as_str().unwrap()
+    );
+    for text in ["PDS+12345678", "PDS%2012345678", "pds%20%2012345678"] {
+        let r = c
+            .get(format!(
+                "{base}/pds/v1/sms?from=%2B9647701&to=2150&text={text}"
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(ct.starts_with("text/plain"), "{ct}");
+        assert_eq!(r.text().await.unwrap(), want, "{text}");
+    }
+    let (s, body) = get(&c, format!("{base}/pds/v1/sms?text=PDS+12")).await;
+    assert_eq!((s, body.as_str()), (200, "Unknown card"));
+    let (_, body) = get(&c, format!("{base}/pds/v1/sms")).await;
+    assert_eq!(body, "Unknown card");
+
+    let latency = Duration::from_millis(150);
+    m.set_knobs(
+        Scope::Only(Service::Pds),
+        Knobs {
+            latency,
+            ..Knobs::default()
+        },
+    );
+    let t0 = std::time::Instant::now();
+    let (_, body) = get(&c, format!("{base}/pds/v1/sms?text=PDS+12345678")).await;
+    assert!(t0.elapsed() >= latency);
+    assert_eq!(body, want);
+}

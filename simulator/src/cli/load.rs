@@ -78,6 +78,10 @@ pub struct LoadArgs {
     /// No progress line on stderr.
     #[arg(long)]
     quiet: bool,
+    /// Also measure this process's CPU time (utime + stime, /proc) over the run, repeatable:
+    /// the peer under test (the gateway, or Kannel's bearerbox and smsbox).
+    #[arg(long = "cpu-pid")]
+    cpu_pids: Vec<u32>,
 }
 
 pub struct LoadPlan {
@@ -87,6 +91,7 @@ pub struct LoadPlan {
     ministries: Option<(SocketAddr, Knobs)>,
     load: LoadConfig,
     json: Option<String>,
+    cpu_pids: Vec<u32>,
 }
 
 /// "500ms" or "200ms..2s".
@@ -183,6 +188,7 @@ pub fn build_load(a: &LoadArgs) -> Result<LoadPlan, Vec<String>> {
         ministries: ministries.flatten().map(|m| (m, knobs)),
         load,
         json: a.json.clone(),
+        cpu_pids: a.cpu_pids.clone(),
     })
 }
 
@@ -221,23 +227,28 @@ pub async fn run_load(plan: LoadPlan) -> anyhow::Result<()> {
         r = bound => r.map_err(|_| anyhow::anyhow!("fewer than {want} binds after {:?}", plan.bind_wait))?,
         _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted while waiting for binds"),
     }
-    let report = tokio::select! {
+    let peers_before = cpu_seconds(&plan.cpu_pids);
+    let own_before = own_cpu();
+    let mut report = tokio::select! {
         r = load::run(&smsc, &plan.load) => r,
         _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted"),
     };
+    if let (Some(before), Some(after)) = (peers_before, cpu_seconds(&plan.cpu_pids)) {
+        report.peer_cpu_s = Some(after - before);
+    }
+    if let (Some(before), Some(after)) = (own_before, own_cpu()) {
+        report.own_cpu_s = Some(after - before);
+    }
     print!("{}", report.summary());
     let stats = smsc.stats();
     println!(
-        "smsc: {} deliver_sm sent, {} submits, {} MTs no phone claimed (beyond 64 kept), {} protocol errors",
-        stats.deliver_sms_sent, stats.submits, stats.observer_overflow, stats.protocol_errors
+        "smsc: {} deliver_sm sent, {} answered, {} submits, {} MTs no phone claimed (beyond 64 kept), {} protocol errors",
+        stats.deliver_sms_sent,
+        stats.deliver_sm_resps_received,
+        stats.submits,
+        stats.observer_overflow,
+        stats.protocol_errors
     );
-    if let Some(cpu) = own_cpu() {
-        let wall = report.elapsed.as_secs_f64();
-        println!(
-            "load generator cpu: {cpu:.2}s user+sys over {wall:.1}s ({:.0}% of one core)",
-            100.0 * cpu / wall.max(1e-9)
-        );
-    }
     if let Some(path) = plan.json {
         std::fs::write(&path, serde_json::to_string_pretty(&report.json())?)?;
     }
@@ -247,7 +258,21 @@ pub async fn run_load(plan: LoadPlan) -> anyhow::Result<()> {
 
 /// This process's CPU time (user + system) in seconds, from /proc (Linux; None elsewhere).
 fn own_cpu() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    proc_cpu("/proc/self/stat")
+}
+
+/// The summed CPU time of `pids`; None if there are none or one cannot be read (it exited).
+fn cpu_seconds(pids: &[u32]) -> Option<f64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter()
+        .map(|p| proc_cpu(&format!("/proc/{p}/stat")))
+        .sum()
+}
+
+fn proc_cpu(path: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(path).ok()?;
     // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
     let rest = &stat[stat.rfind(')')? + 2..];
     let f: Vec<&str> = rest.split(' ').collect();

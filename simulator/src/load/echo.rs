@@ -2,7 +2,8 @@
 //! it binds as a transceiver and answers every USSD deliver_sm with one submit_sm, after a
 //! fixed delay (zero: at once). The screen is `echo INPUT`, and ends the dialogue when the input
 //! is `0`; the input `fail` gets `service unavailable`, so tests can check that a wrong screen
-//! is never counted as a success. Aborts and SMS get only their deliver_sm_resp.
+//! is never counted as a success. An SMS gets one SMS back with the same text; an abort gets
+//! only its deliver_sm_resp.
 //!
 //! One task reads (and spawns one short task per delayed answer), one writes; the writer's
 //! queue is bounded, and a full queue waits (backpressure onto the reader, hence onto the SMSC).
@@ -133,7 +134,8 @@ async fn answer(cmd: Command, tx: &Out, seq: &Arc<AtomicU32>, delay: Duration) -
     }
 }
 
-/// The submit_sm answering a USSD deliver_sm, or `None` (an abort, an SMS, bad text).
+/// The submit_sm answering a deliver_sm: a USSD screen, or for an SMS one SMS back from the
+/// short code it was sent to; `None` for an abort or text it cannot decode.
 fn screen(d: &DeliverSm) -> Option<SubmitSm> {
     let (mut op, mut its) = (None, None);
     for v in d.tlvs().iter().filter_map(|t| t.value()) {
@@ -143,11 +145,20 @@ fn screen(d: &DeliverSm) -> Option<SubmitSm> {
             _ => {}
         }
     }
-    if op.is_none_or(|o| o == ABORT_OP) {
+    if op == Some(ABORT_OP) {
         return None;
     }
     let input = text::decode(u8::from(d.data_coding), d.short_message()).ok()?;
     let (body, end) = screen_for(&input);
+    let Some(_) = op else {
+        return SubmitSm::builder()
+            .source_addr(COctetString::from_string(d.destination_addr.as_str().to_owned()).ok()?)
+            .destination_addr(COctetString::from_string(d.source_addr.as_str().to_owned()).ok()?)
+            .data_coding(DataCoding::from(text::DCS_UCS2))
+            .short_message(OctetString::from_vec(text::encode_ucs2(&body)).ok()?)
+            .build()
+            .into();
+    };
     let mut sm = SubmitSm::builder()
         .service_type(ServiceType::new(
             COctetString::from_string("USSD".into()).ok()?,

@@ -84,6 +84,10 @@ impl LoadConfig {
     }
 }
 
+/// How long a closed-loop subscriber waits after the gateway refused its message (a non-zero
+/// deliver_sm_resp such as ESME_RX_T_APPN) before its next dialogue.
+const RETRY_LATER: Duration = Duration::from_millis(100);
+
 /// At most this many wrong screens are kept as samples for the report.
 const SAMPLES: usize = 10;
 
@@ -146,7 +150,11 @@ pub async fn run(smsc: &SmscHandle, config: &LoadConfig) -> Report {
                 let (smsc, config, live) = (smsc.clone(), config.clone(), live.clone());
                 tasks.spawn(async move {
                     while let Some(n) = next_dialogue(&config, &live, start) {
-                        dialogue(&smsc, &config, &live, n).await;
+                        if dialogue(&smsc, &config, &live, n).await {
+                            // As an SMSC does after "retry later": not at once, or a closed
+                            // loop turns into a flood of refusals that measures nothing.
+                            tokio::time::sleep(RETRY_LATER).await;
+                        }
                     }
                 });
             }
@@ -238,7 +246,8 @@ fn draw(config: &LoadConfig, n: u64) -> (StdRng, &Scenario) {
     (rng, scenario)
 }
 
-async fn dialogue(smsc: &SmscHandle, config: &LoadConfig, live: &Live, n: u64) {
+/// Plays dialogue `n`; true if the gateway refused a message of it (asked to retry later).
+async fn dialogue(smsc: &SmscHandle, config: &LoadConfig, live: &Live, n: u64) -> bool {
     let (mut rng, scenario) = draw(config, n);
     let msisdn = format!("{}{:08}", config.msisdn_prefix, n % 100_000_000);
     let roll: f64 = rng.random();
@@ -257,6 +266,7 @@ async fn dialogue(smsc: &SmscHandle, config: &LoadConfig, live: &Live, n: u64) {
         live,
         scenario,
         rng,
+        refused: false,
     };
     let end = if scenario.is_sms() {
         player.sms(smsc.sms(&msisdn).on(target)).await
@@ -264,6 +274,7 @@ async fn dialogue(smsc: &SmscHandle, config: &LoadConfig, live: &Live, n: u64) {
         player.ussd(smsc.ussd(&msisdn).on(target), plan).await
     };
     live.dialogue(&scenario.name, end);
+    player.refused
 }
 
 /// Dialogue `n`'s bind: the receiving binds in turn, as an SMSC spreads subscribers.
@@ -285,6 +296,8 @@ struct Player<'a> {
     live: &'a Live,
     scenario: &'a Scenario,
     rng: StdRng,
+    /// A step got a non-zero deliver_sm_resp.
+    refused: bool,
 }
 
 impl Player<'_> {
@@ -302,7 +315,7 @@ impl Player<'_> {
 
     /// Records a step; true if the dialogue may go on.
     fn record(
-        &self,
+        &mut self,
         i: usize,
         step: &Step,
         answer: Result<(String, bool), SimError>,
@@ -332,6 +345,7 @@ impl Player<'_> {
             }
         };
         self.live.step(&self.scenario.name, i, outcome, latency);
+        self.refused |= outcome == StepOutcome::Rejected;
         outcome == StepOutcome::Ok
     }
 

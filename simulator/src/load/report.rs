@@ -172,12 +172,22 @@ pub struct Report {
     pub settings: BTreeMap<&'static str, String>,
     /// The first few wrong screens and failures, to see what went wrong.
     pub samples: Vec<String>,
+    /// CPU seconds (user + system) the peer under test used during the run, when measured.
+    pub peer_cpu_s: Option<f64>,
+    /// CPU seconds the load generator itself used during the run, when measured.
+    pub own_cpu_s: Option<f64>,
 }
 
 impl Report {
     pub fn steps_per_sec(&self) -> f64 {
         let ok = self.all.steps(StepOutcome::Ok) as f64;
         ok / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// CPU time per ok step in microseconds (`cpu_s` over this run's ok steps).
+    pub fn cpu_per_ok_step_us(&self, cpu_s: Option<f64>) -> Option<f64> {
+        let ok = self.all.steps(StepOutcome::Ok);
+        cpu_s.filter(|_| ok > 0).map(|c| c * 1e6 / ok as f64)
     }
 
     pub fn json(&self) -> Value {
@@ -196,6 +206,10 @@ impl Report {
             "all": self.all.json(),
             "scenarios": scenarios,
             "samples": self.samples,
+            "peer_cpu_s": self.peer_cpu_s,
+            "peer_cpu_us_per_ok_step": self.cpu_per_ok_step_us(self.peer_cpu_s),
+            "own_cpu_s": self.own_cpu_s,
+            "own_cpu_us_per_ok_step": self.cpu_per_ok_step_us(self.own_cpu_s),
         })
     }
 
@@ -271,6 +285,21 @@ impl Report {
         let _ = writeln!(s, "dialogues: {}", counts(&self.all.dialogues));
         for sample in &self.samples {
             let _ = writeln!(s, "  e.g. {sample}");
+        }
+        let wall = self.elapsed.as_secs_f64().max(1e-9);
+        for (who, cpu) in [
+            ("peer", self.peer_cpu_s),
+            ("load generator", self.own_cpu_s),
+        ] {
+            let Some(c) = cpu else { continue };
+            let per = self
+                .cpu_per_ok_step_us(cpu)
+                .map_or(String::new(), |us| format!(", {us:.1} µs per ok step"));
+            let _ = writeln!(
+                s,
+                "{who} cpu: {c:.2}s user+sys over {wall:.1}s ({:.0}% of one core){per}",
+                100.0 * c / wall
+            );
         }
         s
     }

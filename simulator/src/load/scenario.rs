@@ -96,7 +96,11 @@ pub fn shipped(name: &str) -> Option<Scenario> {
             sms("تموينية ١٢٣٤٥٦٧٨", "اختر الخدمة"),
             sms("1", "الرصيد: ٤٠٬٠٠٠ دينار"),
         ],
+        // The Kannel comparison's job: one keyword SMS, one back-end call, one reply
+        // (simulator/bench/kannel/flows/keyword.yaml, or Kannel's sms-service get-url).
+        "keyword" => vec![sms("PDS 12345678", "Card 12345678: balance 40000 IQD")],
         "echo" => echo().steps,
+        "echo-sms" => vec![sms("hello", "echo hello"), sms("0", "echo 0")],
         _ => return None,
     };
     Some(Scenario {
@@ -148,7 +152,7 @@ impl std::str::FromStr for Mix {
                 .split_once('=')
                 .ok_or_else(|| format!("--mix {part:?}: want NAME=WEIGHT"))?;
             let scenario = shipped(name).ok_or_else(|| {
-                format!("--mix: unknown scenario {name:?} (pds, electricity, passport, pension, sms, echo)")
+                format!("--mix: unknown scenario {name:?} (pds, electricity, passport, pension, sms, keyword, echo, echo-sms)")
             })?;
             let weight: u32 = weight
                 .parse()

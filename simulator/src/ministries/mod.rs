@@ -248,11 +248,68 @@ async fn handle(state: Arc<State>, req: Request<Body>) -> Response<Body> {
             return reply(s, v.to_string());
         }
     }
+    if let ["pds", "v1", "sms"] = segs[..] {
+        return keyword_reply(parts.uri.query());
+    }
     let (status, value) = route(&parts.method, &segs, parts.uri.query(), &bytes);
     match knobs.and_then(|(_, k)| k.malformed) {
         Some(m) if status.is_success() => reply(status, knobs::mangle(m, &value)),
         _ => reply(status, value.to_string()),
     }
+}
+
+/// `GET /pds/v1/sms?text=PDS+12345678`: the card balance as the plain-text SMS reply an
+/// HTTP-keyword gateway (Kannel's `get-url`) sends back as it is. The card is the last run of
+/// digits in `text`; the answer is the same text the Kannel comparison's Bawaba flow shows.
+fn keyword_reply(query: Option<&str>) -> Response<Body> {
+    let text = query
+        .unwrap_or("")
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("text="))
+        .map(form_decode)
+        .unwrap_or_default();
+    let card = text
+        .split(|c: char| !c.is_ascii_digit())
+        .rfind(|w| !w.is_empty())
+        .unwrap_or("");
+    let body = match citizens::pds_balance(card, Lang::En) {
+        Some(v) if citizens::valid_id(card) => {
+            format!(
+                "Card {card}: balance {} IQD",
+                v["balance"].as_str().unwrap_or("?")
+            )
+        }
+        _ => "Unknown card".to_owned(),
+    };
+    let mut r = Response::new(Body::from(body));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+/// A form-encoded query value: `+` is a space, `%XX` a byte (a bad escape stays as it is).
+fn form_decode(v: &str) -> String {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+            (b'+', _) => out.push(b' '),
+            (other, _) => out.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Latency, jitter and hanging. `Err` when shutdown cut a hang short.
