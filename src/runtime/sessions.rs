@@ -57,7 +57,7 @@ pub async fn page<S: Store>(
         cursor = Some(last.clone());
         scanned += batch.len();
         for (key, s) in batch {
-            let Ok(r) = serde_json::from_slice::<Record>(&s.data) else {
+            let Ok(r) = Record::decode(&s.data) else {
                 continue;
             };
             let status = status(&r.session.status);
