@@ -83,7 +83,7 @@ async fn arabic_dialogue_with_arabic_indic_digits_and_a_shortcut_dial() {
     assert!(menu.text.contains("الرصيد"), "{}", menu.text);
     let done = phone.reply("١").await.unwrap();
     assert!(done.end);
-    assert!(done.text.contains("Ali Hassan Jasim"), "{}", done.text);
+    assert!(runtime_common::shows_balance(&done.text), "{}", done.text);
 
     // Shortcut: straight to the balance from one dial string.
     let mut other = rig.smsc.ussd("9647809999999");
@@ -158,7 +158,7 @@ ops = { begin = 1, user_reply = 19, our_continue = 3, our_end = 16, abort = [130
     let done = phone.reply("1").await.unwrap();
     assert!(done.end);
     assert_eq!(done.op, Some(16));
-    assert!(done.text.contains("Ali Hassan Jasim"), "{}", done.text);
+    assert!(runtime_common::shows_balance(&done.text), "{}", done.text);
     rig.stop().await;
 }
 
@@ -186,7 +186,7 @@ async fn replaced_flows_serve_the_next_dialogue() {
     rig.stop().await;
 }
 
-/// pds.yaml as version 2: new wording, and the `choose` menu moved to the
+/// pds.yaml as its next version: new wording, and the `choose` menu moved to the
 /// end of the file, so every node index after it shifts.
 fn pds_v2(v1: String) -> String {
     let at = v1.find("  choose:\n").unwrap();
@@ -194,7 +194,7 @@ fn pds_v2(v1: String) -> String {
     let choose = v1[at..end].replacen("ar: اختر الخدمة", "ar: ماذا تريد؟", 1);
     let rest = format!("{}{}", &v1[..at], &v1[end..]);
     format!("{}\n{choose}", rest.trim_end())
-        .replacen("version: 1", "version: 2", 1)
+        .replacen("version: 2", "version: 3", 1)
         .replacen(
             "ar: أدخل رقم البطاقة التموينية",
             "ar: رقم البطاقة التموينية؟",
@@ -219,21 +219,21 @@ async fn a_dialogue_finishes_on_the_version_it_started_on() {
     let gw = rig.gw.as_ref().unwrap();
     gw.set_flows(v2).unwrap();
 
-    // A new dialogue gets version 2...
+    // A new dialogue gets the new version...
     let mut fresh = rig.smsc.ussd("9647709876543");
     let ask2 = fresh.dial("*123*1#").await.unwrap();
     assert_eq!(ask2.text, "رقم البطاقة التموينية؟");
-    // ...the one in progress goes on with version 1 to the end.
+    // ...the one in progress goes on with the old one to the end.
     let menu = started.reply("12345678").await.unwrap();
     assert!(menu.text.starts_with("اختر الخدمة"), "{}", menu.text);
     let done = started.reply("1").await.unwrap();
     assert!(done.end, "{done:?}");
-    assert!(done.text.contains("Ali Hassan Jasim"), "{}", done.text);
+    assert!(runtime_common::shows_balance(&done.text), "{}", done.text);
     let menu2 = fresh.reply("12345678").await.unwrap();
     assert!(menu2.text.starts_with("ماذا تريد؟"), "{}", menu2.text);
 
     // Changed text under an unchanged version is refused whole: a pinned
-    // session could not tell the two apart. Version 2 stays in force.
+    // session could not tell the two apart. The new version stays in force.
     let sneaky = runtime_common::flows_edited(&rig.config, |path, text| {
         if path.ends_with("pds.yaml") {
             pds_v2(text).replacen("ماذا تريد؟", "اختر", 1)
@@ -247,7 +247,7 @@ async fn a_dialogue_finishes_on_the_version_it_started_on() {
             .iter()
             .map(|r| (r.id.as_str(), r.version))
             .collect::<Vec<_>>(),
-        [("pds", 2)]
+        [("pds", 3)]
     );
     let mut third = rig.smsc.ussd("9647709876544");
     third.dial("*123*1#").await.unwrap();

@@ -196,6 +196,12 @@ impl Canned {
     }
 }
 
+/// Whether `screen` shows the balance [`pds_balance`] answers (25,000 IQD),
+/// in Arabic-Indic or Western digits.
+pub fn shows_balance(screen: &str) -> bool {
+    screen.contains("٢٥٬٠٠٠") || screen.contains("25,000")
+}
+
 /// The PDS balance answer the runtime tests' citizen gets, after `delay`.
 pub fn pds_balance(delay: Duration) -> Arc<Canned> {
     let c = Arc::new(Canned::default());
