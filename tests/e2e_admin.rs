@@ -148,7 +148,7 @@ async fn health_readiness_and_metrics_after_a_dialogue() {
     let out = String::from_utf8_lossy(&status.stdout);
     assert!(out.starts_with("gateway: ready"), "{out}");
     assert!(out.contains("sim") && out.contains(" up "), "{out}");
-    assert!(out.contains("pds@1 sha256:"), "{out}");
+    assert!(out.contains("pds@2 sha256:"), "{out}");
 
     // The SMSC goes away: not ready, and the reason says which operator.
     rig.peers.smsc.shutdown().await;
