@@ -116,6 +116,9 @@ kannel_side() {
 
 bawaba_side() {
   local dir=$WORK/bawaba; mkdir -p "$dir"
+  # A fresh store: the load generator numbers its subscribers the same way every run, so a
+  # store kept from an earlier run (OUT=) would find every MO a duplicate and answer none.
+  rm -rf "$dir/store"
   sed -e "s|^flows_dir = .*|flows_dir = \"$ROOT/simulator/bench/kannel/flows\"|" \
       -e "s|^watch_flows = .*|watch_flows = false|" \
       -e "s|^path = \"../target/demo-store\"|path = \"$dir/store\"|" \
@@ -123,7 +126,7 @@ bawaba_side() {
       -e "s|^listen = \"127.0.0.1:9100\"|listen = \"$ADMIN\"|" \
       -e "s|^port = 2775|port = $SMSC_PORT|" \
       -e "s|^window = .*|window = 500|" \
-      -e "s|^tps = .*|tps = 10000|" \
+      -e "s|^tps = .*|tps = 100000|" \
       -e "s|^cache_ttl = .*|concurrency = 1024|" \
       -e "s|^workers = .*|workers = 2\n\n[gateway.queues]\nbackend_calls = 2048|" \
       -e "s|127.0.0.1:8090|$BACKEND|" \

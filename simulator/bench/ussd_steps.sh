@@ -58,7 +58,7 @@ sed -e "s|^flows_dir = .*|flows_dir = \"$ROOT/flows\"|" \
     -e "s|^listen = \"127.0.0.1:9100\"|listen = \"$ADMIN\"|" \
     -e "s|^port = 2775|port = $PORT_BASE\nbinds = $BINDS|" \
     -e "s|^window = .*|window = 200|" \
-    -e "s|^tps = .*|tps = 10000|" \
+    -e "s|^tps = .*|tps = 100000|" \
     -e "s|127.0.0.1:8090|$MINISTRIES|" \
     config/demo.toml > "$WORK/bench.toml"
 

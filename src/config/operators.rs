@@ -81,7 +81,7 @@ fn operator(
     );
     let binds = cx.int(&r.binds, &k("binds"), 1, 16, 1) as u32;
     let window = cx.int(&r.window, &k("window"), 1, 1000, 10) as u32;
-    let tps = cx.int(&r.tps, &k("tps"), 1, 10_000, 10) as u32;
+    let tps = cx.int(&r.tps, &k("tps"), 1, 100_000, 10) as u32;
     let max_pdu_size = cx.size(&r.max_pdu_size, &k("max_pdu_size"), 1024, 65536, 7424) as u32;
     let encodings = encodings(cx, r, &k("encodings"));
     let data_coding = data_coding(cx, r, &k("data_coding"));
