@@ -1,15 +1,34 @@
 //! The outbound queue's state machine on sled (queued -> leased ->
-//! completed/failed/queued) and the inbound journal's reads. Each state
-//! change is one multi-tree transaction over `mt_msgs`, `mt_queue` and
-//! `mt_inflight`, so concurrent claimers never lease the same message: the
-//! transaction re-checks that the queue entry is still there.
+//! completed/failed/queued) and the inbound journal's reads.
+//!
+//! No sled transactions here. In sled 0.34.7 every transaction commit pins
+//! the log: it seals the current log buffer and writes it out with
+//! `sync_file_range(WAIT_AFTER)` on sled's I/O threads, and it takes the
+//! global write lock that every other tree operation waits on. With a
+//! transaction per lease and per settle that was a disk round trip per MT
+//! and about half of the gateway's CPU under SMS load. Instead:
+//!
+//! * The record in `mt_msgs` decides. Every state change is one
+//!   `compare_and_swap` on it against the bytes just read, so two actors on
+//!   one message (the claimer and the lease sweep, a settle and the sweep)
+//!   cannot both win.
+//! * The indexes (`mt_queue` for queued, `mt_inflight` for leased) are
+//!   hints. A new index entry is written before the record changes and an
+//!   old one removed after, and every reader checks an entry against the
+//!   record (state, priority, due time, lease end) and drops it when they
+//!   disagree. sled recovers a prefix of its log after a crash, so a crash
+//!   between the steps leaves at worst a stale index entry, never a queued
+//!   or leased message that no index finds.
+//!
+//! Enqueueing still happens in the group-commit batch (`batch.rs`), on new
+//! ids only, so it never races these compare-and-swaps.
 
 use std::time::Duration;
 
-use sled::Transactional;
+use sled::IVec;
 
 use super::codec::*;
-use super::trees::{abort, sled_err, tx_err, Trees};
+use super::trees::{sled_err, Trees};
 use crate::store::error::{Error, Result};
 use crate::store::types::*;
 
@@ -43,38 +62,60 @@ impl Trees {
         Ok(out)
     }
 
-    /// Move queue entry `qk` to in-flight; None if another claimer won.
+    /// The record of `id`, raw and decoded.
+    fn outbound_record(&self, id: OutboundId) -> Result<Option<(IVec, OutboundMessage)>> {
+        let Some(raw) = self.mt_msgs.get(be(id.0)).map_err(sled_err)? else {
+            return Ok(None);
+        };
+        let m = decode_outbound(id, &raw)?;
+        Ok(Some((raw, m)))
+    }
+
+    /// Swaps `id`'s record from `old` to `new` (`None` removes it); false
+    /// if it changed since `old` was read.
+    fn swap_outbound(&self, id: OutboundId, old: IVec, new: Option<Vec<u8>>) -> Result<bool> {
+        let swapped = self
+            .mt_msgs
+            .compare_and_swap(be(id.0), Some(old), new)
+            .map_err(sled_err)?;
+        Ok(swapped.is_ok())
+    }
+
+    /// Leases the message queue entry `qk` names; None if the entry is stale
+    /// (dropped) or another actor changed the message first.
     fn lease_one(&self, qk: &[u8], id: OutboundId, until: Timestamp) -> Result<Option<Claimed>> {
-        (&self.mt_msgs, &self.mt_queue, &self.mt_inflight)
-            .transaction(|(msgs, queue, inflight)| {
-                if queue.remove(qk)?.is_none() {
-                    return Ok(None);
-                }
-                let Some(v) = msgs.get(be(id.0))? else {
-                    return Ok(None); // dangling queue entry: dropped above
-                };
-                let mut m = match decode_outbound(id, &v) {
-                    Ok(m) => m,
-                    Err(e) => return abort(e),
-                };
-                if m.state != OutboundState::Queued {
-                    return Ok(None); // stale queue entry (dropped above)
-                }
-                m.attempts = m.attempts.saturating_add(1);
-                m.state = OutboundState::Leased { until };
-                msgs.insert(&be(id.0), encode_outbound(&m))?;
-                inflight.insert(inflight_key(until, id), &[])?;
-                let lease = Lease {
-                    id,
-                    attempt: m.attempts,
-                };
-                Ok(Some(Claimed {
-                    lease,
-                    priority: m.priority,
-                    payload: m.payload,
-                }))
-            })
-            .map_err(tx_err)
+        let current = self.outbound_record(id)?;
+        let Some((raw, mut m)) = current.filter(|(_, m)| {
+            m.state == OutboundState::Queued && queue_key(m.priority, m.due_at, id) == qk
+        }) else {
+            // Dangling or stale: the record is gone, not queued, or queued
+            // under another key.
+            self.mt_queue.remove(qk).map_err(sled_err)?;
+            return Ok(None);
+        };
+        m.attempts = m.attempts.saturating_add(1);
+        m.state = OutboundState::Leased { until };
+        let ik = inflight_key(until, id);
+        self.mt_inflight.insert(ik.as_slice(), &[]).map_err(sled_err)?;
+        if !self.swap_outbound(id, raw, Some(encode_outbound(&m)))? {
+            // Lost the race. The winner may hold the very same lease key
+            // (same id, same lease end): only then keep it.
+            let now = self.outbound_record(id)?;
+            let same = now.is_some_and(|(_, w)| w.state == OutboundState::Leased { until });
+            if !same {
+                self.mt_inflight.remove(ik).map_err(sled_err)?;
+            }
+            return Ok(None);
+        }
+        self.mt_queue.remove(qk).map_err(sled_err)?;
+        Ok(Some(Claimed {
+            lease: Lease {
+                id,
+                attempt: m.attempts,
+            },
+            priority: m.priority,
+            payload: m.payload,
+        }))
     }
 
     /// Return messages whose lease ended at or before `now` to the queue.
@@ -89,25 +130,20 @@ impl Trees {
             expired.push(k);
         }
         for ik in expired {
-            let id = OutboundId(Reader::new("mt_inflight", ik.get(8..).unwrap_or_default()).u64()?);
-            (&self.mt_msgs, &self.mt_queue, &self.mt_inflight)
-                .transaction(|(msgs, queue, inflight)| {
-                    if inflight.remove(ik.as_ref())?.is_none() {
-                        return Ok(());
-                    }
-                    let Some(v) = msgs.get(be(id.0))? else {
-                        return Ok(());
-                    };
-                    let mut m = match decode_outbound(id, &v) {
-                        Ok(m) => m,
-                        Err(e) => return abort(e),
-                    };
-                    m.state = OutboundState::Queued;
-                    msgs.insert(&be(id.0), encode_outbound(&m))?;
-                    queue.insert(queue_key(m.priority, m.due_at, id), &[])?;
-                    Ok(())
-                })
-                .map_err(tx_err)?;
+            let (until, rest) = split_timed_key("mt_inflight", &ik)?;
+            let id = OutboundId(Reader::new("mt_inflight", rest).u64()?);
+            let current = self.outbound_record(id)?;
+            if let Some((raw, mut m)) =
+                current.filter(|(_, m)| m.state == OutboundState::Leased { until })
+            {
+                m.state = OutboundState::Queued;
+                let qk = queue_key(m.priority, m.due_at, id);
+                self.mt_queue.insert(qk, &[]).map_err(sled_err)?;
+                // Lost to a settle that came in meanwhile: the queue entry
+                // just written is stale and the claim drops it.
+                self.swap_outbound(id, raw, Some(encode_outbound(&m)))?;
+            }
+            self.mt_inflight.remove(ik).map_err(sled_err)?;
         }
         Ok(())
     }
@@ -126,38 +162,39 @@ impl Trees {
 
     fn settle(&self, lease: Lease, how: Settle) -> Result<()> {
         let id = lease.id;
-        (&self.mt_msgs, &self.mt_queue, &self.mt_inflight)
-            .transaction(|(msgs, queue, inflight)| {
-                let Some(v) = msgs.get(be(id.0))? else {
-                    return abort(Error::LeaseLost { id });
-                };
-                let mut m = match decode_outbound(id, &v) {
-                    Ok(m) => m,
-                    Err(e) => return abort(e),
-                };
-                let OutboundState::Leased { until } = m.state else {
-                    return abort(Error::LeaseLost { id });
-                };
-                if m.attempts != lease.attempt {
-                    return abort(Error::LeaseLost { id });
-                }
-                inflight.remove(inflight_key(until, id))?;
-                match how {
-                    Settle::Complete => {
-                        msgs.remove(&be(id.0))?;
-                        return Ok(());
-                    }
-                    Settle::Fail(at) => m.state = OutboundState::Failed { at },
-                    Settle::Reschedule(due_at) => {
-                        m.state = OutboundState::Queued;
-                        m.due_at = due_at;
-                        queue.insert(queue_key(m.priority, due_at, id), &[])?;
-                    }
-                }
-                msgs.insert(&be(id.0), encode_outbound(&m))?;
-                Ok(())
-            })
-            .map_err(tx_err)
+        let lost = Error::LeaseLost { id };
+        let Some((raw, mut m)) = self.outbound_record(id)? else {
+            return Err(lost);
+        };
+        let OutboundState::Leased { until } = m.state else {
+            return Err(lost);
+        };
+        if m.attempts != lease.attempt {
+            return Err(lost);
+        }
+        let new = match how {
+            Settle::Complete => None,
+            Settle::Fail(at) => {
+                m.state = OutboundState::Failed { at };
+                Some(encode_outbound(&m))
+            }
+            Settle::Reschedule(due_at) => {
+                m.state = OutboundState::Queued;
+                m.due_at = due_at;
+                let qk = queue_key(m.priority, due_at, id);
+                self.mt_queue.insert(qk, &[]).map_err(sled_err)?;
+                Some(encode_outbound(&m))
+            }
+        };
+        if !self.swap_outbound(id, raw, new)? {
+            // The lease sweep took it back first (a queue entry written
+            // above for a reschedule is stale now; the claim drops it).
+            return Err(lost);
+        }
+        self.mt_inflight
+            .remove(inflight_key(until, id))
+            .map_err(sled_err)?;
+        Ok(())
     }
 
     pub(super) fn get_outbound(&self, id: OutboundId) -> Result<Option<OutboundMessage>> {

@@ -1,12 +1,15 @@
 //! The fixed set of sled trees and the synchronous operations on them.
-//! Every state change touching two trees is one sled transaction (sled 0.34
-//! serialises transactions, so a read-check-write inside one is atomic).
+//! Outside the group-commit batch (`batch.rs`) nothing uses a sled
+//! transaction: each one pins sled's log (a log-buffer write and
+//! `sync_file_range` on sled's I/O threads) and takes sled's global write
+//! lock. A record and its expiry index are kept apart by ordering instead
+//! (see `queue.rs` and `put_session`): compare-and-swap on the record
+//! decides, index entries are hints that readers check against it.
 //! No flushing here: durability is the writer's job (`writer.rs`).
 
 use std::time::Duration;
 
-use sled::transaction::{ConflictableTransactionError, TransactionError};
-use sled::Transactional;
+use sled::transaction::TransactionError;
 
 use super::codec::*;
 use crate::store::audit::AuditEntry;
@@ -34,12 +37,6 @@ pub(crate) struct Trees {
     flow_sources: sled::Tree,
     /// seq (big-endian, from `Db::generate_id`) -> one publish.
     flow_history: sled::Tree,
-}
-
-pub(super) type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
-
-pub(super) fn abort<T>(e: Error) -> TxResult<T> {
-    Err(ConflictableTransactionError::Abort(e))
 }
 
 /// Map a sled error to ours (full disk and corruption are their own variants).
@@ -141,19 +138,17 @@ impl Trees {
         Ok(version)
     }
 
+    /// Removes the session, then its index entry (a crash in between
+    /// leaves a stale index entry, which `sweep_index` drops).
     pub(super) fn delete_session(&self, key: &SessionKey) -> Result<bool> {
-        (&self.sessions, &self.session_exp)
-            .transaction(|(s, e)| match s.remove(key.0.as_slice())? {
-                None => Ok(false),
-                Some(v) => match decode_session(&v) {
-                    Ok(old) => {
-                        e.remove(timed_key(old.expires_at, &key.0))?;
-                        Ok(true)
-                    }
-                    Err(err) => abort(err),
-                },
-            })
-            .map_err(tx_err)
+        let Some(old) = self.sessions.remove(key.0.as_slice()).map_err(sled_err)? else {
+            return Ok(false);
+        };
+        let old = decode_session(&old)?;
+        self.session_exp
+            .remove(timed_key(old.expires_at, &key.0))
+            .map_err(sled_err)?;
+        Ok(true)
     }
 
     pub(super) fn sweep_sessions(&self, now: Timestamp, max: usize) -> Result<Vec<SessionKey>> {
@@ -183,30 +178,47 @@ impl Trees {
         Ok(())
     }
 
+    /// One compare-and-swap on `dedupe` decides (no sled transaction: see
+    /// `queue.rs`); the expiry index entry is written before it and the
+    /// replaced one removed after, so a crash leaves at worst a stale index
+    /// entry, which `sweep_index` drops.
     pub(super) fn check_and_insert(
         &self,
         key: &DedupeKey,
         now: Timestamp,
         ttl: Duration,
     ) -> Result<Dedupe> {
-        (&self.dedupe, &self.dedupe_exp)
-            .transaction(|(d, e)| {
-                if let Some(v) = d.get(&key.0)? {
-                    let (first_seen, expires_at) = match decode_dedupe(&v) {
-                        Ok(x) => x,
-                        Err(err) => return abort(err),
-                    };
-                    if expires_at > now {
-                        return Ok(Dedupe::Duplicate { first_seen });
-                    }
-                    e.remove(timed_key(expires_at, &key.0))?;
+        let expires_at = now.after(ttl);
+        let index = timed_key(expires_at, &key.0);
+        loop {
+            let old = self.dedupe.get(&key.0).map_err(sled_err)?;
+            let old_expiry = match old.as_deref().map(decode_dedupe).transpose()? {
+                Some((first_seen, exp)) if exp > now => {
+                    return Ok(Dedupe::Duplicate { first_seen });
                 }
-                let expires_at = now.after(ttl);
-                d.insert(key.0.as_slice(), &encode_dedupe(now, expires_at))?;
-                e.insert(timed_key(expires_at, &key.0), &[])?;
-                Ok(Dedupe::First)
-            })
-            .map_err(tx_err)
+                Some((_, exp)) => Some(exp),
+                None => None,
+            };
+            self.dedupe_exp
+                .insert(index.as_slice(), &[])
+                .map_err(sled_err)?;
+            let new = encode_dedupe(now, expires_at);
+            let swapped = self
+                .dedupe
+                .compare_and_swap(key.0.as_slice(), old, Some(&new[..]))
+                .map_err(sled_err)?;
+            if swapped.is_err() {
+                // Someone else recorded the key meanwhile: look again (our
+                // index entry is left for the sweep if it is not theirs).
+                continue;
+            }
+            if let Some(exp) = old_expiry.filter(|e| *e != expires_at) {
+                self.dedupe_exp
+                    .remove(timed_key(exp, &key.0))
+                    .map_err(sled_err)?;
+            }
+            return Ok(Dedupe::First);
+        }
     }
 
     pub(super) fn sweep_dedupe(&self, now: Timestamp, max: usize) -> Result<usize> {
@@ -333,21 +345,17 @@ fn sweep_index(
     }
     for idx_key in candidates {
         let (at, key) = split_timed_key(index_name, &idx_key)?;
-        let gone = (primary, index)
-            .transaction(|(p, i)| {
-                if i.remove(idx_key.as_ref())?.is_none() {
-                    return Ok(false);
-                }
-                let live = match p.get(key)?.map(|v| expiry_of(&v)).transpose() {
-                    Ok(exp) => exp == Some(at),
-                    Err(err) => return abort(err),
-                };
-                if live {
-                    p.remove(key)?;
-                }
-                Ok(live)
-            })
-            .map_err(tx_err)?;
+        // The record first, and only if it still expires at this entry's
+        // time (compare-and-swap against the bytes read); then the entry.
+        // A crash in between leaves a stale entry, dropped next time.
+        let gone = match primary.get(key).map_err(sled_err)? {
+            Some(v) if expiry_of(&v)? == at => primary
+                .compare_and_swap(key, Some(v), None as Option<&[u8]>)
+                .map_err(sled_err)?
+                .is_ok(),
+            _ => false,
+        };
+        index.remove(idx_key.as_ref()).map_err(sled_err)?;
         if gone {
             removed.push(key.to_vec());
         }
