@@ -83,9 +83,11 @@ run_load() {
 run_phases() { # SIDE ACCOUNT PID...
   local side=$1 account=$2; shift 2
   run_load "$side" saturation "$account" "$@" -- --concurrency "$SAT_CONCURRENCY" \
-    --max-in-flight "$SAT_CONCURRENCY" --duration "$SAT_DURATION"
+    --max-in-flight "$SAT_CONCURRENCY" --duration "$SAT_DURATION" --msisdn-prefix 96477
+  # Other subscribers than the saturation run's: the same number sending the same text again
+  # within two minutes is an SMSC resend to Bawaba ([sms] dedupe_window), dropped unanswered.
   run_load "$side" rate "$account" "$@" -- --rate "$RATE" --duration "$RATE_DURATION" \
-    --max-in-flight 4000
+    --max-in-flight 4000 --msisdn-prefix 96478
 }
 
 RUST_LOG=warn "$BIN/bawaba-sim" ministries --listen "$BACKEND" --latency "$BACKEND_LATENCY" \

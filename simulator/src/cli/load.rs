@@ -72,6 +72,11 @@ pub struct LoadArgs {
     drain: String,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Subscriber n is this prefix followed by n in 8 digits. Give each run against one
+    /// gateway its own prefix: the gateway drops an SMS the same number sent with the same
+    /// text within its dedupe window (`[sms] dedupe_window`) as an SMSC resend.
+    #[arg(long, default_value = "96477")]
+    msisdn_prefix: String,
     /// Also write the report as JSON here.
     #[arg(long)]
     json: Option<String>,
@@ -152,6 +157,10 @@ pub fn build_load(a: &LoadArgs) -> Result<LoadPlan, Vec<String>> {
     if a.max_in_flight == 0 {
         e.push("--max-in-flight must be at least 1".into());
     }
+    let p = &a.msisdn_prefix;
+    if p.is_empty() || p.len() > 7 || !p.bytes().all(|b| b.is_ascii_digit()) {
+        e.push(format!("--msisdn-prefix {p:?}: want 1 to 7 digits"));
+    }
     let (Some(listen), Some(bind_wait), Some(arrivals), Some(duration), Some(think), Some(mix)) =
         (listen, bind_wait, arrivals, duration, think, mix)
     else {
@@ -180,6 +189,7 @@ pub fn build_load(a: &LoadArgs) -> Result<LoadPlan, Vec<String>> {
     load.timeout_share = timeout.unwrap_or_default();
     load.drain = drain.unwrap_or(load.drain);
     load.seed = a.seed;
+    load.msisdn_prefix = a.msisdn_prefix.clone();
     load.progress = !a.quiet;
     Ok(LoadPlan {
         smsc,
