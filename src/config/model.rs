@@ -51,6 +51,8 @@ pub struct Queues {
     pub outbound: usize,
     /// Back-end calls in flight across all back-ends.
     pub backend_calls: usize,
+    /// MO SMS and receipts waiting for their durable write at once.
+    pub intake: usize,
 }
 
 /// `[store]`: sled.
@@ -249,6 +251,33 @@ pub struct OperatorSms {
     pub short_codes: Vec<String>,
     pub split: SplitMode,
     pub max_parts: u8,
+    pub receipts: Receipts,
+}
+
+/// Which MTs ask the SMSC for a delivery receipt (registered_delivery).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Receipts {
+    /// Every MT.
+    All,
+    /// MTs the notification API and back-ends send (priority 1 and up),
+    /// whose status someone asks for; not the replies to a citizen's own
+    /// SMS, who is there to read them.
+    #[default]
+    Notifications,
+    /// None: statuses end at "sent".
+    None,
+}
+
+impl Receipts {
+    /// Whether an MT of `priority` (0 interactive, 1 normal, 2 bulk) asks.
+    pub fn wanted(self, priority: u8) -> bool {
+        match self {
+            Receipts::All => true,
+            Receipts::Notifications => priority >= 1,
+            Receipts::None => false,
+        }
+    }
 }
 
 /// How a long SMS is cut into parts.

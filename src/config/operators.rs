@@ -96,6 +96,7 @@ fn operator(
             255,
             4,
         ) as u8,
+        receipts: rs.and_then(|s| s.receipts).unwrap_or_default(),
     };
     let ru = r.ussd.as_ref();
     let own = ru.map(|u| u.overrides()).unwrap_or_default();

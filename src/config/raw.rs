@@ -9,7 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::model::{
-    AuthKind, BindMode, DialString, Encoding, LogFormat, Method, SessionKey, SplitMode,
+    AuthKind, BindMode, DialString, Encoding, LogFormat, Method, Receipts, SessionKey, SplitMode,
 };
 use super::secret::SecretSpec;
 use super::units::{Dur, Size};
@@ -36,6 +36,7 @@ pub(crate) struct RawQueues {
     pub worker: Int,
     pub outbound: Int,
     pub backend_calls: Int,
+    pub intake: Int,
 }
 
 #[derive(Deserialize, Default)]
@@ -149,6 +150,7 @@ pub(crate) struct RawOperatorSms {
     pub short_codes: Option<Vec<S<String>>>,
     pub split: Option<SplitMode>,
     pub max_parts: Int,
+    pub receipts: Option<Receipts>,
 }
 
 /// `[operators.ussd]`: the codes this operator routes to us, an optional

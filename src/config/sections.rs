@@ -59,6 +59,7 @@ pub(crate) fn gateway(cx: &mut Ctx, raw: RawGateway) -> Gateway {
                 100_000,
                 256,
             ) as usize,
+            intake: cx.int(&q.intake, "gateway.queues.intake", 1, 100_000, 4096) as usize,
         },
     }
 }

@@ -28,13 +28,14 @@ pub struct PartSpec {
 
 impl PartSpec {
     /// The submit_sm for this part: from `from` (a short code), to `to`
-    /// (international digits), final delivery receipt requested.
-    pub fn submit_sm(&self, from: &str, to: &str) -> Sm {
+    /// (international digits), asking for the final delivery receipt if
+    /// `receipt`.
+    pub fn submit_sm(&self, from: &str, to: &str, receipt: bool) -> Sm {
         let mut sm = Sm {
             source: source_address(from),
             dest: Address::new(1, 1, to),
             esm_class: self.esm_class,
-            registered_delivery: 1,
+            registered_delivery: u8::from(receipt),
             data_coding: self.data_coding,
             short_message: self.short_message.clone().into(),
             ..Sm::default()
@@ -200,7 +201,7 @@ mod tests {
         let parts = policy(SplitMode::Sar, 4)
             .parts(&"x".repeat(200), OutboundId(3))
             .unwrap();
-        let sm = parts[1].submit_sm("2150", "9647801234567");
+        let sm = parts[1].submit_sm("2150", "9647801234567", true);
         let t = &sm.tlvs;
         assert_eq!(
             (

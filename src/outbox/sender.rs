@@ -126,6 +126,9 @@ struct Job {
     lease: Lease,
     payload: Payload,
     operator: String,
+    /// Whether its submits ask for a delivery receipt (the operator's
+    /// `sms.receipts` for the MT's priority).
+    receipt: bool,
     _permits: (OwnedSemaphorePermit, OwnedSemaphorePermit),
 }
 
@@ -191,10 +194,15 @@ async fn admit<S: Store>(
         }
         return None;
     };
+    let receipt = inner
+        .config
+        .operator(&operator)
+        .is_some_and(|o| o.sms.receipts.wanted(c.priority as u8));
     Some(Job {
         lease,
         payload,
         operator,
+        receipt,
         _permits: (permit, op_permit),
     })
 }
@@ -254,7 +262,7 @@ async fn send<S: Store>(inner: &Inner<S>, job: Job) {
         if progress.parts[i].is_some() {
             continue;
         }
-        let sm = part.submit_sm(&job.payload.from, &job.payload.to);
+        let sm = part.submit_sm(&job.payload.from, &job.payload.to, job.receipt);
         let result = slot.operator.submit_within(sm, inner.settings.submit_wait);
         match classify(result.await) {
             Ok(message_id) => {
@@ -302,10 +310,12 @@ async fn settle<S: Store>(
     accepted: &[String],
 ) {
     let (lease, op) = (job.lease, job.operator.as_str());
+    // Ids are linked for receipts to find the MT; none come unasked.
+    let linked = if job.receipt { accepted } else { &[] };
     match outcome {
         Outcome::Sent => {
             progress.sent = true;
-            if persist(inner, op, lease, &progress, accepted).await {
+            if persist(inner, op, lease, &progress, linked).await {
                 Counters::bump(&inner.counters.sent);
                 if let Err(e) = inner.store.complete(lease).await {
                     tracing::warn!(error = %e, id = %lease.id, "outbox: complete failed");
@@ -316,7 +326,7 @@ async fn settle<S: Store>(
         Outcome::Hold => {
             Counters::bump(&inner.counters.held);
             let due = super::now().after(inner.settings.retry.not_bound);
-            if accepted.is_empty() || persist(inner, op, lease, &progress, accepted).await {
+            if accepted.is_empty() || persist(inner, op, lease, &progress, linked).await {
                 reschedule(inner, lease, due).await;
             }
         }
@@ -329,17 +339,17 @@ async fn settle<S: Store>(
             let tries = progress.tries.max(1);
             if counts && !inner.settings.retry.may_retry(tries) {
                 let reason = format!("{reason}; gave up after {tries} attempts");
-                return settle_fail(inner, lease, (op, accepted), progress, reason).await;
+                return settle_fail(inner, lease, (op, linked), progress, reason).await;
             }
             Counters::bump(&inner.counters.retried);
             let delay = inner.settings.retry.delay(tries, hint, rand::random());
             tracing::info!(id = %lease.id, to = %mask(&job.payload.to), tries, ?delay, %reason, "outbox: MT will be retried");
             progress.last_error = Some(reason);
-            if persist(inner, op, lease, &progress, accepted).await {
+            if persist(inner, op, lease, &progress, linked).await {
                 reschedule(inner, lease, super::now().after(delay)).await;
             }
         }
-        Outcome::Fail(reason) => settle_fail(inner, lease, (op, accepted), progress, reason).await,
+        Outcome::Fail(reason) => settle_fail(inner, lease, (op, linked), progress, reason).await,
     }
 }
 

@@ -24,9 +24,6 @@ use crate::smpp::pdu::{CommandStatus, Sm};
 use crate::smpp::session::{Inbound, InboundPdu, Responder};
 use crate::store::{Store, Timestamp};
 
-/// SMS being journalled at once (each waits for a group commit).
-const INTAKE: usize = 256;
-
 /// esm_class message type 0x20: an intermediate delivery notification
 /// (nothing to record; acknowledged so the SMSC does not resend it).
 fn is_intermediate(esm_class: u8) -> bool {
@@ -45,7 +42,7 @@ pub async fn route<S: Store>(
     mut rx: mpsc::Receiver<Inbound>,
     stop: CancellationToken,
 ) {
-    let intake = Arc::new(Semaphore::new(INTAKE));
+    let intake = Arc::new(Semaphore::new(core.config.gateway.queues.intake));
     loop {
         let inbound = tokio::select! {
             _ = stop.cancelled() => break,
