@@ -60,7 +60,7 @@ async fn long_arabic_sms_is_split_and_reassembled_on_the_phone() {
         let Rig { smsc, gw, .. } = rig(Behaviour::default(), op, |_| {}, true).await;
         let mut phone = smsc.sms("9647701234567");
         let text = "عزيزي المواطن، تم تجديد جواز سفرك بنجاح. يرجى مراجعة مكتب الجوازات في بغداد لاستلامه خلال ثلاثين يوماً مع هويتك الوطنية. ".repeat(2);
-        let id = gw.enqueue("+9647701234567", &text, 0).await;
+        let id = gw.enqueue("+9647701234567", &text, 1).await;
 
         let got = phone.next_message().await.unwrap();
         assert_eq!(got.text, text, "{split}");
@@ -96,6 +96,33 @@ async fn a_receipt_before_submit_sm_resp_still_matches() {
         wait_status(&gw.outbox, id, WAIT, delivered).await;
     }
     assert!(smsc.stats().receipts_sent >= 2);
+    gw.stop().await;
+}
+
+/// `[operators.sms] receipts` at its default ("notifications"): a reply to
+/// a citizen's SMS (priority 0) asks for no receipt and ends "sent"; a
+/// notification (priority 1) asks and ends "delivered".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_ask_for_no_receipt_notifications_do() {
+    let Rig { smsc, gw, .. } = rig(Behaviour::default(), Op::default(), |_| {}, true).await;
+    let reply = gw.enqueue("07801111111", "your answer", 0).await;
+    let first = smsc.next_submit().await.unwrap();
+    assert_eq!(
+        (first.text.as_str(), first.registered_delivery),
+        ("your answer", 0)
+    );
+    wait_status(&gw.outbox, reply, WAIT, |s| {
+        matches!(s, SmsStatus::Sent { .. })
+    })
+    .await;
+    let notice = gw.enqueue("07802222222", "notice", 1).await;
+    let second = smsc.next_submit().await.unwrap();
+    assert_eq!(
+        (second.text.as_str(), second.registered_delivery),
+        ("notice", 1)
+    );
+    wait_status(&gw.outbox, notice, WAIT, delivered).await;
+    assert_eq!(smsc.stats().receipts_sent, 1, "a receipt nobody asked for");
     gw.stop().await;
 }
 

@@ -135,7 +135,11 @@ async fn expiring_leases<S: Store>(store: Arc<S>) {
         .claim(N, Timestamp(u64::MAX / 2), Duration::ZERO)
         .await
         .unwrap();
-    assert!(left.is_empty(), "{} messages left after completion", left.len());
+    assert!(
+        left.is_empty(),
+        "{} messages left after completion",
+        left.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

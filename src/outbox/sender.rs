@@ -227,7 +227,13 @@ enum Outcome {
 async fn send<S: Store>(inner: &Inner<S>, job: Job) {
     let lease = job.lease;
     let slot = &inner.operators[&job.operator];
-    let mut progress = match inner.store.receipt_status(&progress_key(lease.id)).await {
+    // A first attempt has no progress yet (claims count attempts; one
+    // leased before a crash comes back as the second).
+    let kept = match lease.attempt {
+        0 | 1 => Ok(None),
+        _ => inner.store.receipt_status(&progress_key(lease.id)).await,
+    };
+    let mut progress = match kept {
         Ok(r) => r
             .and_then(|r| r.status)
             .and_then(|s| Progress::decode(&s))

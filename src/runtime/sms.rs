@@ -311,13 +311,19 @@ async fn converse<S: Store>(
         let reply = Reply { origin, index }.send(core, operator, &who, &mo.dest, t);
         reply.await?;
     }
-    let keep = core
-        .config
-        .sms
-        .session_idle
-        .max(core.config.store.retention.sessions);
-    conversation::save(&*core.store, &mut l, Timestamp(now).after(keep)).await?;
     let open = !(fx.ended || l.record.session.is_finished());
+    // A keyword answered in one turn with nothing stored before (the
+    // usual SMS) leaves nothing to keep: a finished conversation and no
+    // conversation start the next SMS the same way. The language chosen,
+    // if any, is in the profile (above).
+    if open || l.version.is_some() {
+        let keep = core
+            .config
+            .sms
+            .session_idle
+            .max(core.config.store.retention.sessions);
+        conversation::save(&*core.store, &mut l, Timestamp(now).after(keep)).await?;
+    }
     let idle_at = now + core.ctx.sms_idle_ms;
     core.active
         .note(&l.key, (operator.unwrap_or("-"), "sms"), open, idle_at);

@@ -96,7 +96,9 @@ impl Trees {
         m.attempts = m.attempts.saturating_add(1);
         m.state = OutboundState::Leased { until };
         let ik = inflight_key(until, id);
-        self.mt_inflight.insert(ik.as_slice(), &[]).map_err(sled_err)?;
+        self.mt_inflight
+            .insert(ik.as_slice(), &[])
+            .map_err(sled_err)?;
         if !self.swap_outbound(id, raw, Some(encode_outbound(&m)))? {
             // Lost the race. The winner may hold the very same lease key
             // (same id, same lease end): only then keep it.
