@@ -34,6 +34,7 @@ fn mt(tag: &str) -> NewOutbound {
         priority: Priority::Normal,
         due_at: Timestamp(0),
         payload: body(tag),
+        lease_until: None,
     }
 }
 

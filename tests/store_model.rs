@@ -172,6 +172,7 @@ async fn run<S: Store>(s: &S, op: &Op, leases: &mut Vec<Lease>) -> String {
                 priority,
                 due_at: ts(due),
                 payload: vec![body],
+                lease_until: None,
             };
             format!("{:?}", s.enqueue_outbound(msg).await)
         }
@@ -229,6 +230,7 @@ async fn run<S: Store>(s: &S, op: &Op, leases: &mut Vec<Lease>) -> String {
                 priority: Priority::Normal,
                 due_at: ts(0),
                 payload: vec![body],
+                lease_until: None,
             };
             let key = MessageId(format!("m{k}"));
             format!("{:?}", s.enqueue_outbound_once(&key, msg, ts(exp)).await)

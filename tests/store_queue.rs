@@ -18,6 +18,7 @@ async fn concurrent_claims<S: Store>(store: Arc<S>) {
             priority,
             due_at: Timestamp(0),
             payload: i.to_string().into_bytes(),
+            lease_until: None,
         };
         store.enqueue_outbound(msg).await.unwrap();
     }
@@ -84,6 +85,7 @@ async fn expiring_leases<S: Store>(store: Arc<S>) {
             priority: Priority::ALL[i % 3],
             due_at: Timestamp(0),
             payload: i.to_string().into_bytes(),
+            lease_until: None,
         };
         store.enqueue_outbound(msg).await.unwrap();
     }

@@ -47,7 +47,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -55,7 +55,9 @@ use crate::config::Config;
 use crate::msisdn::Msisdn;
 use crate::smpp::pdu::{CommandStatus, Sm};
 use crate::smpp::session::{Operator, Responder};
-use crate::store::{self, NewOutbound, OutboundId, OutboundState, Priority, Store, Timestamp};
+use crate::store::{
+    self, Claimed, Lease, NewOutbound, OutboundId, OutboundState, Priority, Store, Timestamp,
+};
 use status::{progress_key, Counters, Dlr, Progress};
 
 pub use encode::{PartSpec, TextPolicy};
@@ -180,6 +182,15 @@ pub(crate) struct Inner<S> {
     pub settings: Settings,
     /// Wakes the dispatcher when an MT is queued.
     pub wake: Notify,
+    /// The express lane: interactive MTs queued already leased (first
+    /// attempt) go straight to the sender, skipping the claim (a scan and a lease
+    /// write per MT) and the dispatcher's wake-up. Bounded: when it is
+    /// full an MT is queued the ordinary way.
+    pub express: mpsc::Sender<Claimed>,
+    pub express_rx: std::sync::Mutex<Option<mpsc::Receiver<Claimed>>>,
+    /// When this outbox was made: leases ending before `created + lease`
+    /// were given out by an earlier run.
+    pub created: Timestamp,
     pub counters: Counters,
 }
 
@@ -220,7 +231,7 @@ impl<S: Store> Outbox<S> {
         operators: BTreeMap<String, Operator>,
         settings: Settings,
     ) -> Self {
-        let slots = operators
+        let slots: BTreeMap<String, Slot> = operators
             .into_iter()
             .filter_map(|(name, operator)| {
                 let Some(cfg) = config.operator(&name) else {
@@ -238,6 +249,8 @@ impl<S: Store> Outbox<S> {
             })
             .collect();
         let routes = Routes::from_config(&config);
+        let lane: usize = slots.values().map(|s| s.in_flight).sum();
+        let (express, express_rx) = mpsc::channel(lane.max(1));
         Outbox {
             inner: Arc::new(Inner {
                 store,
@@ -245,6 +258,9 @@ impl<S: Store> Outbox<S> {
                 operators: slots,
                 settings,
                 wake: Notify::new(),
+                express,
+                express_rx: std::sync::Mutex::new(Some(express_rx)),
+                created: now(),
                 counters: Counters::default(),
                 config,
             }),
@@ -256,10 +272,12 @@ impl<S: Store> Outbox<S> {
     /// not exist, or the text cannot be sent within the operator's
     /// encodings and `max_parts`.
     pub async fn enqueue(&self, sms: OutboundSms) -> Result<OutboundId, Error> {
-        let (msg, to, operator) = self.prepare(sms)?;
+        let (mut msg, to, operator) = self.prepare(sms)?;
         let priority = msg.priority;
+        let lane = self.express_lane(&operator, &mut msg);
+        let payload = lane.is_some().then(|| msg.payload.clone());
         let id = self.inner.store.enqueue_outbound(msg).await?;
-        self.queued(id, &to, &operator, priority);
+        self.queued(id, &to, &operator, priority, lane.zip(payload));
         Ok(id)
     }
 
@@ -272,8 +290,10 @@ impl<S: Store> Outbox<S> {
         key: &store::MessageId,
         sms: OutboundSms,
     ) -> Result<(OutboundId, bool), Error> {
-        let (msg, to, operator) = self.prepare(sms)?;
+        let (mut msg, to, operator) = self.prepare(sms)?;
         let priority = msg.priority;
+        let lane = self.express_lane(&operator, &mut msg);
+        let payload = lane.is_some().then(|| msg.payload.clone());
         let expires = self.inner.receipt_expiry();
         let (id, fresh) = self
             .inner
@@ -281,7 +301,7 @@ impl<S: Store> Outbox<S> {
             .enqueue_outbound_once(key, msg, expires)
             .await?;
         if fresh {
-            self.queued(id, &to, &operator, priority);
+            self.queued(id, &to, &operator, priority, lane.zip(payload));
         }
         Ok((id, fresh))
     }
@@ -318,14 +338,48 @@ impl<S: Store> Outbox<S> {
             priority,
             due_at: now,
             payload: payload.encode(),
+            lease_until: None,
         };
         Ok((msg, sms.to, operator))
     }
 
-    fn queued(&self, id: OutboundId, to: &Msisdn, operator: &str, priority: Priority) {
-        tracing::debug!(%id, %to, operator, ?priority, "outbox: MT queued");
+    /// A place in the express lane for an interactive MT (a citizen is
+    /// waiting for it) to `operator`, if its binds are up and the lane has
+    /// room; `msg` is then written leased. Notifications and bulk go
+    /// through the claim, which takes them in priority order, so a
+    /// campaign never fills the lane ahead of a reply.
+    fn express_lane(
+        &self,
+        operator: &str,
+        msg: &mut NewOutbound,
+    ) -> Option<mpsc::Permit<'_, Claimed>> {
+        if msg.priority != Priority::Interactive {
+            return None;
+        }
+        let bound = self.inner.operators.get(operator)?.operator.is_bound();
+        let permit = self.inner.express.try_reserve().ok().filter(|_| bound)?;
+        msg.lease_until = Some(now().after(self.inner.settings.lease));
+        Some(permit)
+    }
+
+    fn queued(
+        &self,
+        id: OutboundId,
+        to: &Msisdn,
+        operator: &str,
+        priority: Priority,
+        lane: Option<(mpsc::Permit<'_, Claimed>, Vec<u8>)>,
+    ) {
+        tracing::debug!(%id, %to, operator, ?priority, express = lane.is_some(), "outbox: MT queued");
         Counters::bump(&self.inner.counters.enqueued);
-        self.inner.wake.notify_one();
+        match lane {
+            Some((permit, payload)) => permit.send(Claimed {
+                lease: Lease { id, attempt: 1 },
+                priority,
+                payload,
+            }),
+            None => self.inner.wake.notify_one(),
+        }
     }
 
     /// Starts the sender; it stops claiming when `shutdown` fires and ends

@@ -24,7 +24,7 @@ use super::{receipts, Inner, Payload};
 use crate::msisdn::mask;
 use crate::smpp::pdu::CommandStatus;
 use crate::smpp::session::SubmitResult;
-use crate::store::{Claimed, Lease, Store, MAX_REQUEUE_PER_CLAIM};
+use crate::store::{Claimed, Lease, Store, Timestamp, MAX_REQUEUE_PER_CLAIM};
 
 /// An MT whose operator is at its in-flight cap waits this long.
 const BUSY_HOLD: Duration = Duration::from_millis(50);
@@ -43,6 +43,13 @@ pub(super) async fn run<S: Store>(inner: Arc<Inner<S>>, shutdown: CancellationTo
     let total: usize = inner.operators.values().map(|s| s.in_flight).sum();
     let permits = Arc::new(Semaphore::new(total.max(1)));
     release_earlier_leases(&inner, total).await;
+    let mut lane = inner
+        .express_rx
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    // An express MT that arrived while the dispatcher was idle.
+    let mut pending: Option<Claimed> = None;
     let mut tasks = JoinSet::new();
     loop {
         while tasks.try_join_next().is_some() {}
@@ -57,6 +64,23 @@ pub(super) async fn run<S: Store>(inner: Arc<Inner<S>>, shutdown: CancellationTo
                 Err(_) => break,
             }
         }
+        // Interactive MTs of the express lane before anything claimed.
+        while let Some(permit) = held.pop() {
+            let next = pending
+                .take()
+                .or_else(|| lane.as_mut().and_then(|rx| rx.try_recv().ok()));
+            let Some(c) = next else {
+                held.push(permit);
+                break;
+            };
+            if let Some(job) = admit(&inner, &caps, c, permit).await {
+                let inner = inner.clone();
+                tasks.spawn(async move { send(&inner, job).await });
+            }
+        }
+        if held.is_empty() {
+            continue;
+        }
         let now = super::now();
         let claimed = match inner
             .store
@@ -66,13 +90,14 @@ pub(super) async fn run<S: Store>(inner: Arc<Inner<S>>, shutdown: CancellationTo
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "outbox: claim failed; retrying");
-                idle(&inner, &shutdown).await;
+                drop(held);
+                pending = idle(&inner, &shutdown, &mut lane).await;
                 continue;
             }
         };
         if claimed.is_empty() {
             drop(held);
-            idle(&inner, &shutdown).await;
+            pending = idle(&inner, &shutdown, &mut lane).await;
             continue;
         }
         for c in claimed {
@@ -83,6 +108,8 @@ pub(super) async fn run<S: Store>(inner: Arc<Inner<S>>, shutdown: CancellationTo
             }
         }
     }
+    // Express MTs not taken stay leased in the store; the next start
+    // requeues them.
     let grace = inner.settings.shutdown_grace;
     if tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} })
         .await
@@ -99,12 +126,15 @@ pub(super) async fn run<S: Store>(inner: Arc<Inner<S>>, shutdown: CancellationTo
 /// This process holds the store alone (sled locks its directory), so a
 /// lease found at start was taken by an earlier run that was killed or
 /// stopped mid-send: its MTs go back in the queue now, not minutes later
-/// when the lease runs out. A claim of nothing, dated one lease ahead,
-/// requeues leases (up to `MAX_REQUEUE_PER_CLAIM` a call) and takes
-/// nothing; a run holds at most `in_flight` leases at once.
+/// when the lease runs out. A claim of nothing, dated one lease after this
+/// outbox was made (less a millisecond), requeues those leases (up to
+/// `MAX_REQUEUE_PER_CLAIM` a call) and takes nothing; a run holds at most
+/// `in_flight` leases at once. Leases this outbox gave out itself (the
+/// express lane, possibly before the sender started) all end later and
+/// are left alone.
 async fn release_earlier_leases<S: Store>(inner: &Inner<S>, in_flight: usize) {
     let lease = inner.settings.lease;
-    let ahead = super::now().after(lease + Duration::from_secs(1));
+    let ahead = Timestamp(inner.created.after(lease).0.saturating_sub(1));
     for _ in 0..in_flight.div_ceil(MAX_REQUEUE_PER_CLAIM).max(1) {
         if let Err(e) = inner.store.claim(0, ahead, lease).await {
             tracing::warn!(error = %e, "outbox: could not requeue earlier leases; they come back when they expire");
@@ -113,11 +143,24 @@ async fn release_earlier_leases<S: Store>(inner: &Inner<S>, in_flight: usize) {
     }
 }
 
-async fn idle<S: Store>(inner: &Inner<S>, shutdown: &CancellationToken) {
+/// Waits for a queued MT (woken), the poll period, or shutdown; an
+/// express MT ends the wait and is returned.
+async fn idle<S: Store>(
+    inner: &Inner<S>,
+    shutdown: &CancellationToken,
+    lane: &mut Option<tokio::sync::mpsc::Receiver<Claimed>>,
+) -> Option<Claimed> {
+    let express = async {
+        match lane.as_mut() {
+            Some(rx) => rx.recv().await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
-        _ = shutdown.cancelled() => {}
-        _ = inner.wake.notified() => {}
-        _ = tokio::time::sleep(inner.settings.poll) => {}
+        _ = shutdown.cancelled() => None,
+        _ = inner.wake.notified() => None,
+        _ = tokio::time::sleep(inner.settings.poll) => None,
+        c = express => c,
     }
 }
 

@@ -140,6 +140,7 @@ mod tests {
             priority: Priority::Normal,
             due_at: Timestamp(0),
             payload: payload.to_vec(),
+            lease_until: None,
         };
         let failed = store.enqueue_outbound(mt(b"failed MT")).await.unwrap();
         let claimed = store

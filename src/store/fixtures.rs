@@ -13,5 +13,6 @@ pub fn mt(priority: Priority, due: u64, body: &str) -> NewOutbound {
         priority,
         due_at: Timestamp(due),
         payload: body.as_bytes().to_vec(),
+        lease_until: None,
     }
 }

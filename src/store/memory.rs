@@ -214,22 +214,7 @@ impl Store for MemoryStore {
         let mut st = self.lock();
         st.outbound_seq += 1;
         let id = OutboundId(st.outbound_seq);
-        let NewOutbound {
-            priority,
-            due_at,
-            payload,
-        } = msg;
-        st.outbound.insert(
-            id,
-            OutboundMessage {
-                id,
-                priority,
-                due_at,
-                attempts: 0,
-                state: OutboundState::Queued,
-                payload,
-            },
-        );
+        st.outbound.insert(id, queued(id, msg));
         Ok(id)
     }
 
@@ -382,15 +367,7 @@ impl Store for MemoryStore {
         }
         st.outbound_seq += 1;
         let id = OutboundId(st.outbound_seq);
-        let m = OutboundMessage {
-            id,
-            priority: msg.priority,
-            due_at: msg.due_at,
-            attempts: 0,
-            state: OutboundState::Queued,
-            payload: msg.payload,
-        };
-        st.outbound.insert(id, m);
+        st.outbound.insert(id, queued(id, msg));
         let r = st.receipts.entry(key.clone()).or_insert(Receipt {
             outbound: None,
             status: None,
@@ -464,5 +441,21 @@ impl Store for MemoryStore {
             .take(max)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
+    }
+}
+
+/// The record of a new MT: queued, or already leased (`lease_until`).
+fn queued(id: OutboundId, msg: NewOutbound) -> OutboundMessage {
+    let (attempts, state) = match msg.lease_until {
+        Some(until) => (1, OutboundState::Leased { until }),
+        None => (0, OutboundState::Queued),
+    };
+    OutboundMessage {
+        id,
+        priority: msg.priority,
+        due_at: msg.due_at,
+        attempts,
+        state,
+        payload: msg.payload,
     }
 }

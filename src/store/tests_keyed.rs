@@ -13,6 +13,7 @@ fn mt(body: &str) -> NewOutbound {
         priority: Priority::Normal,
         due_at: Timestamp(10),
         payload: body.as_bytes().to_vec(),
+        lease_until: None,
     }
 }
 

@@ -119,6 +119,11 @@ pub struct NewOutbound {
     pub priority: Priority,
     pub due_at: Timestamp,
     pub payload: Vec<u8>,
+    /// `Some(until)`: written already leased until then, as its first
+    /// attempt (`Lease { id, attempt: 1 }`), for a caller that sends it at
+    /// once instead of waiting for a claim. Like any lease, it comes back
+    /// to the queue if it runs out unsettled (or at the next start).
+    pub lease_until: Option<Timestamp>,
 }
 
 /// Where an outbound message is in its life. Completed messages are removed.

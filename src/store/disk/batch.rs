@@ -69,58 +69,63 @@ impl Trees {
             &self.inbox,
             &self.mt_msgs,
             &self.mt_queue,
+            &self.mt_inflight,
             &self.receipts,
             &self.receipts_exp,
             &self.audit,
         )
-            .transaction(|(meta, inbox, msgs, queue, rec, rec_exp, audit)| {
-                let mut out = Vec::with_capacity(writes.len());
-                for w in writes {
-                    let done = match w {
-                        Write::AppendInbound {
-                            payload,
-                            received_at,
-                        } => append_inbound(meta, inbox, payload, *received_at)?.map(Done::Inbound),
-                        Write::EnqueueOutbound(msg) => {
-                            enqueue_outbound(meta, msgs, queue, msg)?.map(Done::Outbound)
-                        }
-                        Write::LinkReceipt {
-                            id,
-                            outbound,
-                            expires_at,
-                        } => merge_receipt(rec, rec_exp, id, *expires_at, |r| {
-                            r.outbound = Some(*outbound)
-                        })?
-                        .map(Done::Receipt),
-                        Write::RecordReceipt {
-                            id,
-                            status,
-                            expires_at,
-                        } => merge_receipt(rec, rec_exp, id, *expires_at, |r| {
-                            r.status = Some(status.clone())
-                        })?
-                        .map(Done::Receipt),
-                        Write::Sync => Ok(Done::Synced),
-                        Write::EnqueueOnce {
-                            key,
-                            msg,
-                            expires_at,
-                        } => enqueue_once(
-                            (meta, msgs, queue),
-                            (rec, rec_exp),
-                            key,
-                            msg,
-                            *expires_at,
-                        )?
-                        .map(|(id, fresh)| Done::Keyed(id, fresh)),
-                        Write::AppendAudit(record) => {
-                            append_audit(meta, audit, record)?.map(Done::Audit)
-                        }
-                    };
-                    out.push(done);
-                }
-                Ok(out)
-            })
+            .transaction(
+                |(meta, inbox, msgs, queue, inflight, rec, rec_exp, audit)| {
+                    let mut out = Vec::with_capacity(writes.len());
+                    for w in writes {
+                        let done = match w {
+                            Write::AppendInbound {
+                                payload,
+                                received_at,
+                            } => append_inbound(meta, inbox, payload, *received_at)?
+                                .map(Done::Inbound),
+                            Write::EnqueueOutbound(msg) => {
+                                enqueue_outbound((meta, msgs, queue, inflight), msg)?
+                                    .map(Done::Outbound)
+                            }
+                            Write::LinkReceipt {
+                                id,
+                                outbound,
+                                expires_at,
+                            } => merge_receipt(rec, rec_exp, id, *expires_at, |r| {
+                                r.outbound = Some(*outbound)
+                            })?
+                            .map(Done::Receipt),
+                            Write::RecordReceipt {
+                                id,
+                                status,
+                                expires_at,
+                            } => merge_receipt(rec, rec_exp, id, *expires_at, |r| {
+                                r.status = Some(status.clone())
+                            })?
+                            .map(Done::Receipt),
+                            Write::Sync => Ok(Done::Synced),
+                            Write::EnqueueOnce {
+                                key,
+                                msg,
+                                expires_at,
+                            } => enqueue_once(
+                                (meta, msgs, queue, inflight),
+                                (rec, rec_exp),
+                                key,
+                                msg,
+                                *expires_at,
+                            )?
+                            .map(|(id, fresh)| Done::Keyed(id, fresh)),
+                            Write::AppendAudit(record) => {
+                                append_audit(meta, audit, record)?.map(Done::Audit)
+                            }
+                        };
+                        out.push(done);
+                    }
+                    Ok(out)
+                },
+            )
             .map_err(tx_err)
     }
 }
@@ -158,26 +163,39 @@ fn append_inbound(
     Ok(Ok(id))
 }
 
+/// `mt_msgs`, `mt_queue` and `mt_inflight` (with `meta` for the id).
+type QueueTrees<'a> = (
+    &'a TransactionalTree,
+    &'a TransactionalTree,
+    &'a TransactionalTree,
+    &'a TransactionalTree,
+);
+
 fn enqueue_outbound(
-    meta: &TransactionalTree,
-    msgs: &TransactionalTree,
-    queue: &TransactionalTree,
+    (meta, msgs, queue, inflight): QueueTrees<'_>,
     msg: &NewOutbound,
 ) -> TxOutcome<OutboundId> {
     let id = match next_seq(meta, b"outbound_seq")? {
         Ok(n) => OutboundId(n),
         Err(e) => return Ok(Err(e)),
     };
+    let (attempts, state) = match msg.lease_until {
+        Some(until) => (1, OutboundState::Leased { until }),
+        None => (0, OutboundState::Queued),
+    };
     let m = OutboundMessage {
         id,
         priority: msg.priority,
         due_at: msg.due_at,
-        attempts: 0,
-        state: OutboundState::Queued,
+        attempts,
+        state,
         payload: msg.payload.clone(),
     };
     msgs.insert(&be(id.0), encode_outbound(&m))?;
-    queue.insert(queue_key(m.priority, m.due_at, id), &[])?;
+    match msg.lease_until {
+        Some(until) => inflight.insert(inflight_key(until, id), &[])?,
+        None => queue.insert(queue_key(m.priority, m.due_at, id), &[])?,
+    };
     Ok(Ok(id))
 }
 
@@ -211,7 +229,7 @@ fn merge_receipt(
 
 /// The MT and `key -> id` together, unless `key` is kept already.
 fn enqueue_once(
-    (meta, msgs, queue): (&TransactionalTree, &TransactionalTree, &TransactionalTree),
+    trees: QueueTrees<'_>,
     (rec, rec_exp): (&TransactionalTree, &TransactionalTree),
     key: &MessageId,
     msg: &NewOutbound,
@@ -225,7 +243,7 @@ fn enqueue_once(
     if let Some(id) = known {
         return Ok(Ok((id, false)));
     }
-    let id = match enqueue_outbound(meta, msgs, queue, msg)? {
+    let id = match enqueue_outbound(trees, msg)? {
         Ok(id) => id,
         Err(e) => return Ok(Err(e)),
     };
