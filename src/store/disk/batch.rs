@@ -1,18 +1,36 @@
-//! The durable writes and how one group-commit batch is applied: all of
-//! its writes in ONE multi-tree transaction.
+//! The durable writes and how one group-commit batch is applied: in
+//! order, by the writer task alone, as plain sled writes; the writer then
+//! flushes and only then answers anyone.
 //!
-//! Why one transaction per batch: in sled 0.34.7 every transaction commit
-//! pins the log (`PageCache::pin_log`), which seals the current log buffer
-//! and writes it out with `sync_file_range(WAIT_AFTER)`. A transaction per
-//! write would make each write its own disk round trip and defeat the group
-//! commit. A write whose stored data is malformed fails alone (its error is
-//! returned in its slot); storage errors fail the whole batch.
+//! Why no sled transaction: in sled 0.34.7 a transaction commit pins the
+//! log (a log-buffer write with `sync_file_range` on sled's I/O threads)
+//! and takes sled's global write lock, and under SMS load the one
+//! transaction per batch was a fifth of the gateway's CPU. It bought
+//! nothing the writer does not have already:
+//! * isolation: the writer is the only task that makes these writes, and
+//!   every key they read and then write (sequences in `meta`, the audit
+//!   head, receipts and idempotency keys) is written by nobody else except
+//!   the retention sweeps, which only remove expired records with a
+//!   compare-and-swap; new MTs and MOs get fresh ids;
+//! * atomicity across a crash: nothing in a batch is acknowledged before
+//!   the flush after it, and sled recovers a prefix of its log, so a crash
+//!   leaves a prefix of an unacknowledged batch. Each write is ordered so
+//!   that any prefix of it is harmless: a journalled MO not yet
+//!   acknowledged is processed at the next start (the SMSC's resend is then
+//!   a duplicate); an MT written before its idempotency key may be sent,
+//!   and the caller's retry sends it again (at-least-once, never lost); an
+//!   expiry index entry is written before its record and the old one
+//!   removed after, so a crash leaves at worst a stale entry that the
+//!   sweep drops; an audit entry is written before the head that points to
+//!   it, so a lost head means the entry is written again under the same
+//!   number.
+//! A write whose stored data is malformed fails alone (its error is
+//! returned in its slot); a storage error fails the rest of the batch.
 
-use sled::transaction::{TransactionalTree, UnabortableTransactionError};
-use sled::Transactional;
+use sled::Tree;
 
 use super::codec::*;
-use super::trees::{tx_err, Trees};
+use super::trees::{sled_err, Trees};
 use crate::store::audit::AuditEntry;
 use crate::store::error::Result;
 use crate::store::types::*;
@@ -58,13 +76,15 @@ pub(super) enum Done {
     Audit(AuditEntry),
 }
 
-/// Storage failures (retry or fail the batch) outside, per-write data errors inside.
-type TxOutcome<T> = std::result::Result<Result<T>, UnabortableTransactionError>;
+/// Storage failures (fail the rest of the batch) outside, per-write data
+/// errors inside.
+type Outcome<T> = Result<Result<T>>;
 
 impl Trees {
-    /// Apply `writes` in order, atomically. One result per write.
+    /// Apply `writes` in order. One result per write; `Err` when storage
+    /// failed (the writes before it may be applied, none is acknowledged).
     pub(super) fn apply_batch(&self, writes: &[Write]) -> Result<Vec<Result<Done>>> {
-        (
+        let (meta, inbox, msgs, queue, inflight, rec, rec_exp, audit) = (
             &self.meta,
             &self.inbox,
             &self.mt_msgs,
@@ -73,83 +93,74 @@ impl Trees {
             &self.receipts,
             &self.receipts_exp,
             &self.audit,
-        )
-            .transaction(
-                |(meta, inbox, msgs, queue, inflight, rec, rec_exp, audit)| {
-                    let mut out = Vec::with_capacity(writes.len());
-                    for w in writes {
-                        let done = match w {
-                            Write::AppendInbound {
-                                payload,
-                                received_at,
-                            } => append_inbound(meta, inbox, payload, *received_at)?
-                                .map(Done::Inbound),
-                            Write::EnqueueOutbound(msg) => {
-                                enqueue_outbound((meta, msgs, queue, inflight), msg)?
-                                    .map(Done::Outbound)
-                            }
-                            Write::LinkReceipt {
-                                id,
-                                outbound,
-                                expires_at,
-                            } => merge_receipt(rec, rec_exp, id, *expires_at, |r| {
-                                r.outbound = Some(*outbound)
-                            })?
-                            .map(Done::Receipt),
-                            Write::RecordReceipt {
-                                id,
-                                status,
-                                expires_at,
-                            } => merge_receipt(rec, rec_exp, id, *expires_at, |r| {
-                                r.status = Some(status.clone())
-                            })?
-                            .map(Done::Receipt),
-                            Write::Sync => Ok(Done::Synced),
-                            Write::EnqueueOnce {
-                                key,
-                                msg,
-                                expires_at,
-                            } => enqueue_once(
-                                (meta, msgs, queue, inflight),
-                                (rec, rec_exp),
-                                key,
-                                msg,
-                                *expires_at,
-                            )?
-                            .map(|(id, fresh)| Done::Keyed(id, fresh)),
-                            Write::AppendAudit(record) => {
-                                append_audit(meta, audit, record)?.map(Done::Audit)
-                            }
-                        };
-                        out.push(done);
-                    }
-                    Ok(out)
-                },
-            )
-            .map_err(tx_err)
+        );
+        let mut out = Vec::with_capacity(writes.len());
+        for w in writes {
+            let done = match w {
+                Write::AppendInbound {
+                    payload,
+                    received_at,
+                } => append_inbound(meta, inbox, payload, *received_at)?.map(Done::Inbound),
+                Write::EnqueueOutbound(msg) => {
+                    enqueue_outbound((meta, msgs, queue, inflight), msg)?.map(Done::Outbound)
+                }
+                Write::LinkReceipt {
+                    id,
+                    outbound,
+                    expires_at,
+                } => merge_receipt(rec, rec_exp, id, *expires_at, |r| {
+                    r.outbound = Some(*outbound)
+                })?
+                .map(Done::Receipt),
+                Write::RecordReceipt {
+                    id,
+                    status,
+                    expires_at,
+                } => merge_receipt(rec, rec_exp, id, *expires_at, |r| {
+                    r.status = Some(status.clone())
+                })?
+                .map(Done::Receipt),
+                Write::Sync => Ok(Done::Synced),
+                Write::EnqueueOnce {
+                    key,
+                    msg,
+                    expires_at,
+                } => enqueue_once(
+                    (meta, msgs, queue, inflight),
+                    (rec, rec_exp),
+                    key,
+                    msg,
+                    *expires_at,
+                )?
+                .map(|(id, fresh)| Done::Keyed(id, fresh)),
+                Write::AppendAudit(record) => append_audit(meta, audit, record)?.map(Done::Audit),
+            };
+            out.push(done);
+        }
+        Ok(out)
     }
 }
 
 /// Next value of a persistent sequence in `meta` (reads this transaction's
 /// own earlier writes, so a batch allocates consecutive ids).
-fn next_seq(meta: &TransactionalTree, name: &[u8]) -> TxOutcome<u64> {
-    let cur = match meta.get(name)? {
+fn next_seq(meta: &Tree, name: &[u8]) -> Outcome<u64> {
+    let cur = match meta.get(name).map_err(sled_err)? {
         Some(v) => match Reader::new("meta", &v).u64() {
             Ok(n) => n,
             Err(e) => return Ok(Err(e)),
         },
         None => 0,
     };
-    meta.insert(name, &be(cur + 1))?;
+    meta.insert(name, &be(cur + 1)).map_err(sled_err)?;
     Ok(Ok(cur + 1))
 }
 
 fn append_inbound(
-    meta: &TransactionalTree,
-    inbox: &TransactionalTree,
+    meta: &Tree,
+    inbox: &Tree,
     payload: &[u8],
     received_at: Timestamp,
-) -> TxOutcome<InboundId> {
+) -> Outcome<InboundId> {
     let id = match next_seq(meta, b"inbound_seq")? {
         Ok(n) => InboundId(n),
         Err(e) => return Ok(Err(e)),
@@ -159,22 +170,19 @@ fn append_inbound(
         received_at,
         payload: payload.to_vec(),
     };
-    inbox.insert(&be(id.0), encode_inbound(&m))?;
+    inbox
+        .insert(&be(id.0), encode_inbound(&m))
+        .map_err(sled_err)?;
     Ok(Ok(id))
 }
 
 /// `mt_msgs`, `mt_queue` and `mt_inflight` (with `meta` for the id).
-type QueueTrees<'a> = (
-    &'a TransactionalTree,
-    &'a TransactionalTree,
-    &'a TransactionalTree,
-    &'a TransactionalTree,
-);
+type QueueTrees<'a> = (&'a Tree, &'a Tree, &'a Tree, &'a Tree);
 
 fn enqueue_outbound(
     (meta, msgs, queue, inflight): QueueTrees<'_>,
     msg: &NewOutbound,
-) -> TxOutcome<OutboundId> {
+) -> Outcome<OutboundId> {
     let id = match next_seq(meta, b"outbound_seq")? {
         Ok(n) => OutboundId(n),
         Err(e) => return Ok(Err(e)),
@@ -191,24 +199,34 @@ fn enqueue_outbound(
         state,
         payload: msg.payload.clone(),
     };
-    msgs.insert(&be(id.0), encode_outbound(&m))?;
+    msgs.insert(&be(id.0), encode_outbound(&m))
+        .map_err(sled_err)?;
     match msg.lease_until {
-        Some(until) => inflight.insert(inflight_key(until, id), &[])?,
-        None => queue.insert(queue_key(m.priority, m.due_at, id), &[])?,
+        Some(until) => inflight
+            .insert(inflight_key(until, id), &[])
+            .map_err(sled_err)?,
+        None => queue
+            .insert(queue_key(m.priority, m.due_at, id), &[])
+            .map_err(sled_err)?,
     };
     Ok(Ok(id))
 }
 
 /// Merge one half of a receipt into `dlr_map`, keeping `dlr_exp` in step.
 fn merge_receipt(
-    rec: &TransactionalTree,
-    rec_exp: &TransactionalTree,
+    rec: &Tree,
+    rec_exp: &Tree,
     id: &MessageId,
     expires_at: Timestamp,
     apply: impl FnOnce(&mut Receipt),
-) -> TxOutcome<Receipt> {
+) -> Outcome<Receipt> {
     let key = id.0.as_bytes();
-    let old = match rec.get(key)?.map(|v| decode_receipt(&v)).transpose() {
+    let old = match rec
+        .get(key)
+        .map_err(sled_err)?
+        .map(|v| decode_receipt(&v))
+        .transpose()
+    {
         Ok(old) => old,
         Err(e) => return Ok(Err(e)),
     };
@@ -219,23 +237,33 @@ fn merge_receipt(
     });
     apply(&mut r);
     r.expires_at = r.expires_at.max(expires_at);
-    if let Some(o) = &old {
-        rec_exp.remove(timed_key(o.expires_at, key))?;
+    // New index entry, record, old entry: any prefix leaves at worst a
+    // stale entry (see the module docs).
+    rec_exp
+        .insert(timed_key(r.expires_at, key), &[])
+        .map_err(sled_err)?;
+    rec.insert(key, encode_receipt(&r)).map_err(sled_err)?;
+    if let Some(o) = old.filter(|o| o.expires_at != r.expires_at) {
+        rec_exp
+            .remove(timed_key(o.expires_at, key))
+            .map_err(sled_err)?;
     }
-    rec.insert(key, encode_receipt(&r))?;
-    rec_exp.insert(timed_key(r.expires_at, key), &[])?;
     Ok(Ok(r))
 }
 
 /// The MT and `key -> id` together, unless `key` is kept already.
 fn enqueue_once(
     trees: QueueTrees<'_>,
-    (rec, rec_exp): (&TransactionalTree, &TransactionalTree),
+    (rec, rec_exp): (&Tree, &Tree),
     key: &MessageId,
     msg: &NewOutbound,
     expires_at: Timestamp,
-) -> TxOutcome<(OutboundId, bool)> {
-    let known = match rec.get(key.0.as_bytes())?.map(|v| decode_receipt(&v)) {
+) -> Outcome<(OutboundId, bool)> {
+    let known = match rec
+        .get(key.0.as_bytes())
+        .map_err(sled_err)?
+        .map(|v| decode_receipt(&v))
+    {
         Some(Ok(r)) => r.outbound,
         Some(Err(e)) => return Ok(Err(e)),
         None => None,
@@ -253,12 +281,8 @@ fn enqueue_once(
 }
 
 /// The audit entry after the current head (`meta` `audit_head`: seq, hash).
-fn append_audit(
-    meta: &TransactionalTree,
-    audit: &TransactionalTree,
-    record: &[u8],
-) -> TxOutcome<AuditEntry> {
-    let head = match meta.get(AUDIT_HEAD)? {
+fn append_audit(meta: &Tree, audit: &Tree, record: &[u8]) -> Outcome<AuditEntry> {
+    let head = match meta.get(AUDIT_HEAD).map_err(sled_err)? {
         None => None,
         Some(v) => match decode_audit_head(&v) {
             Ok(h) => Some(h),
@@ -266,9 +290,11 @@ fn append_audit(
         },
     };
     let entry = AuditEntry::next(head, record.to_vec());
-    audit.insert(&be(entry.seq), encode_audit(&entry))?;
+    audit
+        .insert(&be(entry.seq), encode_audit(&entry))
+        .map_err(sled_err)?;
     let mut h = be(entry.seq).to_vec();
     h.extend_from_slice(&entry.hash);
-    meta.insert(AUDIT_HEAD, h)?;
+    meta.insert(AUDIT_HEAD, h).map_err(sled_err)?;
     Ok(Ok(entry))
 }

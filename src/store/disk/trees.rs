@@ -9,8 +9,6 @@
 
 use std::time::Duration;
 
-use sled::transaction::TransactionError;
-
 use super::codec::*;
 use crate::store::audit::AuditEntry;
 use crate::store::error::{Error, Result};
@@ -47,13 +45,6 @@ pub(crate) fn sled_err(e: sled::Error) -> Error {
             detail: format!("at {at:?}"),
         },
         other => Error::Internal(other.to_string()),
-    }
-}
-
-pub(super) fn tx_err(e: TransactionError<Error>) -> Error {
-    match e {
-        TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => sled_err(e),
     }
 }
 
