@@ -34,9 +34,14 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// 64 operations or 2 ms (see reliability-security.md §2).
+    /// 1024 operations or 2 ms (see reliability-security.md §2). The
+    /// count is a ceiling for bursts, not a target: a batch is whatever
+    /// came within 2 ms of its first write plus what queued up during the
+    /// flush before it. At 64 it capped the store at about 200 flushes of
+    /// 64, some 13k durable writes/s on this VM, which is 4.3k SMS/s at
+    /// three durable writes per SMS.
     pub const DEFAULT: GroupCommit = GroupCommit {
-        max_ops: 64,
+        max_ops: 1024,
         max_wait: Duration::from_millis(2),
     };
     /// Flush after every operation: only for comparison benchmarks.
