@@ -124,6 +124,7 @@ bawaba_side() {
   sed -e "s|^flows_dir = .*|flows_dir = \"$ROOT/simulator/bench/kannel/flows\"|" \
       -e "s|^watch_flows = .*|watch_flows = false|" \
       -e "s|^path = \"../target/demo-store\"|path = \"$dir/store\"|" \
+      -e "s|^cache_capacity = .*|cache_capacity = \"256MiB\"|" \
       -e "s|^level = .*|level = \"warn\"|" \
       -e "s|^listen = \"127.0.0.1:9100\"|listen = \"$ADMIN\"|" \
       -e "s|^port = 2775|port = $SMSC_PORT|" \
