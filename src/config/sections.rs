@@ -85,7 +85,8 @@ pub(crate) fn store(cx: &mut Ctx, raw: RawStore) -> Store {
             256 << 20,
         ),
         group_commit: GroupCommit {
-            max_batch: cx.int(&gc.max_batch, "store.group_commit.max_batch", 1, 4096, 1024) as usize,
+            max_batch: cx.int(&gc.max_batch, "store.group_commit.max_batch", 1, 4096, 1024)
+                as usize,
             max_delay: cx.dur(
                 &gc.max_delay,
                 "store.group_commit.max_delay",

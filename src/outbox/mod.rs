@@ -65,6 +65,9 @@ pub use retry::RetryPolicy;
 pub use routing::Routes;
 pub use status::{OutboxStats, SmsStatus};
 
+/// How long a reply's idempotency key and progress are kept ([`Inner::kept_until`]).
+pub const INTERACTIVE_KEEP: Duration = Duration::from_secs(3600);
+
 /// An MT to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboundSms {
@@ -199,6 +202,19 @@ impl<S> Inner<S> {
         now().after(self.config.store.retention.receipts)
     }
 
+    /// How long an MT's idempotency key and progress record are kept: as
+    /// long as receipts, except for an interactive MT (a reply), whose key
+    /// only has to outlive a crash between queueing it and marking its MO
+    /// done, and whose status nobody asks for days later. A reply per SMS
+    /// kept for three days was most of the store at SMS peak rates.
+    pub fn kept_until(&self, priority: Priority) -> Timestamp {
+        let keep = self.config.store.retention.receipts;
+        match priority {
+            Priority::Interactive => now().after(keep.min(INTERACTIVE_KEEP)),
+            _ => now().after(keep),
+        }
+    }
+
     /// How `operator` renders message ids.
     pub fn id_bases(&self, operator: &str) -> receipts::IdBases {
         let bases = self.settings.message_ids.get(operator);
@@ -284,7 +300,8 @@ impl<S: Store> Outbox<S> {
     /// [`Outbox::enqueue`] under an idempotency `key` (see
     /// [`Store::enqueue_outbound_once`]): `(id, true)` when queued now,
     /// `(id, false)` when `key` already named MT `id` (nothing queued).
-    /// The key is kept as long as receipts (`store.retention.receipts`).
+    /// The key is kept as long as receipts (`store.retention.receipts`),
+    /// an interactive MT's for at most [`INTERACTIVE_KEEP`].
     pub async fn enqueue_once(
         &self,
         key: &store::MessageId,
@@ -294,7 +311,7 @@ impl<S: Store> Outbox<S> {
         let priority = msg.priority;
         let lane = self.express_lane(&operator, &mut msg);
         let payload = lane.is_some().then(|| msg.payload.clone());
-        let expires = self.inner.receipt_expiry();
+        let expires = self.inner.kept_until(priority);
         let (id, fresh) = self
             .inner
             .store

@@ -172,6 +172,7 @@ struct Job {
     /// Whether its submits ask for a delivery receipt (the operator's
     /// `sms.receipts` for the MT's priority).
     receipt: bool,
+    priority: crate::store::Priority,
     _permits: (OwnedSemaphorePermit, OwnedSemaphorePermit),
 }
 
@@ -246,6 +247,7 @@ async fn admit<S: Store>(
         payload,
         operator,
         receipt,
+        priority: c.priority,
         _permits: (permit, op_permit),
     })
 }
@@ -361,10 +363,11 @@ async fn settle<S: Store>(
     let (lease, op) = (job.lease, job.operator.as_str());
     // Ids are linked for receipts to find the MT; none come unasked.
     let linked = if job.receipt { accepted } else { &[] };
+    let kept = inner.kept_until(job.priority);
     match outcome {
         Outcome::Sent => {
             progress.sent = true;
-            if persist(inner, op, lease, &progress, linked).await {
+            if persist(inner, op, lease, (&progress, kept), linked).await {
                 Counters::bump(&inner.counters.sent);
                 if let Err(e) = inner.store.complete(lease).await {
                     tracing::warn!(error = %e, id = %lease.id, "outbox: complete failed");
@@ -375,7 +378,7 @@ async fn settle<S: Store>(
         Outcome::Hold => {
             Counters::bump(&inner.counters.held);
             let due = super::now().after(inner.settings.retry.not_bound);
-            if accepted.is_empty() || persist(inner, op, lease, &progress, linked).await {
+            if accepted.is_empty() || persist(inner, op, lease, (&progress, kept), linked).await {
                 reschedule(inner, lease, due).await;
             }
         }
@@ -394,7 +397,7 @@ async fn settle<S: Store>(
             let delay = inner.settings.retry.delay(tries, hint, rand::random());
             tracing::info!(id = %lease.id, to = %mask(&job.payload.to), tries, ?delay, %reason, "outbox: MT will be retried");
             progress.last_error = Some(reason);
-            if persist(inner, op, lease, &progress, linked).await {
+            if persist(inner, op, lease, (&progress, kept), linked).await {
                 reschedule(inner, lease, super::now().after(delay)).await;
             }
         }
@@ -426,22 +429,28 @@ async fn persist<S: Store>(
     inner: &Inner<S>,
     operator: &str,
     lease: Lease,
-    progress: &Progress,
+    (progress, kept): (&Progress, crate::store::Timestamp),
     accepted: &[String],
 ) -> bool {
     let (linked, saved) = tokio::join!(
         link(inner, operator, lease, accepted),
-        save(inner, lease, progress)
+        save(inner, lease, progress, kept)
     );
     linked && saved
 }
 
 /// Writes the MT's progress record (durable). False if the store failed.
-async fn save<S: Store>(inner: &Inner<S>, lease: Lease, progress: &Progress) -> bool {
+/// Kept until `kept` ([`Inner::kept_until`]).
+async fn save<S: Store>(
+    inner: &Inner<S>,
+    lease: Lease,
+    progress: &Progress,
+    kept: crate::store::Timestamp,
+) -> bool {
     let key = progress_key(lease.id);
     match inner
         .store
-        .record_receipt(&key, progress.encode(), inner.receipt_expiry())
+        .record_receipt(&key, progress.encode(), kept)
         .await
     {
         Ok(_) => true,
@@ -470,7 +479,15 @@ async fn settle_fail<S: Store>(
     tracing::warn!(id = %lease.id, %reason, "outbox: MT failed");
     Counters::bump(&inner.counters.failed);
     progress.failed = Some(reason);
-    if persist(inner, operator, lease, &progress, accepted).await {
+    if persist(
+        inner,
+        operator,
+        lease,
+        (&progress, inner.receipt_expiry()),
+        accepted,
+    )
+    .await
+    {
         if let Err(e) = inner.store.fail(lease, super::now()).await {
             tracing::warn!(error = %e, id = %lease.id, "outbox: marking failed did not stick");
         }
