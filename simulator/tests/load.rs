@@ -89,6 +89,24 @@ async fn percentiles_follow_the_injected_delay() {
     }
 }
 
+/// The `intake` script counts an MO at its deliver_sm_resp: against an ESME that acknowledges
+/// at once and answers 300 ms later, every step completes well before the answer would.
+#[tokio::test]
+async fn intake_counts_the_acknowledgement_not_the_reply() {
+    let delay = Duration::from_millis(300);
+    let smsc = rig(1, delay).await;
+    let mut c = LoadConfig::new(mix_of("intake=1"));
+    c.arrivals = Arrivals::Closed { concurrency: 4 };
+    c.max_dialogues = Some(20);
+    c.duration = Duration::from_secs(5);
+    let r = load::run(&smsc, &c).await;
+    assert_eq!(r.all.steps(StepOutcome::Ok), 20, "{}", r.summary());
+    assert_eq!(r.all.step_errors(), 0);
+    let p99 = r.all.quantile(0.99);
+    assert!(p99 < delay / 2, "waited for the reply: p99 {p99:?}\n{}", r.summary());
+    assert_eq!(smsc.stats().deliver_sms_sent, 20);
+}
+
 #[tokio::test]
 async fn sms_conversations_complete_and_a_wrong_sms_is_an_error() {
     let smsc = rig(2, Duration::ZERO).await;

@@ -392,6 +392,9 @@ impl Player<'_> {
                 if let Some(s) = statuses.into_iter().find(|s| *s != CommandStatus::EsmeRok) {
                     return Err(SimError::DeliverRejected(s));
                 }
+                if step.expect == scenario::ACK_ONLY {
+                    return Ok((String::new(), step.end));
+                }
                 phone.next_message().await.map(|m| (m.text, step.end))
             }
             .await;

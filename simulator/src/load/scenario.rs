@@ -71,6 +71,9 @@ fn sms(text: &str, expect: &str) -> Step {
     )
 }
 
+/// The `expect` of an SMS step that passes on an ESME_ROK deliver_sm_resp alone.
+pub const ACK_ONLY: &str = "";
+
 /// The scripts `--mix` can name, as demo/*-ar.script walks them.
 pub fn shipped(name: &str) -> Option<Scenario> {
     let steps = match name {
@@ -99,6 +102,17 @@ pub fn shipped(name: &str) -> Option<Scenario> {
         // The Kannel comparison's job: one keyword SMS, one back-end call, one reply
         // (simulator/bench/kannel/flows/keyword.yaml, or Kannel's sms-service get-url).
         "keyword" => vec![sms("PDS 12345678", "Card 12345678: balance 40000 IQD")],
+        // Durable SMS intake: an MO counts once the gateway acknowledged it (its
+        // deliver_sm_resp comes only after the MO is on disk); the reply (the fallback for
+        // a text no keyword matches) is not waited for.
+        "intake" => vec![step(
+            Send::Sms {
+                to: "2150".to_owned(),
+                text: "STATUS".to_owned(),
+            },
+            ACK_ONLY,
+            false,
+        )],
         "echo" => echo().steps,
         "echo-sms" => vec![sms("hello", "echo hello"), sms("0", "echo 0")],
         _ => return None,
@@ -152,7 +166,7 @@ impl std::str::FromStr for Mix {
                 .split_once('=')
                 .ok_or_else(|| format!("--mix {part:?}: want NAME=WEIGHT"))?;
             let scenario = shipped(name).ok_or_else(|| {
-                format!("--mix: unknown scenario {name:?} (pds, electricity, passport, pension, sms, keyword, echo, echo-sms)")
+                format!("--mix: unknown scenario {name:?} (pds, electricity, passport, pension, sms, keyword, intake, echo, echo-sms)")
             })?;
             let weight: u32 = weight
                 .parse()
