@@ -9,7 +9,8 @@
 #   bash simulator/bench/ussd_steps.sh -- --think 200ms..1s --abort-share 0.1   # more load flags
 #
 # Environment: RATE (dialogues/s, open loop), CONCURRENCY (closed loop instead), DURATION,
-# BINDS, MIX, BACKEND_LATENCY, JSON (a file for the JSON report), PORT_BASE (default 27750:
+# BINDS, MIX, BACKEND_LATENCY, GROUP_COMMIT (the store's group commit, e.g.
+# '{ max_delay = "0s" }'; default the gateway's own), JSON (a file for the JSON report), PORT_BASE (default 27750:
 # SMSC on it, ministries +1, admin +2). Needs cargo; builds the release binaries first.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -54,6 +55,7 @@ trap cleanup EXIT
 sed -e "s|^flows_dir = .*|flows_dir = \"$ROOT/flows\"|" \
     -e "s|^watch_flows = .*|watch_flows = false|" \
     -e "s|^path = \"../target/demo-store\"|path = \"$WORK/store\"|" \
+    -e "s|^cache_capacity = .*|cache_capacity = \"256MiB\"${GROUP_COMMIT:+\\ngroup_commit = $GROUP_COMMIT}|" \
     -e "s|^level = .*|level = \"warn\"|" \
     -e "s|^listen = \"127.0.0.1:9100\"|listen = \"$ADMIN\"|" \
     -e "s|^port = 2775|port = $PORT_BASE\nbinds = $BINDS|" \
