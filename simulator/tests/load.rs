@@ -103,7 +103,11 @@ async fn intake_counts_the_acknowledgement_not_the_reply() {
     assert_eq!(r.all.steps(StepOutcome::Ok), 20, "{}", r.summary());
     assert_eq!(r.all.step_errors(), 0);
     let p99 = r.all.quantile(0.99);
-    assert!(p99 < delay / 2, "waited for the reply: p99 {p99:?}\n{}", r.summary());
+    assert!(
+        p99 < delay / 2,
+        "waited for the reply: p99 {p99:?}\n{}",
+        r.summary()
+    );
     assert_eq!(smsc.stats().deliver_sms_sent, 20);
 }
 

@@ -24,6 +24,7 @@
 //!   sweep drops; an audit entry is written before the head that points to
 //!   it, so a lost head means the entry is written again under the same
 //!   number.
+//!
 //! A write whose stored data is malformed fails alone (its error is
 //! returned in its slot); a storage error fails the rest of the batch.
 
@@ -171,7 +172,7 @@ fn append_inbound(
         payload: payload.to_vec(),
     };
     inbox
-        .insert(&be(id.0), encode_inbound(&m))
+        .insert(be(id.0), encode_inbound(&m))
         .map_err(sled_err)?;
     Ok(Ok(id))
 }
@@ -199,7 +200,7 @@ fn enqueue_outbound(
         state,
         payload: msg.payload.clone(),
     };
-    msgs.insert(&be(id.0), encode_outbound(&m))
+    msgs.insert(be(id.0), encode_outbound(&m))
         .map_err(sled_err)?;
     match msg.lease_until {
         Some(until) => inflight
@@ -291,7 +292,7 @@ fn append_audit(meta: &Tree, audit: &Tree, record: &[u8]) -> Outcome<AuditEntry>
     };
     let entry = AuditEntry::next(head, record.to_vec());
     audit
-        .insert(&be(entry.seq), encode_audit(&entry))
+        .insert(be(entry.seq), encode_audit(&entry))
         .map_err(sled_err)?;
     let mut h = be(entry.seq).to_vec();
     h.extend_from_slice(&entry.hash);
