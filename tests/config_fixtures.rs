@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use bawaba::config::{Auth, Config, Error, SecretSource};
+use bawaba::config::{Auth, Config, Error, Receipts, SecretSource};
 
 /// Env vars and files for secrets, in memory. Values are distinctive so
 /// the Debug test can look for them.
@@ -229,6 +229,8 @@ fn defaults_follow_the_references() {
         (op.window, op.binds, op.tps, op.max_pdu_size),
         (10, 1, 10, 7424)
     );
+    assert_eq!(op.sms.receipts, Receipts::Notifications);
+    assert_eq!(config.gateway.queues.intake, 4096);
     assert_eq!(op.enquire_link.idle, Duration::from_secs(25));
     assert_eq!(op.enquire_link.timeout, Duration::from_secs(10));
     assert_eq!(op.response_timeout, Duration::from_secs(30));
@@ -252,7 +254,7 @@ fn defaults_follow_the_references() {
     assert_eq!(u.timers.user_idle, Duration::from_secs(60));
     assert_eq!(u.timers.session_max, Duration::from_secs(180));
     assert_eq!(u.service_type, "USSD");
-    assert_eq!(config.store.group_commit.max_batch, 64);
+    assert_eq!(config.store.group_commit.max_batch, 1024);
     assert_eq!(
         config.store.group_commit.max_delay,
         Duration::from_millis(2)
