@@ -13,7 +13,8 @@
 //! the writes, or a lost race) and the sweep drops it alone. Must not:
 //! delete a session that has not expired, or force a flush.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
 
 use sled::transaction::ConflictableTransactionError;
 use sled::{IVec, Transactional};
@@ -36,6 +37,31 @@ const INDEXED: u64 = 1 << 63;
 /// A write that lost its compare-and-swap only to the sweep moving the
 /// index entry (same version) tries again, at most this often.
 const PUT_ATTEMPTS: usize = 8;
+
+/// Records kept in [`Recent`] at most; past that it starts empty again.
+const RECENT: usize = 4096;
+
+/// The records `get_session` read last, by key, so the `put_session` that
+/// follows (a step is load, engine, save) can compare-and-swap against them
+/// instead of reading the tree a second time. Only a hint: a stale one
+/// makes the swap fail, and the write then reads afresh.
+#[derive(Default)]
+pub(super) struct Recent(Mutex<HashMap<Vec<u8>, IVec>>);
+
+impl Recent {
+    fn keep(&self, key: &[u8], raw: &IVec) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= RECENT {
+            map.clear();
+        }
+        map.insert(key.to_vec(), raw.clone());
+    }
+
+    fn take(&self, key: &[u8]) -> Option<IVec> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(key)
+    }
+}
 
 /// The fixed fields in front of a stored session.
 struct Head {
@@ -105,7 +131,10 @@ enum Entry {
 impl Trees {
     pub(super) fn get_session(&self, key: &SessionKey) -> Result<Option<Session>> {
         let v = self.sessions.get(&key.0).map_err(sled_err)?;
-        v.map(|v| decode_session(&v)).transpose()
+        let Some(v) = v else { return Ok(None) };
+        let session = decode_session(&v)?;
+        self.recent.keep(&key.0, &v);
+        Ok(Some(session))
     }
 
     /// Compare-and-swap on `sessions` without a sled transaction (a
@@ -121,8 +150,16 @@ impl Trees {
         data: &[u8],
         expires_at: Timestamp,
     ) -> Result<Version> {
+        // What the load read, when it is still the version expected.
+        let mut hint = self.recent.take(&key.0).filter(|raw| {
+            let head = decode(raw).map(|(h, _)| h.version);
+            expected.is_some() && head.ok() == expected
+        });
         for _ in 0..PUT_ATTEMPTS {
-            let raw = self.sessions.get(&key.0).map_err(sled_err)?;
+            let raw = match hint.take() {
+                Some(raw) => Some(raw),
+                None => self.sessions.get(&key.0).map_err(sled_err)?,
+            };
             let old = raw.as_deref().map(decode).transpose()?.map(|(h, _)| h);
             let current = old.as_ref().map(|o| o.version);
             if current != expected {
@@ -163,7 +200,8 @@ impl Trees {
                 }
             }
             let now = winner.as_ref().map(|w| w.version);
-            // The same version means only the sweep moved the index entry.
+            // The same version means only the sweep moved the index entry
+            // (or the hint was a stale read of this version).
             if now != current || current.is_none() {
                 return Err(Error::Conflict { current: now });
             }
@@ -358,6 +396,52 @@ mod tests {
         let got = s.get_session(&k).await.unwrap().unwrap();
         assert_eq!((got.version, got.data), (Version(4), b"y".to_vec()));
         assert_eq!(s.sweep_expired(Timestamp(700), 16).await.unwrap(), vec![k]);
+        s.close().await.unwrap();
+    }
+
+    /// The write after a read swaps against what was read; a read gone
+    /// stale is a conflict when another writer moved the version on, and
+    /// no conflict when only the sweep moved the index entry.
+    #[tokio::test]
+    async fn a_write_after_a_read_uses_the_read_only_while_it_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = open(&dir).await;
+        let k = SessionKey(b"k".to_vec());
+        let v1 = s.put_session(&k, None, vec![1], Timestamp(100));
+        assert_eq!(v1.await.unwrap(), Version(1));
+        s.get_session(&k).await.unwrap().unwrap();
+        let behind = Head {
+            version: Version(2),
+            expires_at: Timestamp(100),
+            indexed_at: Timestamp(100),
+        };
+        s.trees
+            .sessions
+            .insert(&k.0, encode(&behind, &[2]))
+            .unwrap();
+        let err = s.put_session(&k, Some(Version(1)), vec![3], Timestamp(100));
+        let err = err.await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Conflict {
+                    current: Some(Version(2))
+                }
+            ),
+            "{err:?}"
+        );
+        let v3 = s.put_session(&k, Some(Version(2)), vec![3], Timestamp(200));
+        assert_eq!(v3.await.unwrap(), Version(3));
+        s.get_session(&k).await.unwrap().unwrap();
+        assert_eq!(s.sweep_expired(Timestamp(150), 16).await.unwrap(), vec![]);
+        let v4 = s.put_session(&k, Some(Version(3)), vec![4], Timestamp(300));
+        assert_eq!(v4.await.unwrap(), Version(4));
+        let got = s.get_session(&k).await.unwrap().unwrap();
+        assert_eq!(
+            (got.version, got.expires_at, got.data),
+            (Version(4), Timestamp(300), vec![4])
+        );
+        assert_eq!(entries(&s), vec![(Timestamp(200), k.0.clone())]);
         s.close().await.unwrap();
     }
 

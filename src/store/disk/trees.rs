@@ -21,6 +21,8 @@ pub(crate) struct Trees {
     pub(super) meta: sled::Tree,
     pub(super) sessions: sled::Tree,
     pub(super) session_exp: sled::Tree,
+    /// Session records just read, for the write that follows.
+    pub(super) recent: std::sync::Arc<super::sessions::Recent>,
     profiles: sled::Tree,
     pub(super) inbox: sled::Tree,
     pub(super) mt_msgs: sled::Tree,
@@ -67,6 +69,7 @@ impl Trees {
             meta: db.open_tree("meta")?,
             sessions: db.open_tree("sessions")?,
             session_exp: db.open_tree("session_exp")?,
+            recent: Default::default(),
             profiles: db.open_tree("profiles")?,
             inbox: db.open_tree("mo_inbox")?,
             mt_msgs: db.open_tree("mt_msgs")?,
