@@ -249,7 +249,19 @@ impl Trees {
                     break;
                 }
             }
-            if let Entry::Expired(exp) = self.settle_session(&idx_key, now, false)? {
+            // Expired and indexed here (nearly every due entry): a plain
+            // read is enough to rank it; the removal below re-checks.
+            let head = self.sessions.get(key).map_err(sled_err)?;
+            let head = head.as_deref().map(decode).transpose()?.map(|(h, _)| h);
+            let expired = head
+                .as_ref()
+                .filter(|h| h.indexed_at == at && h.expires_at <= now)
+                .map(|h| Entry::Expired(h.expires_at));
+            let entry = match expired {
+                Some(e) => e,
+                None => self.settle_session(&idx_key, now, false)?,
+            };
+            if let Entry::Expired(exp) = entry {
                 oldest.insert((exp, key.to_vec()), idx_key.clone());
                 if oldest.len() > max {
                     oldest.pop_last();
