@@ -138,6 +138,32 @@ pub fn split_shortcut(dial: &str, service_code: &str) -> Option<Vec<String>> {
     (head == service.parts.as_slice()).then(|| tail.to_vec())
 }
 
+/// How many of `dial`'s parts a service code in canonical form (as
+/// [`Dial::canonical`] writes it) takes, when `dial` starts with it:
+/// `*123*1#` takes one part of `*123*1*42#`. Parses and allocates nothing;
+/// the same answer as [`split_shortcut`] for a canonical code.
+pub fn parts_taken(dial: &Dial, service_code: &str) -> Option<usize> {
+    let body = service_code.strip_suffix('#')?;
+    let prefix = body.get(..1)?;
+    let mut fields = body[1..].split('*');
+    let code = fields.next()?;
+    let same_code = dial.code.len() == code.len() + 2
+        && dial.code.starts_with(prefix)
+        && dial.code[1..].starts_with(code)
+        && dial.code.ends_with('#');
+    if !same_code {
+        return None;
+    }
+    let mut taken = 0;
+    for part in fields {
+        if dial.parts.get(taken).map(String::as_str) != Some(part) {
+            return None;
+        }
+        taken += 1;
+    }
+    Some(taken)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,6 +267,18 @@ mod tests {
             if let Ok(d) = parse(&s) {
                 prop_assert_eq!(parse(&d.canonical()), Ok(d));
             }
+        }
+
+        #[test]
+        fn parts_taken_agrees_with_split_shortcut(
+            dial in "[*#][1-3]{1,2}(\\*[1-3]{1,2}){0,3}#?",
+            code in "[*#][1-3]{1,2}(\\*[1-3]{1,2}){0,2}#",
+        ) {
+            let Ok(d) = parse(&dial) else { return Ok(()) };
+            let canon = parse(&code).unwrap().canonical();
+            let want = split_shortcut(&dial, &canon);
+            let got = parts_taken(&d, &canon).map(|n| d.parts[n..].to_vec());
+            prop_assert_eq!(got, want);
         }
 
         #[test]

@@ -382,15 +382,22 @@ impl FlowSet {
 
     /// The flow whose service code is the longest prefix of `dial`, with
     /// the shortcut replies that follow it (`*123*1*42#` -> `["1", "42"]`).
+    /// The dial is parsed once; the codes are compared as stored.
     pub fn by_service_code(&self, dial: &str) -> Option<(&Flow, Vec<String>)> {
-        self.codes
-            .iter()
-            .filter_map(|(code, i)| {
-                let extra = dial::split_shortcut(dial, code)?;
-                Some((code.len(), *i, extra))
-            })
-            .max_by_key(|(len, _, _)| *len)
-            .map(|(_, i, extra)| (&*self.flows[i], extra))
+        let dial = dial::parse(dial).ok()?;
+        // (code length, flow index, parts the code takes); the last of the
+        // longest wins, as `max_by_key` chose before.
+        let mut best: Option<(usize, usize, usize)> = None;
+        for (code, i) in &self.codes {
+            let Some(taken) = dial::parts_taken(&dial, code) else {
+                continue;
+            };
+            if best.is_none_or(|(len, _, _)| code.len() >= len) {
+                best = Some((code.len(), *i, taken));
+            }
+        }
+        let (_, i, taken) = best?;
+        Some((&*self.flows[i], dial.parts[taken..].to_vec()))
     }
 
     /// The flow whose SMS keyword is the first word of `sms_text`, with the

@@ -13,9 +13,11 @@
 use std::collections::hash_map::{DefaultHasher, Entry};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use futures::FutureExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -138,9 +140,12 @@ async fn worker<J: Send + 'static>(
     let spawn = |running: &mut JoinSet<String>, who: String, work: J| {
         let fut = handler(work);
         running.spawn(async move {
-            // A panicking job is contained in its own task.
-            if let Err(e) = tokio::spawn(fut).await {
-                tracing::error!(error = %e, "a conversation task panicked");
+            // A panicking job is caught here, so its subscriber is still
+            // released (one task per job: a nested spawn cost a second
+            // task on every step).
+            if let Err(panic) = AssertUnwindSafe(fut).catch_unwind().await {
+                let error = panic_message(panic.as_ref());
+                tracing::error!(error, "a conversation task panicked");
             }
             who
         });
@@ -182,6 +187,16 @@ async fn worker<J: Send + 'static>(
         if !open && running.is_empty() {
             break;
         }
+    }
+}
+
+/// The text a panic carries, when it is one.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    match panic.downcast_ref::<&str>() {
+        Some(s) => s,
+        None => panic
+            .downcast_ref::<String>()
+            .map_or("(no message)", String::as_str),
     }
 }
 
@@ -234,6 +249,30 @@ mod tests {
         let mut sorted = rest.clone();
         sorted.sort();
         assert_eq!(rest, sorted, "one subscriber's jobs ran out of order");
+    }
+
+    /// A job that panics is contained: the worker lives on and the same
+    /// subscriber's next job still runs.
+    #[tokio::test]
+    async fn a_panicking_job_releases_its_subscriber() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let l = log.clone();
+        let handler: Handler<u32> = Arc::new(move |n| {
+            let l = l.clone();
+            Box::pin(async move {
+                assert_ne!(n, 1, "job 1 panics");
+                l.lock().unwrap().push(n);
+            })
+        });
+        let (d, mut set) = Dispatch::start(1, 4, handler);
+        for n in [1, 2, 3] {
+            d.send("a".into(), n).await.unwrap();
+        }
+        drop(d);
+        while set.join_next().await.is_some() {}
+        assert_eq!(*log.lock().unwrap(), vec![2, 3]);
+        assert_eq!(panic_message(&"text"), "text");
+        assert_eq!(panic_message(&String::from("owned")), "owned");
     }
 
     #[test]

@@ -175,38 +175,29 @@ fn locked_out(loaded: &mut Loaded, fx: &mut Effects) {
 }
 
 /// The (flow, node) whose screen the session waits on an answer to.
-fn waiting_at(flows: &FlowSet, s: &Session) -> Option<(String, String)> {
+fn waiting_at<'f>(flows: &'f FlowSet, s: &Session) -> Option<(&'f str, &'f str)> {
     if s.status != Status::Active {
         return None;
     }
     let r = s.flow.as_ref()?;
-    let node = flows.pinned(&r.id, r.version)?.node(s.at.node)?;
-    Some((r.id.clone(), node.name.clone()))
+    let flow = flows.pinned(&r.id, r.version)?;
+    let node = flow.node(s.at.node)?;
+    Some((flow.id.as_str(), node.name.as_str()))
 }
 
-/// Counts one step in the funnel of the nodes it left and reached: a node
-/// left by an answer was completed, one left by an abort or a timeout was
-/// dropped or timed out there; a new screen was entered. An answer that
-/// stays on the node (a wrong entry, another page) counts for neither.
-fn funnel(
-    before: Option<(String, String)>,
-    after: Option<(String, String)>,
-    ended_by: Option<NodeEvent>,
-) {
+fn funnel(before: Option<(&str, &str)>, after: Option<(&str, &str)>, ended_by: Option<NodeEvent>) {
     if before == after {
         return;
     }
     let m = metrics::get();
-    if let Some((flow, node)) = &before {
+    if let Some((flow, node)) = before {
         m.node(flow, node, ended_by.unwrap_or(NodeEvent::Completed));
     }
-    if let Some((flow, node)) = &after {
+    if let Some((flow, node)) = after {
         m.node(flow, node, NodeEvent::Entered);
     }
 }
 
-/// Whether the call the session waits on uses a variable that is not a
-/// plain (stored) variable, i.e. a secret. Unknown: assume it does.
 fn uses_secret(flows: &FlowSet, s: &Session) -> bool {
     let Some(flow) = s.flow.as_ref().and_then(|r| flows.pinned(&r.id, r.version)) else {
         return true;

@@ -125,6 +125,7 @@ impl<'a> Link<'a> {
         loop {
             let now = Instant::now();
             self.fill(now);
+            self.take_answers();
             if !self.wbuf.is_empty() {
                 // Flushed too: over TLS, records may wait in the session
                 // until flushed (a no-op on plain TCP).
@@ -301,6 +302,17 @@ impl<'a> Link<'a> {
         }
         self.ctx.stats.set_in_flight(self.window.used());
         self.ctx.stats.set_rate(self.throttle.rate());
+    }
+
+    /// Answers the application already gave, into the same write as the
+    /// submits (one write per answer was a syscall per deliver_sm).
+    fn take_answers(&mut self) {
+        for _ in 0..READ_BATCH {
+            match self.answers_rx.try_recv() {
+                Ok(answer) => self.write_answer(answer),
+                Err(_) => return,
+            }
+        }
     }
 
     fn write(&mut self, status: CommandStatus, sequence: u32, body: Body) {

@@ -4,7 +4,13 @@
 
 /// Encodes `text` as big-endian UTF-16 code units.
 pub fn encode(text: &str) -> Vec<u8> {
-    text.encode_utf16().flat_map(u16::to_be_bytes).collect()
+    // Sized up front: a flat_map collect grew the vector a step at a time.
+    // UTF-16 never takes more than twice the UTF-8 bytes (ASCII: 1 -> 2).
+    let mut out = Vec::with_capacity(2 * text.len());
+    for unit in text.encode_utf16() {
+        out.extend_from_slice(&unit.to_be_bytes());
+    }
+    out
 }
 
 /// Decodes big-endian UTF-16, replacing lone surrogates and a dangling odd

@@ -94,25 +94,6 @@ pub(super) fn split_timed_key<'a>(
     Ok((at, r.rest()))
 }
 
-pub(super) fn encode_session(s: &Session) -> Vec<u8> {
-    let mut v = Vec::with_capacity(16 + s.data.len());
-    v.extend_from_slice(&be(s.version.0));
-    v.extend_from_slice(&be(s.expires_at.0));
-    v.extend_from_slice(&s.data);
-    v
-}
-
-pub(super) fn decode_session(v: &[u8]) -> Result<Session> {
-    let mut r = Reader::new("sessions", v);
-    let version = Version(r.u64()?);
-    let expires_at = Timestamp(r.u64()?);
-    Ok(Session {
-        version,
-        expires_at,
-        data: r.rest().to_vec(),
-    })
-}
-
 pub(super) fn encode_inbound(m: &InboundMessage) -> Vec<u8> {
     let mut v = Vec::with_capacity(8 + m.payload.len());
     v.extend_from_slice(&be(m.received_at.0));

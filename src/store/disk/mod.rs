@@ -10,6 +10,7 @@
 mod batch;
 mod codec;
 mod queue;
+mod sessions;
 mod trees;
 mod watermark;
 mod writer;

@@ -13,10 +13,17 @@
 //!   one message (the claimer and the lease sweep, a settle and the sweep)
 //!   cannot both win.
 //! * The indexes (`mt_queue` for queued, `mt_inflight` for leased) are
-//!   hints. A new index entry is written before the record changes and an
-//!   old one removed after, and every reader checks an entry against the
-//!   record (state, priority, due time, lease end) and drops it when they
-//!   disagree. sled recovers a prefix of its log after a crash, so a crash
+//!   hints. A new index entry is written before the record changes (and
+//!   again after, see below) and an old one removed after, and every reader
+//!   checks an entry against the record (state, priority, due time, lease
+//!   end) and drops it when they disagree.
+//! * Entries come back under the same key (a requeued MT keeps its due
+//!   time), so dropping one can race with another actor writing it anew.
+//!   Hence: whoever moves a record into a state writes its entry before and
+//!   after the swap, and whoever drops an entry reads the record again
+//!   afterwards and puts the entry back if the record now needs it. Every
+//!   interleaving then ends with the entry present when the record needs
+//!   it (`tests/store_queue.rs` runs expiring leases against each other). sled recovers a prefix of its log after a crash, so a crash
 //!   between the steps leaves at worst a stale index entry, never a queued
 //!   or leased message that no index finds.
 //!
@@ -85,12 +92,10 @@ impl Trees {
     /// (dropped) or another actor changed the message first.
     fn lease_one(&self, qk: &[u8], id: OutboundId, until: Timestamp) -> Result<Option<Claimed>> {
         let current = self.outbound_record(id)?;
-        let Some((raw, mut m)) = current.filter(|(_, m)| {
-            m.state == OutboundState::Queued && queue_key(m.priority, m.due_at, id) == qk
-        }) else {
+        let Some((raw, mut m)) = current.filter(|(_, m)| queued_at(m, id, qk)) else {
             // Dangling or stale: the record is gone, not queued, or queued
             // under another key.
-            self.mt_queue.remove(qk).map_err(sled_err)?;
+            self.drop_queue_entry(qk, id)?;
             return Ok(None);
         };
         m.attempts = m.attempts.saturating_add(1);
@@ -102,14 +107,13 @@ impl Trees {
         if !self.swap_outbound(id, raw, Some(encode_outbound(&m)))? {
             // Lost the race. The winner may hold the very same lease key
             // (same id, same lease end): only then keep it.
-            let now = self.outbound_record(id)?;
-            let same = now.is_some_and(|(_, w)| w.state == OutboundState::Leased { until });
-            if !same {
-                self.mt_inflight.remove(ik).map_err(sled_err)?;
-            }
+            self.drop_inflight_entry(&ik, id, until)?;
             return Ok(None);
         }
-        self.mt_queue.remove(qk).map_err(sled_err)?;
+        self.mt_inflight
+            .insert(ik.as_slice(), &[])
+            .map_err(sled_err)?;
+        self.drop_queue_entry(qk, id)?;
         Ok(Some(Claimed {
             lease: Lease {
                 id,
@@ -140,12 +144,14 @@ impl Trees {
             {
                 m.state = OutboundState::Queued;
                 let qk = queue_key(m.priority, m.due_at, id);
-                self.mt_queue.insert(qk, &[]).map_err(sled_err)?;
+                self.mt_queue.insert(qk.as_slice(), &[]).map_err(sled_err)?;
                 // Lost to a settle that came in meanwhile: the queue entry
                 // just written is stale and the claim drops it.
-                self.swap_outbound(id, raw, Some(encode_outbound(&m)))?;
+                if self.swap_outbound(id, raw, Some(encode_outbound(&m)))? {
+                    self.mt_queue.insert(qk, &[]).map_err(sled_err)?;
+                }
             }
-            self.mt_inflight.remove(ik).map_err(sled_err)?;
+            self.drop_inflight_entry(&ik, id, until)?;
         }
         Ok(())
     }
@@ -174,6 +180,7 @@ impl Trees {
         if m.attempts != lease.attempt {
             return Err(lost);
         }
+        let mut requeued = None;
         let new = match how {
             Settle::Complete => None,
             Settle::Fail(at) => {
@@ -184,7 +191,8 @@ impl Trees {
                 m.state = OutboundState::Queued;
                 m.due_at = due_at;
                 let qk = queue_key(m.priority, due_at, id);
-                self.mt_queue.insert(qk, &[]).map_err(sled_err)?;
+                self.mt_queue.insert(qk.as_slice(), &[]).map_err(sled_err)?;
+                requeued = Some(qk);
                 Some(encode_outbound(&m))
             }
         };
@@ -193,9 +201,37 @@ impl Trees {
             // above for a reschedule is stale now; the claim drops it).
             return Err(lost);
         }
-        self.mt_inflight
-            .remove(inflight_key(until, id))
-            .map_err(sled_err)?;
+        if let Some(qk) = requeued {
+            self.mt_queue.insert(qk, &[]).map_err(sled_err)?;
+        }
+        self.drop_inflight_entry(&inflight_key(until, id), id, until)?;
+        Ok(())
+    }
+
+    /// Drops queue entry `qk` of `id`, unless the record (read after the
+    /// drop) is queued under it: then it was written anew meanwhile.
+    fn drop_queue_entry(&self, qk: &[u8], id: OutboundId) -> Result<()> {
+        self.mt_queue.remove(qk).map_err(sled_err)?;
+        if self
+            .outbound_record(id)?
+            .is_some_and(|(_, m)| queued_at(&m, id, qk))
+        {
+            self.mt_queue.insert(qk, &[]).map_err(sled_err)?;
+        }
+        Ok(())
+    }
+
+    /// Drops lease entry `ik` of `id`, unless the record (read after the
+    /// drop) holds a lease ending at `until`.
+    fn drop_inflight_entry(&self, ik: &[u8], id: OutboundId, until: Timestamp) -> Result<()> {
+        self.mt_inflight.remove(ik).map_err(sled_err)?;
+        let leased = OutboundState::Leased { until };
+        if self
+            .outbound_record(id)?
+            .is_some_and(|(_, m)| m.state == leased)
+        {
+            self.mt_inflight.insert(ik, &[]).map_err(sled_err)?;
+        }
         Ok(())
     }
 
@@ -260,4 +296,9 @@ impl Trees {
         }
         Ok(out)
     }
+}
+
+/// Whether `m` is queued under entry `qk`.
+fn queued_at(m: &OutboundMessage, id: OutboundId, qk: &[u8]) -> bool {
+    m.state == OutboundState::Queued && queue_key(m.priority, m.due_at, id) == qk
 }

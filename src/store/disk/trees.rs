@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use super::codec::*;
+use super::sessions::decode_session;
 use crate::store::audit::AuditEntry;
 use crate::store::error::{Error, Result};
 use crate::store::types::*;
@@ -19,8 +20,10 @@ use crate::store::types::*;
 pub(crate) struct Trees {
     pub(super) db: sled::Db,
     pub(super) meta: sled::Tree,
-    sessions: sled::Tree,
-    session_exp: sled::Tree,
+    pub(super) sessions: sled::Tree,
+    pub(super) session_exp: sled::Tree,
+    /// Session records just read, for the write that follows.
+    pub(super) recent: std::sync::Arc<super::sessions::Recent>,
     profiles: sled::Tree,
     pub(super) inbox: sled::Tree,
     pub(super) mt_msgs: sled::Tree,
@@ -54,6 +57,7 @@ impl Trees {
             meta: db.open_tree("meta")?,
             sessions: db.open_tree("sessions")?,
             session_exp: db.open_tree("session_exp")?,
+            recent: Default::default(),
             profiles: db.open_tree("profiles")?,
             inbox: db.open_tree("mo_inbox")?,
             mt_msgs: db.open_tree("mt_msgs")?,
@@ -68,90 +72,6 @@ impl Trees {
             flow_history: db.open_tree("flow_history")?,
             db,
         })
-    }
-
-    pub(super) fn get_session(&self, key: &SessionKey) -> Result<Option<Session>> {
-        let v = self.sessions.get(&key.0).map_err(sled_err)?;
-        v.map(|v| decode_session(&v)).transpose()
-    }
-
-    /// Compare-and-swap on `sessions` without a sled transaction (a
-    /// two-tree transaction cost twice the instructions of the writes
-    /// themselves, on every step of every dialogue). The expiry index is
-    /// kept safe by ordering: the new `session_exp` entry is written before
-    /// the session and the old one removed after it, so a crash in between
-    /// leaves at worst a stale index entry, which `sweep_index` drops
-    /// (it removes a session only when its stored expiry matches), never a
-    /// session without one.
-    pub(super) fn put_session(
-        &self,
-        key: &SessionKey,
-        expected: Option<Version>,
-        data: &[u8],
-        expires_at: Timestamp,
-    ) -> Result<Version> {
-        let raw = self.sessions.get(&key.0).map_err(sled_err)?;
-        let old = raw.as_deref().map(decode_session).transpose()?;
-        let current = old.as_ref().map(|o| o.version);
-        if current != expected {
-            return Err(Error::Conflict { current });
-        }
-        let version = Version(current.map_or(1, |v| v.0 + 1));
-        let new = Session {
-            version,
-            expires_at,
-            data: data.to_vec(),
-        };
-        let new_index = timed_key(expires_at, &key.0);
-        self.session_exp
-            .insert(new_index.as_slice(), &[])
-            .map_err(sled_err)?;
-        let swapped = self
-            .sessions
-            .compare_and_swap(key.0.as_slice(), raw, Some(encode_session(&new)))
-            .map_err(sled_err)?;
-        if let Err(lost) = swapped {
-            // Another writer got there first: take back our index entry
-            // unless the winner's session expires at the same moment.
-            let winner = lost.current.as_deref().map(decode_session).transpose()?;
-            if winner.as_ref().map(|w| w.expires_at) != Some(expires_at) {
-                self.session_exp.remove(new_index).map_err(sled_err)?;
-            }
-            return Err(Error::Conflict {
-                current: winner.map(|w| w.version),
-            });
-        }
-        if let Some(o) = old.filter(|o| o.expires_at != expires_at) {
-            self.session_exp
-                .remove(timed_key(o.expires_at, &key.0))
-                .map_err(sled_err)?;
-        }
-        Ok(version)
-    }
-
-    /// Removes the session, then its index entry (a crash in between
-    /// leaves a stale index entry, which `sweep_index` drops).
-    pub(super) fn delete_session(&self, key: &SessionKey) -> Result<bool> {
-        let Some(old) = self.sessions.remove(key.0.as_slice()).map_err(sled_err)? else {
-            return Ok(false);
-        };
-        let old = decode_session(&old)?;
-        self.session_exp
-            .remove(timed_key(old.expires_at, &key.0))
-            .map_err(sled_err)?;
-        Ok(true)
-    }
-
-    pub(super) fn sweep_sessions(&self, now: Timestamp, max: usize) -> Result<Vec<SessionKey>> {
-        let keys = sweep_index(
-            &self.sessions,
-            &self.session_exp,
-            "session_exp",
-            now,
-            max,
-            |v| decode_session(v).map(|s| s.expires_at),
-        )?;
-        Ok(keys.into_iter().map(SessionKey).collect())
     }
 
     pub(super) fn get_profile(&self, who: &SubscriberKey) -> Result<Option<Vec<u8>>> {
