@@ -11,7 +11,7 @@
 # Environment: RATE (dialogues/s, open loop), CONCURRENCY (closed loop instead), DURATION,
 # BINDS, MIX, BACKEND_LATENCY, GROUP_COMMIT (the store's group commit, e.g.
 # '{ max_delay = "0s" }'; default the gateway's own), JSON (a file for the JSON report), PORT_BASE (default 27750:
-# SMSC on it, ministries +1, admin +2). Needs cargo; builds the release binaries first.
+# SMSC on it, ministries +1, admin +2, notification API +3). Needs cargo; builds the release binaries first.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -58,6 +58,7 @@ sed -e "s|^flows_dir = .*|flows_dir = \"$ROOT/flows\"|" \
     -e "s|^cache_capacity = .*|cache_capacity = \"256MiB\"${GROUP_COMMIT:+\\ngroup_commit = $GROUP_COMMIT}|" \
     -e "s|^level = .*|level = \"warn\"|" \
     -e "s|^listen = \"127.0.0.1:9100\"|listen = \"$ADMIN\"|" \
+    -e "s|^listen = \"127.0.0.1:8088\"|listen = \"127.0.0.1:$((PORT_BASE + 3))\"|" \
     -e "s|^port = 2775|port = $PORT_BASE\nbinds = $BINDS|" \
     -e "s|^window = .*|window = 200|" \
     -e "s|^tps = .*|tps = 100000|" \
