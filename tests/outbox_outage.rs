@@ -143,6 +143,53 @@ async fn a_restart_with_queued_and_leased_messages_delivers_each_once() {
     gw.stop().await;
 }
 
+/// A reply queued through the express lane (written leased, handed to the
+/// sender in memory) while no sender ran, then the process went away: the
+/// next run finds its lease from an earlier run, requeues it and sends it
+/// once; a reply queued by the next run itself before its sender starts is
+/// not taken for an earlier run's and also goes once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_express_reply_left_in_the_lane_is_sent_by_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let smsc = smsc(SmscConfig::local("bawaba", "secret")).await;
+    let config = config(smsc.local_addr(), &Op::default());
+
+    let store = open_store(dir.path()).await;
+    let gw = Gateway::start(store.clone(), config.clone(), settings(&config), false);
+    assert!(
+        gw.operator.wait_bound(WAIT).await,
+        "bound: the lane is open"
+    );
+    let first = gw.enqueue("07801234567", "left in the lane", 0).await;
+    let leased = store.get_outbound(first).await.unwrap().unwrap();
+    assert!(
+        matches!(leased.state, bawaba::store::OutboundState::Leased { .. }),
+        "an interactive MT to a bound operator is written leased: {:?}",
+        leased.state
+    );
+    gw.stop().await;
+    close(store).await;
+    assert_eq!(smsc.stats().submits, 0);
+
+    let store = open_store(dir.path()).await;
+    let mut gw = Gateway::start(store, config.clone(), settings(&config), false);
+    assert!(gw.operator.wait_bound(WAIT).await);
+    let second = gw
+        .enqueue("07807654321", "queued before the sender", 0)
+        .await;
+    gw.start_sender();
+    for id in [first, second] {
+        wait_status(&gw.outbox, id, WAIT, |s| {
+            matches!(s, SmsStatus::Sent { .. })
+        })
+        .await;
+    }
+    let seen = accepted(&smsc);
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(seen.values().all(|&n| n == 1), "exactly once: {seen:?}");
+    gw.stop().await;
+}
+
 async fn close(store: Arc<SledStore>) {
     let store = Arc::try_unwrap(store)
         .ok()
