@@ -10,6 +10,12 @@
 //! per operator is the session layer's business (window and TPS per bind):
 //! `submit` waits for room, and this module never has more than `in_flight`
 //! MTs waiting on it.
+//!
+//! The express lane comes first: an interactive MT that `Outbox::enqueue`
+//! wrote already leased (its first attempt) arrives on a bounded channel and
+//! takes the next free permit before anything is claimed, with no claim and
+//! no wake-up. One still in the channel when the process stops stays leased
+//! in the store; the next start requeues it (`release_earlier_leases`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
