@@ -22,7 +22,8 @@
 #   BACKEND_LATENCY=20ms RATE=2000 bash simulator/bench/kannel_side_by_side.sh
 #
 # Environment: SIDES ("kannel bawaba"), SAT_CONCURRENCY (500), SAT_DURATION (15s), RATE (4000),
-# RATE_DURATION (10s), BACKEND_LATENCY (0ms), PORT_BASE (27770: SMSC, +1 back-end, +2 Bawaba
+# RATE_DURATION (10s), BACKEND_LATENCY (0ms), GROUP_COMMIT (Bawaba's store group commit, e.g.
+# '{ max_delay = "0s" }'; default the gateway's own), PORT_BASE (27770: SMSC, +1 back-end, +2 Bawaba
 # admin, +3..+5 Kannel admin, box and sendsms ports), OUT (a directory to keep the JSON reports
 # and logs in; default a temporary one, removed).
 set -euo pipefail
@@ -124,7 +125,7 @@ bawaba_side() {
   sed -e "s|^flows_dir = .*|flows_dir = \"$ROOT/simulator/bench/kannel/flows\"|" \
       -e "s|^watch_flows = .*|watch_flows = false|" \
       -e "s|^path = \"../target/demo-store\"|path = \"$dir/store\"|" \
-      -e "s|^cache_capacity = .*|cache_capacity = \"256MiB\"|" \
+      -e "s|^cache_capacity = .*|cache_capacity = \"256MiB\"${GROUP_COMMIT:+\\ngroup_commit = $GROUP_COMMIT}|" \
       -e "s|^level = .*|level = \"warn\"|" \
       -e "s|^listen = \"127.0.0.1:9100\"|listen = \"$ADMIN\"|" \
       -e "s|^port = 2775|port = $SMSC_PORT|" \

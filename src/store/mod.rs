@@ -15,9 +15,9 @@
 //! * [`Store::append_inbound`], [`Store::enqueue_outbound`],
 //!   [`Store::link_receipt`], [`Store::record_receipt`] and [`Store::sync`]
 //!   resolve only once the write is on disk. The sled store does this by
-//!   **group commit**: one writer task takes requests from a bounded queue,
+//!   **group commit**: one writer thread takes requests from a bounded queue,
 //!   closes the batch at 1024 operations or 2 ms after its first one, applies
-//!   the batch in one sled transaction, runs `flush_async` and
+//!   the batch as ordered writes, runs sled's `flush` and
 //!   `fdatasync(<dir>/db)`, then releases every waiter of the batch. So:
 //!   journal the MO, await, then `deliver_sm_resp`; enqueue the MT, await,
 //!   then HTTP 202. A full queue is [`Error::Busy`]: answer ESME_RX_T_APPN /

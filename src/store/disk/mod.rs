@@ -1,6 +1,6 @@
 //! `SledStore`: the [`Store`] on sled 0.34.7 (pinned; see
 //! reliability-security.md §2). A fixed, small set of trees (`codec.rs` has
-//! the layout), multi-tree transactions for state changes, and one group
+//! the layout), compare-and-swap for state changes, and one group
 //! commit writer (`writer.rs`) for the writes that must be durable before
 //! they are acknowledged, plus a watermark file outside sled that makes an
 //! open refuse a store which silently lost acknowledged records
@@ -18,11 +18,11 @@ mod writer;
 use std::fs::File;
 use std::io;
 use std::path::PathBuf;
+use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
+use tokio::sync::oneshot;
 
 use self::batch::{Done, Write};
 use self::trees::Trees;
@@ -68,8 +68,8 @@ impl SledConfig {
 pub struct SledStore {
     trees: Trees,
     db_file: Arc<File>,
-    writer: mpsc::Sender<Job>,
-    task: JoinHandle<()>,
+    writer: SyncSender<Job>,
+    thread: std::thread::JoinHandle<()>,
     stats: Arc<CommitStats>,
     dir: PathBuf,
 }
@@ -97,25 +97,26 @@ impl SledStore {
         let (trees, db_file) = opened.map_err(|e| open_error(path.clone(), e))?;
         watermark::check(&path, &trees)?;
         let db_file = Arc::new(db_file);
-        let (tx, rx) = mpsc::channel(cfg.queue_capacity.max(1));
+        let (tx, rx) = std::sync::mpsc::sync_channel(cfg.queue_capacity.max(1));
         let stats = Arc::new(CommitStats::default());
         let gc = GroupCommit {
             max_ops: cfg.group_commit.max_ops.max(1),
             ..cfg.group_commit
         };
-        let task = tokio::spawn(writer::run(
+        let thread = writer::spawn(
             trees.clone(),
             Arc::clone(&db_file),
             path.clone(),
             rx,
             gc,
             Arc::clone(&stats),
-        ));
+        )
+        .map_err(Error::from_io)?;
         Ok(SledStore {
             trees,
             db_file,
             writer: tx,
-            task,
+            thread,
             stats,
             dir: path,
         })
@@ -128,16 +129,21 @@ impl SledStore {
             trees,
             db_file,
             writer,
-            task,
+            thread,
             stats: _,
             dir,
         } = self;
         drop(writer);
-        task.await
-            .map_err(|e| Error::Internal(format!("writer task: {e}")))?;
-        writer::flush(&trees, &db_file).await?;
-        writer::update_watermark(&trees, dir).await;
-        Ok(())
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            thread
+                .join()
+                .map_err(|_| Error::Internal("the writer thread panicked".into()))?;
+            writer::flush(&trees, &db_file)?;
+            writer::update_watermark(&trees, &dir);
+            Ok(())
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("close task: {e}")))?
     }
 
     /// Group commit counters (batches, operations).
@@ -155,8 +161,8 @@ impl SledStore {
         self.writer
             .try_send(Job { write, reply })
             .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => Error::Busy,
-                mpsc::error::TrySendError::Closed(_) => Error::Closed,
+                TrySendError::Full(_) => Error::Busy,
+                TrySendError::Disconnected(_) => Error::Closed,
             })?;
         rx.await.map_err(|_| Error::Closed)?
     }
