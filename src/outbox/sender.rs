@@ -30,7 +30,7 @@ use super::{receipts, Inner, Payload};
 use crate::msisdn::mask;
 use crate::smpp::pdu::CommandStatus;
 use crate::smpp::session::SubmitResult;
-use crate::store::{Claimed, Lease, Store, Timestamp, MAX_REQUEUE_PER_CLAIM};
+use crate::store::{Claimed, Lease, Priority, Store, Timestamp, MAX_REQUEUE_PER_CLAIM};
 
 /// An MT whose operator is at its in-flight cap waits this long.
 const BUSY_HOLD: Duration = Duration::from_millis(50);
@@ -373,7 +373,14 @@ async fn settle<S: Store>(
     match outcome {
         Outcome::Sent => {
             progress.sent = true;
-            if persist(inner, op, lease, (&progress, kept), linked).await {
+            // A reply nobody links a receipt to keeps no record: nobody
+            // asks a reply's status (the notification API queues at other
+            // priorities). Saves a durable write and its sweep per SMS
+            // answered; the price is that a crash before `complete` reaches
+            // disk sends the reply again (the record would have said its
+            // parts were accepted). At-least-once, as for every MT.
+            let record = !linked.is_empty() || job.priority != Priority::Interactive;
+            if !record || persist(inner, op, lease, (&progress, kept), linked).await {
                 Counters::bump(&inner.counters.sent);
                 if let Err(e) = inner.store.complete(lease).await {
                     tracing::warn!(error = %e, id = %lease.id, "outbox: complete failed");
