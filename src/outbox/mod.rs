@@ -56,7 +56,8 @@ use crate::msisdn::Msisdn;
 use crate::smpp::pdu::{CommandStatus, Sm};
 use crate::smpp::session::{Operator, Responder};
 use crate::store::{
-    self, Claimed, Lease, NewOutbound, OutboundId, OutboundState, Priority, Store, Timestamp,
+    self, Claimed, InboundId, Lease, NewOutbound, OutboundId, OutboundState, Priority, Store,
+    Timestamp,
 };
 use status::{progress_key, Counters, Dlr, Progress};
 
@@ -321,6 +322,32 @@ impl<S: Store> Outbox<S> {
             self.queued(id, &to, &operator, priority, lane.zip(payload));
         }
         Ok((id, fresh))
+    }
+
+    /// Queues the replies to the MOs journalled as `done` and takes those
+    /// out of the journal, in one durable write ([`Store::enqueue_replies`]):
+    /// no idempotency key per reply, since an MO still journalled after a
+    /// crash has, at worst, replies that may go out twice. Refused at once
+    /// (nothing queued, the MOs stay) like [`Outbox::enqueue`].
+    pub async fn enqueue_replies(
+        &self,
+        replies: Vec<OutboundSms>,
+        done: Vec<InboundId>,
+    ) -> Result<Vec<OutboundId>, Error> {
+        let mut msgs = Vec::with_capacity(replies.len());
+        let mut after = Vec::with_capacity(replies.len());
+        for sms in replies {
+            let (mut msg, to, operator) = self.prepare(sms)?;
+            let lane = self.express_lane(&operator, &mut msg);
+            let payload = lane.is_some().then(|| msg.payload.clone());
+            after.push((to, operator, msg.priority, lane.zip(payload)));
+            msgs.push(msg);
+        }
+        let ids = self.inner.store.enqueue_replies(msgs, done).await?;
+        for (id, (to, operator, priority, lane)) in ids.iter().zip(after) {
+            self.queued(*id, &to, &operator, priority, lane);
+        }
+        Ok(ids)
     }
 
     /// The MT `key` names, if it is still kept.

@@ -237,16 +237,25 @@ impl<S: Store> Core<S> {
         self.outbox.enqueue(sms).await
     }
 
-    /// [`Core::send_sms`] at most once per `key`; false if `key` was queued before.
-    pub async fn send_sms_once(
+    /// Queues `texts` as replies to the MO journalled as `done` and takes
+    /// it out of the journal, in one durable write
+    /// ([`crate::outbox::Outbox::enqueue_replies`]). False (nothing done)
+    /// when there is no text.
+    pub async fn send_replies<'t>(
         &self,
-        key: &store::MessageId,
-        (operator, to): (Option<&str>, &Msisdn),
-        from: &str,
-        text: &str,
+        (operator, to, from): (Option<&str>, &Msisdn, &str),
+        texts: impl IntoIterator<Item = &'t str>,
+        done: &[store::InboundId],
     ) -> Result<bool, crate::outbox::Error> {
-        let sms = interactive_sms(operator, to, from, text);
-        Ok(self.outbox.enqueue_once(key, sms).await?.1)
+        let replies: Vec<OutboundSms> = texts
+            .into_iter()
+            .map(|t| interactive_sms(operator, to, from, t))
+            .collect();
+        if replies.is_empty() {
+            return Ok(false);
+        }
+        self.outbox.enqueue_replies(replies, done.to_vec()).await?;
+        Ok(true)
     }
 
     /// The short code a follow-up or notification comes from.

@@ -23,7 +23,7 @@ use crate::engine::{Bearer, Input, Status};
 use crate::msisdn::Msisdn;
 use crate::smpp::pdu::Sm;
 use crate::smpp::text::{self, Reassembler, Sar, Segment};
-use crate::store::{Dedupe, DedupeKey, InboundId, MessageId, Store, Timestamp};
+use crate::store::{Dedupe, DedupeKey, InboundId, Store, Timestamp};
 
 /// An MO SMS (or one part) journalled and acknowledged.
 pub struct Turn {
@@ -114,8 +114,9 @@ pub async fn run<S: Store>(core: &Arc<Core<S>>, t: Turn) {
     );
     async {
         if let Err(e) = handle(core, t).await {
-            // Not marked processed: replayed at next start.
-            tracing::warn!(error = %e, "SMS not processed; it stays in the journal");
+            // Unless its replies were queued (which takes it out of the
+            // journal), processed again at the next start.
+            tracing::warn!(error = %e, "SMS turn failed; it stays in the journal unless answered");
         }
     }
     .instrument(span)
@@ -141,9 +142,10 @@ async fn handle<S: Store>(core: &Arc<Core<S>>, t: Turn) -> Result<(), Error> {
     let Some((text, ids)) = whole(core, t) else {
         return Ok(()); // a part; the rest is still to come
     };
-    converse(core, &ids.0, ids.1.first().copied(), &text).await?;
-    for id in ids.1 {
-        core.store.mark_inbound_processed(id).await?;
+    if !converse(core, &ids.0, &ids.1, &text).await? {
+        for id in ids.1 {
+            core.store.mark_inbound_processed(id).await?;
+        }
     }
     Ok(())
 }
@@ -231,10 +233,7 @@ pub async fn expire_parts<S: Store>(core: &Arc<Core<S>>) {
             .collect()
     };
     for (text, (mo, ids)) in expired {
-        if converse(core, &mo, ids.first().copied(), &text)
-            .await
-            .is_ok()
-        {
+        if let Ok(false) = converse(core, &mo, &ids, &text).await {
             for id in ids {
                 let _ = core.store.mark_inbound_processed(id).await;
             }
@@ -242,19 +241,20 @@ pub async fn expire_parts<S: Store>(core: &Arc<Core<S>>) {
     }
 }
 
-/// One SMS turn of the conversation between `mo.source` and `mo.dest`.
-/// `origin` (the MO's first journal entry) keys its replies: an MO replayed
-/// after a crash that came after its replies were queued but before it was
-/// marked processed queues no second reply.
+/// One SMS turn of the conversation between `mo.source` and `mo.dest`,
+/// whose MO came in the journal entries `done`. True if they were taken out
+/// of the journal with the replies (one durable write: a crash before it
+/// leaves the MO to be processed again, after it nothing); false if the
+/// caller still has to mark them processed.
 async fn converse<S: Store>(
     core: &Arc<Core<S>>,
     mo: &MoSms,
-    origin: Option<InboundId>,
+    done: &[InboundId],
     text: &str,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let Ok(who) = Msisdn::parse(&mo.source) else {
         tracing::warn!("SMS from a source that is not a subscriber number; dropped");
-        return Ok(());
+        return Ok(false);
     };
     let operator = (!mo.operator.is_empty()).then_some(mo.operator.as_str());
     let now = core.now_ms();
@@ -268,7 +268,7 @@ async fn converse<S: Store>(
             let text = super::Notice::TooMany.text(lang);
             core.send_sms(operator, &who, &mo.dest, text).await?;
         }
-        return Ok(());
+        return Ok(false);
     }
     let idle = now.saturating_sub(s.last_activity_ms) > core.ctx.sms_idle_ms;
     let fresh = matches!(s.status, Status::New | Status::Finished) || idle;
@@ -276,9 +276,8 @@ async fn converse<S: Store>(
         let lang = s.language.unwrap_or_else(|| core.default_lang());
         let reply = core.config.sms.fallback.get(lang_of(lang));
         tracing::info!("no keyword matched; fallback reply");
-        let reply = Reply { origin, index: 0 }.send(core, operator, &who, &mo.dest, reply);
-        reply.await?;
-        return Ok(());
+        let to = (operator, &who, mo.dest.as_str());
+        return Ok(core.send_replies(to, [reply], done).await?);
     }
     if matches!(s.status, Status::Finished) {
         l.record = conversation::restart(&l.record, Bearer::Sms, None, now);
@@ -306,11 +305,10 @@ async fn converse<S: Store>(
     if let Some(lang) = fx.language {
         conversation::remember_language(&*core.store, &who, lang).await?;
     }
-    let texts = fx.screens.iter().map(|(s, _)| s).chain(&fx.sms);
-    for (index, t) in texts.enumerate() {
-        let reply = Reply { origin, index }.send(core, operator, &who, &mo.dest, t);
-        reply.await?;
-    }
+    let texts = fx.screens.iter().map(|(s, _)| s.as_str());
+    let texts = texts.chain(fx.sms.iter().map(String::as_str));
+    let to = (operator, &who, mo.dest.as_str());
+    let answered = core.send_replies(to, texts, done).await?;
     let open = !(fx.ended || l.record.session.is_finished());
     // A keyword answered in one turn with nothing stored before (the
     // usual SMS) leaves nothing to keep: a finished conversation and no
@@ -327,35 +325,7 @@ async fn converse<S: Store>(
     let idle_at = now + core.ctx.sms_idle_ms;
     core.active
         .note(&l.key, (operator.unwrap_or("-"), "sms"), open, idle_at);
-    Ok(())
-}
-
-/// The `index`th reply to the MO journalled as `origin`.
-struct Reply {
-    origin: Option<InboundId>,
-    index: usize,
-}
-
-impl Reply {
-    async fn send<S: Store>(
-        self,
-        core: &Core<S>,
-        operator: Option<&str>,
-        to: &Msisdn,
-        from: &str,
-        text: &str,
-    ) -> Result<(), Error> {
-        let Some(origin) = self.origin else {
-            core.send_sms(operator, to, from, text).await?;
-            return Ok(());
-        };
-        let key = MessageId(format!("\0mo:{}:{}", origin.0, self.index));
-        let fresh = core.send_sms_once(&key, (operator, to), from, text).await?;
-        if !fresh {
-            tracing::info!("reply to a replayed MO was queued before the crash; not queued again");
-        }
-        Ok(())
-    }
+    Ok(answered)
 }
 
 fn lang_of(l: crate::engine::Lang) -> crate::config::Language {

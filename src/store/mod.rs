@@ -243,6 +243,31 @@ pub trait Store: Send + Sync + 'static {
     /// needs a normally unflushed write on disk).
     fn sync(&self) -> impl Future<Output = Result<()>> + Send;
 
+    /// Queue the replies to MO messages `done` and take those out of the
+    /// journal, in one durable write: the MTs first, so a crash keeps
+    /// nothing, or some MTs with the MOs still journalled (they are
+    /// processed again at the next start and the replies go out again:
+    /// at-least-once, never lost), or everything. The MTs' ids, in order.
+    /// Durable when it resolves. This default does it in two steps in
+    /// that order; the sled store does it in one group commit.
+    fn enqueue_replies(
+        &self,
+        msgs: Vec<NewOutbound>,
+        done: Vec<InboundId>,
+    ) -> impl Future<Output = Result<Vec<OutboundId>>> + Send {
+        async move {
+            let mut ids = Vec::with_capacity(msgs.len());
+            for m in msgs {
+                ids.push(self.enqueue_outbound(m).await?);
+            }
+            for id in done {
+                self.mark_inbound_processed(id).await?;
+            }
+            self.sync().await?;
+            Ok(ids)
+        }
+    }
+
     // --- keyed enqueue and audit log (the notification API; durable) ---
 
     /// Queue an MT under a caller's idempotency `key`, atomically: if no

@@ -145,6 +145,48 @@ async fn inbound_journal<S: Store>(s: &S) {
     assert!(s.append_inbound(vec![], Timestamp(4)).await.unwrap() > c);
 }
 
+async fn replies_take_their_mos_out_of_the_journal<S: Store>(s: &S) {
+    let first = s.append_inbound(b"part 1".to_vec(), Timestamp(1)).await;
+    let second = s.append_inbound(b"part 2".to_vec(), Timestamp(2)).await;
+    let other = s.append_inbound(b"PDS 9".to_vec(), Timestamp(3)).await;
+    let (first, second, other) = (first.unwrap(), second.unwrap(), other.unwrap());
+    let before = enqueue(s, Priority::Bulk, 1, "queued before").await;
+    let replies = vec![
+        mt(Priority::Interactive, 5, "screen"),
+        NewOutbound {
+            lease_until: Some(Timestamp(60_000)),
+            ..mt(Priority::Interactive, 5, "sms effect")
+        },
+    ];
+    let ids = s
+        .enqueue_replies(replies, vec![first, second])
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 2);
+    assert!(before < ids[0] && ids[0] < ids[1], "{before} {ids:?}");
+    let left = s.unprocessed_inbound(None, 10).await.unwrap();
+    assert_eq!(left.iter().map(|m| m.id).collect::<Vec<_>>(), vec![other]);
+    let screen = s.get_outbound(ids[0]).await.unwrap().unwrap();
+    assert_eq!(screen.payload, b"screen");
+    assert_eq!(screen.state, OutboundState::Queued);
+    let effect = s.get_outbound(ids[1]).await.unwrap().unwrap();
+    assert_eq!(
+        effect.state,
+        OutboundState::Leased {
+            until: Timestamp(60_000)
+        },
+        "written leased, for the express lane"
+    );
+    // Only the queued one is claimable; the leased one comes back when its
+    // lease ends.
+    let claimed = s.claim(10, Timestamp(10), SEC).await.unwrap();
+    let got: Vec<_> = claimed.iter().map(|c| c.lease.id).collect();
+    assert_eq!(got, vec![ids[0], before]);
+    // No reply: the MOs are left alone; ids keep growing.
+    assert!(s.enqueue_replies(vec![], vec![]).await.unwrap().is_empty());
+    assert!(enqueue(s, Priority::Bulk, 1, "after").await > ids[1]);
+}
+
 async fn outbound_priority_order<S: Store>(s: &S) {
     let bulk = enqueue(s, Priority::Bulk, 0, "bulk").await;
     let later = enqueue(s, Priority::Interactive, 100, "later").await;
@@ -312,6 +354,7 @@ against_both!(
     session_sweep,
     profiles,
     inbound_journal,
+    replies_take_their_mos_out_of_the_journal,
     outbound_priority_order,
     outbound_lease_expiry,
     outbound_fail_and_reschedule,

@@ -18,7 +18,10 @@
 //!   that any prefix of it is harmless: a journalled MO not yet
 //!   acknowledged is processed at the next start (the SMSC's resend is then
 //!   a duplicate); an MT written before its idempotency key may be sent,
-//!   and the caller's retry sends it again (at-least-once, never lost); an
+//!   and the caller's retry sends it again (at-least-once, never lost);
+//!   replies are written before their MOs leave the journal, so a lost
+//!   removal means the MO is answered again; the batch's ids are reserved
+//!   in `meta` before any record that uses them, so no id is given twice; an
 //!   expiry index entry is written before its record and the old one
 //!   removed after, so a crash leaves at worst a stale entry that the
 //!   sweep drops; an audit entry is written before the head that points to
@@ -33,7 +36,7 @@ use sled::Tree;
 use super::codec::*;
 use super::trees::{sled_err, Trees};
 use crate::store::audit::AuditEntry;
-use crate::store::error::Result;
+use crate::store::error::{Error, Result};
 use crate::store::types::*;
 
 /// A write that must be durable before it is acknowledged.
@@ -64,6 +67,11 @@ pub(super) enum Write {
     },
     /// The next audit entry, chained to the last one.
     AppendAudit(Vec<u8>),
+    /// Replies, then the journal entries of the MOs they answer removed.
+    EnqueueReplies {
+        msgs: Vec<NewOutbound>,
+        done: Vec<InboundId>,
+    },
 }
 
 /// What a write produced.
@@ -75,6 +83,7 @@ pub(super) enum Done {
     Synced,
     Keyed(OutboundId, bool),
     Audit(AuditEntry),
+    Replies(Vec<OutboundId>),
 }
 
 /// Storage failures (fail the rest of the batch) outside, per-write data
@@ -95,15 +104,17 @@ impl Trees {
             &self.receipts_exp,
             &self.audit,
         );
+        let (mut inbound, mut outbound) = reserve(meta, writes)?;
         let mut out = Vec::with_capacity(writes.len());
         for w in writes {
             let done = match w {
                 Write::AppendInbound {
                     payload,
                     received_at,
-                } => append_inbound(meta, inbox, payload, *received_at)?.map(Done::Inbound),
+                } => append_inbound(&mut inbound, inbox, payload, *received_at)?.map(Done::Inbound),
                 Write::EnqueueOutbound(msg) => {
-                    enqueue_outbound((meta, msgs, queue, inflight), msg)?.map(Done::Outbound)
+                    enqueue_outbound((&mut outbound, msgs, queue, inflight), msg)?
+                        .map(Done::Outbound)
                 }
                 Write::LinkReceipt {
                     id,
@@ -127,7 +138,7 @@ impl Trees {
                     msg,
                     expires_at,
                 } => enqueue_once(
-                    (meta, msgs, queue, inflight),
+                    (&mut outbound, msgs, queue, inflight),
                     (rec, rec_exp),
                     key,
                     msg,
@@ -135,6 +146,13 @@ impl Trees {
                 )?
                 .map(|(id, fresh)| Done::Keyed(id, fresh)),
                 Write::AppendAudit(record) => append_audit(meta, audit, record)?.map(Done::Audit),
+                Write::EnqueueReplies {
+                    msgs: replies,
+                    done,
+                } => {
+                    let trees = (&mut outbound, msgs, queue, inflight);
+                    enqueue_replies(trees, inbox, replies, done)?.map(Done::Replies)
+                }
             };
             out.push(done);
         }
@@ -142,27 +160,65 @@ impl Trees {
     }
 }
 
-/// Next value of a persistent sequence in `meta` (reads this transaction's
-/// own earlier writes, so a batch allocates consecutive ids).
-fn next_seq(meta: &Tree, name: &[u8]) -> Outcome<u64> {
-    let cur = match meta.get(name).map_err(sled_err)? {
-        Some(v) => match Reader::new("meta", &v).u64() {
-            Ok(n) => n,
-            Err(e) => return Ok(Err(e)),
-        },
-        None => 0,
+/// Ids handed out within one batch: `next..end`.
+struct Ids {
+    next: u64,
+    end: u64,
+}
+
+impl Ids {
+    fn take(&mut self) -> Result<u64> {
+        if self.next >= self.end {
+            return Err(Error::Internal(
+                "batch used more ids than it reserved".into(),
+            ));
+        }
+        self.next += 1;
+        Ok(self.next - 1)
+    }
+}
+
+/// Reserves the inbound and outbound ids `writes` can use, one `meta`
+/// write per sequence for the whole batch (it was one per id). The
+/// reservation is written before any record that uses it, so a crash that
+/// keeps a record keeps the reservation too and no id is given twice; ids
+/// reserved but not used (an idempotency key already kept, a lost batch)
+/// are skipped, which leaves gaps, never repeats. A malformed sequence
+/// fails the whole batch.
+fn reserve(meta: &Tree, writes: &[Write]) -> Result<(Ids, Ids)> {
+    let (mut n_in, mut n_out) = (0u64, 0u64);
+    for w in writes {
+        match w {
+            Write::AppendInbound { .. } => n_in += 1,
+            Write::EnqueueOutbound(_) | Write::EnqueueOnce { .. } => n_out += 1,
+            Write::EnqueueReplies { msgs, .. } => n_out += msgs.len() as u64,
+            _ => {}
+        }
+    }
+    let one = |name: &[u8], n: u64| -> Result<Ids> {
+        if n == 0 {
+            return Ok(Ids { next: 0, end: 0 });
+        }
+        let cur = match meta.get(name).map_err(sled_err)? {
+            Some(v) => Reader::new("meta", &v).u64()?,
+            None => 0,
+        };
+        meta.insert(name, &be(cur + n)).map_err(sled_err)?;
+        Ok(Ids {
+            next: cur + 1,
+            end: cur + n + 1,
+        })
     };
-    meta.insert(name, &be(cur + 1)).map_err(sled_err)?;
-    Ok(Ok(cur + 1))
+    Ok((one(b"inbound_seq", n_in)?, one(b"outbound_seq", n_out)?))
 }
 
 fn append_inbound(
-    meta: &Tree,
+    ids: &mut Ids,
     inbox: &Tree,
     payload: &[u8],
     received_at: Timestamp,
 ) -> Outcome<InboundId> {
-    let id = match next_seq(meta, b"inbound_seq")? {
+    let id = match ids.take() {
         Ok(n) => InboundId(n),
         Err(e) => return Ok(Err(e)),
     };
@@ -177,14 +233,14 @@ fn append_inbound(
     Ok(Ok(id))
 }
 
-/// `mt_msgs`, `mt_queue` and `mt_inflight` (with `meta` for the id).
-type QueueTrees<'a> = (&'a Tree, &'a Tree, &'a Tree, &'a Tree);
+/// The batch's outbound ids, `mt_msgs`, `mt_queue` and `mt_inflight`.
+type QueueTrees<'a> = (&'a mut Ids, &'a Tree, &'a Tree, &'a Tree);
 
 fn enqueue_outbound(
-    (meta, msgs, queue, inflight): QueueTrees<'_>,
+    (ids, msgs, queue, inflight): QueueTrees<'_>,
     msg: &NewOutbound,
 ) -> Outcome<OutboundId> {
-    let id = match next_seq(meta, b"outbound_seq")? {
+    let id = match ids.take() {
         Ok(n) => OutboundId(n),
         Err(e) => return Ok(Err(e)),
     };
@@ -250,6 +306,27 @@ fn merge_receipt(
             .map_err(sled_err)?;
     }
     Ok(Ok(r))
+}
+
+/// The replies, then their MOs out of the journal (a prefix leaves the
+/// MOs to be processed again: see [`crate::store::Store::enqueue_replies`]).
+fn enqueue_replies(
+    (ids, msgs, queue, inflight): QueueTrees<'_>,
+    inbox: &Tree,
+    replies: &[NewOutbound],
+    done: &[InboundId],
+) -> Outcome<Vec<OutboundId>> {
+    let mut out = Vec::with_capacity(replies.len());
+    for m in replies {
+        match enqueue_outbound((&mut *ids, msgs, queue, inflight), m)? {
+            Ok(id) => out.push(id),
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    for id in done {
+        inbox.remove(be(id.0)).map_err(sled_err)?;
+    }
+    Ok(Ok(out))
 }
 
 /// The MT and `key -> id` together, unless `key` is kept already.

@@ -372,6 +372,17 @@ impl Store for SledStore {
         }
     }
 
+    async fn enqueue_replies(
+        &self,
+        msgs: Vec<NewOutbound>,
+        done: Vec<InboundId>,
+    ) -> Result<Vec<OutboundId>> {
+        match self.durable(Write::EnqueueReplies { msgs, done }).await? {
+            Done::Replies(ids) => Ok(ids),
+            other => Err(mismatch(other)),
+        }
+    }
+
     async fn append_audit(&self, record: Vec<u8>) -> Result<AuditEntry> {
         match self.durable(Write::AppendAudit(record)).await? {
             Done::Audit(e) => Ok(e),
