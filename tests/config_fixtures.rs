@@ -255,10 +255,7 @@ fn defaults_follow_the_references() {
     assert_eq!(u.timers.session_max, Duration::from_secs(180));
     assert_eq!(u.service_type, "USSD");
     assert_eq!(config.store.group_commit.max_batch, 1024);
-    assert_eq!(
-        config.store.group_commit.max_delay,
-        Duration::from_millis(2)
-    );
+    assert_eq!(config.store.group_commit.max_delay, Duration::ZERO);
     assert_eq!(config.sms.dedupe_window, Duration::from_secs(120));
     assert!(config.gateway.flows_dir.ends_with("valid/flows"));
 }

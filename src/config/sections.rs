@@ -91,7 +91,7 @@ pub(crate) fn store(cx: &mut Ctx, raw: RawStore) -> Store {
                 &gc.max_delay,
                 "store.group_commit.max_delay",
                 (secs(0), millis(100)),
-                millis(2),
+                secs(0),
             ),
         },
         retention: Retention {

@@ -456,9 +456,9 @@ impl<S: Store> Outbox<S> {
     }
 
     /// [`Outbox::on_receipt`], then answers the SMSC on the bind it came
-    /// from. Each receipt waits for a durable write (a group commit, about
-    /// 2 ms): call it from a task per receipt (bounded), not in turn from
-    /// one loop, or receipts back up behind each other at bulk rates.
+    /// from. Each receipt waits for a durable write (a group commit): call
+    /// it from a task per receipt (bounded), not in turn from one loop, or
+    /// receipts back up behind each other at bulk rates.
     pub async fn take_receipt(&self, operator: &str, sm: &Sm, responder: Responder) {
         let r = self.on_receipt(operator, sm).await;
         if let Err(e) = &r {

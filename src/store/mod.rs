@@ -16,7 +16,8 @@
 //!   [`Store::link_receipt`], [`Store::record_receipt`] and [`Store::sync`]
 //!   resolve only once the write is on disk. The sled store does this by
 //!   **group commit**: one writer thread takes requests from a bounded queue,
-//!   closes the batch at 1024 operations or 2 ms after its first one, applies
+//!   takes what queued during the previous flush (at most 1024 operations;
+//!   `max_delay` can make it wait for more, default no wait), applies
 //!   the batch as ordered writes, runs sled's `flush` and
 //!   `fdatasync(<dir>/db)`, then releases every waiter of the batch. So:
 //!   journal the MO, await, then `deliver_sm_resp`; enqueue the MT, await,
