@@ -1,10 +1,13 @@
 //! Storage failing under the running gateway, for machines where
 //! tests/store_faults.rs cannot mount a small tmpfs: a [`Store`] that wraps
 //! the real sled store and fails every durable write with
-//! `Error::DiskFull` while switched on. The gateway (in process, real SMPP
-//! on loopback, the simulator SMSC) must answer MOs ESME_RX_T_APPN rather
-//! than acknowledge what it could not keep, keep running, and take traffic
-//! again once writes succeed.
+//! `Error::DiskFull` while switched on, and can hold the write of an SMS's
+//! replies (a slow disk). The gateway (in process, real SMPP on loopback,
+//! the simulator SMSC) must answer MOs ESME_RX_T_APPN rather than
+//! acknowledge what it could not keep, keep running, and take traffic
+//! again once writes succeed; a reply goes out before its own write is
+//! durable, is settled only after it, and leaves its MO journalled if that
+//! write fails.
 
 mod runtime_common;
 
@@ -13,15 +16,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::watch;
+
 use bawaba::runtime::Gateway;
 use bawaba::store::*;
 use bawaba_sim::rusmpp::CommandStatus;
 use runtime_common::{pds_balance, Rig};
 
-/// The sled store, with durable writes failing while `full` is set.
+/// The sled store, with durable writes failing while `full` is set, and
+/// replies' writes waiting while `hold` is true.
 struct Failing {
     inner: SledStore,
     full: AtomicBool,
+    hold: watch::Sender<bool>,
 }
 
 /// `write`, or `Error::DiskFull` without running it when `full`.
@@ -218,6 +225,18 @@ impl Store for Failing {
         gated(self.full(), self.inner.sync())
     }
 
+    fn enqueue_replies(
+        &self,
+        msgs: Vec<NewOutbound>,
+        done: Vec<InboundId>,
+    ) -> impl Future<Output = Result<Vec<OutboundId>>> + Send {
+        let mut hold = self.hold.subscribe();
+        async move {
+            let _ = hold.wait_for(|held| !*held).await;
+            gated(self.full(), self.inner.enqueue_replies(msgs, done)).await
+        }
+    }
+
     fn enqueue_outbound_once(
         &self,
         key: &MessageId,
@@ -280,9 +299,8 @@ impl Store for Failing {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn durable_writes_failing_are_refused_with_rx_t_appn_then_traffic_resumes() {
-    // The rig's own gateway is stopped; ours runs on a store of its own.
+/// The rig (its own gateway stopped) and a gateway on a [`Failing`] store.
+async fn failing_gateway() -> (Rig, Arc<Failing>, bawaba::runtime::GatewayHandle) {
     let mut rig = Rig::new(Default::default(), pds_balance(Duration::ZERO)).await;
     rig.stop().await;
     let sled = SledStore::open(SledConfig::new(rig.dir.path().join("failing")))
@@ -291,6 +309,7 @@ async fn durable_writes_failing_are_refused_with_rx_t_appn_then_traffic_resumes(
     let store = Arc::new(Failing {
         inner: sled,
         full: AtomicBool::new(false),
+        hold: watch::Sender::new(false),
     });
     let gw = Gateway::new(
         rig.config.clone(),
@@ -303,6 +322,111 @@ async fn durable_writes_failing_are_refused_with_rx_t_appn_then_traffic_resumes(
     .expect("gateway starts");
     assert!(gw.wait_bound(Duration::from_secs(10)).await);
     rig.smsc.wait_bound(1).await.unwrap();
+    (rig, store, gw)
+}
+
+/// Polls `ok` (bounded) until it holds.
+async fn until(what: &str, mut ok: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !ok().await {
+        assert!(tokio::time::Instant::now() < deadline, "still not: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// True if no SMS reaches `phone` within a second.
+async fn nothing_more(phone: &mut bawaba_sim::SmsPhone) -> bool {
+    let wait = Duration::from_secs(1);
+    !matches!(
+        tokio::time::timeout(wait, phone.next_message()).await,
+        Ok(Ok(_))
+    )
+}
+
+async fn journalled(store: &Failing) -> usize {
+    store
+        .inner
+        .unprocessed_inbound(None, 100)
+        .await
+        .unwrap()
+        .len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_goes_out_before_its_write_is_durable_and_is_settled_after() {
+    let (rig, store, gw) = failing_gateway().await;
+    let mut phone = rig.smsc.sms("9647801112233");
+    store.hold.send_replace(true);
+    // No keyword: the fallback reply, one SMS part.
+    assert_eq!(
+        phone.send("2150", "hello?").await.unwrap(),
+        [CommandStatus::EsmeRok]
+    );
+    let reply = phone.next_message().await.expect("the reply, write held");
+    assert_eq!(reply.text, rig.config.sms.fallback.ar);
+    assert_eq!(
+        journalled(&store).await,
+        1,
+        "the MO leaves with its replies"
+    );
+
+    store.hold.send_replace(false);
+    until("the MO out of the journal", async || {
+        journalled(&store).await == 0
+    })
+    .await;
+    // Settled once its write landed: nothing left to claim, even with
+    // every lease run out.
+    let later = Timestamp(u64::MAX / 2);
+    until("the reply completed", async || {
+        let left = store.inner.claim(10, later, Duration::from_secs(1)).await;
+        left.unwrap().is_empty()
+    })
+    .await;
+    assert!(nothing_more(&mut phone).await, "the reply went out twice");
+
+    // The menu takes several parts, which carry the MT's id: it waits.
+    store.hold.send_replace(true);
+    phone.send("2150", "HELP").await.unwrap();
+    assert!(
+        nothing_more(&mut phone).await,
+        "parts sent without their id"
+    );
+    store.hold.send_replace(false);
+    let menu = phone.next_message().await.expect("the menu, once written");
+    assert!(menu.text.contains("1."), "{}", menu.text);
+    gw.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_whose_write_fails_after_it_went_out_leaves_its_mo_journalled() {
+    let (rig, store, gw) = failing_gateway().await;
+    let mut phone = rig.smsc.sms("9647801112233");
+    store.hold.send_replace(true);
+    assert_eq!(
+        phone.send("2150", "hello?").await.unwrap(),
+        [CommandStatus::EsmeRok]
+    );
+    phone.next_message().await.expect("the reply, write held");
+    store.full.store(true, Ordering::SeqCst);
+    store.hold.send_replace(false);
+    // The write fails: nothing was queued, so nothing is settled or sent
+    // again; the MO stays to be processed at the next start.
+    assert!(nothing_more(&mut phone).await, "sent again");
+    assert_eq!(journalled(&store).await, 1);
+
+    store.full.store(false, Ordering::SeqCst);
+    assert_eq!(
+        phone.send("2150", "hello again?").await.unwrap(),
+        [CommandStatus::EsmeRok]
+    );
+    phone.next_message().await.expect("traffic resumes");
+    gw.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn durable_writes_failing_are_refused_with_rx_t_appn_then_traffic_resumes() {
+    let (rig, store, gw) = failing_gateway().await;
 
     let mut phone = rig.smsc.sms("9647801112233");
     assert_eq!(

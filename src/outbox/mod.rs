@@ -47,7 +47,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -190,8 +190,8 @@ pub(crate) struct Inner<S> {
     /// attempt) go straight to the sender, skipping the claim (a scan and a lease
     /// write per MT) and the dispatcher's wake-up. Bounded: when it is
     /// full an MT is queued the ordinary way.
-    pub express: mpsc::Sender<Claimed>,
-    pub express_rx: std::sync::Mutex<Option<mpsc::Receiver<Claimed>>>,
+    pub express: mpsc::Sender<Express>,
+    pub express_rx: std::sync::Mutex<Option<mpsc::Receiver<Express>>>,
     /// When this outbox was made: leases ending before `created + lease`
     /// were given out by an earlier run.
     pub created: Timestamp,
@@ -221,6 +221,18 @@ impl<S> Inner<S> {
         let bases = self.settings.message_ids.get(operator);
         bases.copied().unwrap_or_default()
     }
+}
+
+/// An MT in the express lane: written leased (its first attempt), or
+/// about to be.
+pub(crate) struct Express {
+    pub claimed: Claimed,
+    /// Set for a reply handed over before its durable write ended
+    /// ([`Outbox::enqueue_replies`]): `claimed.lease.id` is then a
+    /// placeholder, and this gives the MT's id once the write is durable,
+    /// or nothing if it failed (nothing was queued). The sender may submit
+    /// before that, but touches the stored MT only after.
+    pub written: Option<oneshot::Receiver<OutboundId>>,
 }
 
 /// The durable MT queue. Cheap to clone.
@@ -329,23 +341,59 @@ impl<S: Store> Outbox<S> {
     /// no idempotency key per reply, since an MO still journalled after a
     /// crash has, at worst, replies that may go out twice. Refused at once
     /// (nothing queued, the MOs stay) like [`Outbox::enqueue`].
+    ///
+    /// A reply that takes the express lane goes to the sender at once, in
+    /// parallel with the durable write: the citizen waits for one group
+    /// commit (the MO's), not two. This is safe because the MO leaves the
+    /// journal only in that same write: if the process dies before it,
+    /// the MO is processed again and its reply sent again (at-least-once),
+    /// and if the write fails the reply may have gone out while the MO
+    /// stays journalled, with the same outcome. The sender settles the MT
+    /// only once its write is durable.
     pub async fn enqueue_replies(
         &self,
         replies: Vec<OutboundSms>,
         done: Vec<InboundId>,
     ) -> Result<Vec<OutboundId>, Error> {
         let mut msgs = Vec::with_capacity(replies.len());
-        let mut after = Vec::with_capacity(replies.len());
+        let mut prepared = Vec::with_capacity(replies.len());
         for sms in replies {
             let (mut msg, to, operator) = self.prepare(sms)?;
             let lane = self.express_lane(&operator, &mut msg);
-            let payload = lane.is_some().then(|| msg.payload.clone());
-            after.push((to, operator, msg.priority, lane.zip(payload)));
+            prepared.push((to, operator, msg.priority, msg.payload.clone(), lane));
             msgs.push(msg);
         }
+        let mut after = Vec::with_capacity(prepared.len());
+        for (to, operator, priority, payload, lane) in prepared {
+            let written = lane.map(|permit| {
+                let (tx, rx) = oneshot::channel();
+                permit.send(Express {
+                    claimed: Claimed {
+                        lease: Lease {
+                            id: OutboundId(0),
+                            attempt: 1,
+                        },
+                        priority,
+                        payload,
+                    },
+                    written: Some(rx),
+                });
+                tx
+            });
+            after.push((to, operator, priority, written));
+        }
+        // A failed write drops the senders: the sender then leaves those
+        // MTs alone (nothing was queued).
         let ids = self.inner.store.enqueue_replies(msgs, done).await?;
-        for (id, (to, operator, priority, lane)) in ids.iter().zip(after) {
-            self.queued(*id, &to, &operator, priority, lane);
+        for (id, (to, operator, priority, written)) in ids.iter().zip(after) {
+            tracing::debug!(%id, %to, operator, ?priority, express = written.is_some(), "outbox: reply queued");
+            Counters::bump(&self.inner.counters.enqueued);
+            match written {
+                Some(tx) => {
+                    let _ = tx.send(*id); // a sender gone at shutdown: the lease expires
+                }
+                None => self.inner.wake.notify_one(),
+            }
         }
         Ok(ids)
     }
@@ -396,7 +444,7 @@ impl<S: Store> Outbox<S> {
         &self,
         operator: &str,
         msg: &mut NewOutbound,
-    ) -> Option<mpsc::Permit<'_, Claimed>> {
+    ) -> Option<mpsc::Permit<'_, Express>> {
         if msg.priority != Priority::Interactive {
             return None;
         }
@@ -412,15 +460,18 @@ impl<S: Store> Outbox<S> {
         to: &Msisdn,
         operator: &str,
         priority: Priority,
-        lane: Option<(mpsc::Permit<'_, Claimed>, Vec<u8>)>,
+        lane: Option<(mpsc::Permit<'_, Express>, Vec<u8>)>,
     ) {
         tracing::debug!(%id, %to, operator, ?priority, express = lane.is_some(), "outbox: MT queued");
         Counters::bump(&self.inner.counters.enqueued);
         match lane {
-            Some((permit, payload)) => permit.send(Claimed {
-                lease: Lease { id, attempt: 1 },
-                priority,
-                payload,
+            Some((permit, payload)) => permit.send(Express {
+                claimed: Claimed {
+                    lease: Lease { id, attempt: 1 },
+                    priority,
+                    payload,
+                },
+                written: None,
             }),
             None => self.inner.wake.notify_one(),
         }

@@ -15,22 +15,27 @@
 //! wrote already leased (its first attempt) arrives on a bounded channel and
 //! takes the next free permit before anything is claimed, with no claim and
 //! no wake-up. One still in the channel when the process stops stays leased
-//! in the store; the next start requeues it (`release_earlier_leases`).
+//! in the store; the next start requeues it (`release_earlier_leases`). A
+//! reply may arrive before its durable write has ended (`Express::written`):
+//! it is submitted at once, and its stored record touched (settled, put
+//! back, failed) only once the write is durable; a single-part text needs no
+//! id to be submitted, a longer one waits for its id (the concatenation
+//! reference).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::status::{progress_key, Counters, Progress};
-use super::{receipts, Inner, Payload};
+use super::{receipts, Express, Inner, Payload};
 use crate::msisdn::mask;
 use crate::smpp::pdu::CommandStatus;
 use crate::smpp::session::SubmitResult;
-use crate::store::{Claimed, Lease, Priority, Store, Timestamp, MAX_REQUEUE_PER_CLAIM};
+use crate::store::{Claimed, Lease, OutboundId, Priority, Store, Timestamp, MAX_REQUEUE_PER_CLAIM};
 
 /// An MT whose operator is at its in-flight cap waits this long.
 const BUSY_HOLD: Duration = Duration::from_millis(50);
@@ -49,13 +54,14 @@ pub(super) async fn run<S: Store>(inner: Arc<Inner<S>>, shutdown: CancellationTo
     let total: usize = inner.operators.values().map(|s| s.in_flight).sum();
     let permits = Arc::new(Semaphore::new(total.max(1)));
     release_earlier_leases(&inner, total).await;
+    first_bind(&inner, &shutdown).await;
     let mut lane = inner
         .express_rx
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .take();
     // An express MT that arrived while the dispatcher was idle.
-    let mut pending: Option<Claimed> = None;
+    let mut pending: Option<Express> = None;
     let mut tasks = JoinSet::new();
     loop {
         while tasks.try_join_next().is_some() {}
@@ -75,11 +81,11 @@ pub(super) async fn run<S: Store>(inner: Arc<Inner<S>>, shutdown: CancellationTo
             let next = pending
                 .take()
                 .or_else(|| lane.as_mut().and_then(|rx| rx.try_recv().ok()));
-            let Some(c) = next else {
+            let Some(Express { claimed, written }) = next else {
                 held.push(permit);
                 break;
             };
-            if let Some(job) = admit(&inner, &caps, c, permit).await {
+            if let Some(job) = admit(&inner, &caps, (claimed, written), permit).await {
                 let inner = inner.clone();
                 tasks.spawn(async move { send(&inner, job).await });
             }
@@ -108,7 +114,7 @@ pub(super) async fn run<S: Store>(inner: Arc<Inner<S>>, shutdown: CancellationTo
         }
         for c in claimed {
             let Some(permit) = held.pop() else { break };
-            if let Some(job) = admit(&inner, &caps, c, permit).await {
+            if let Some(job) = admit(&inner, &caps, (c, None), permit).await {
                 let inner = inner.clone();
                 tasks.spawn(async move { send(&inner, job).await });
             }
@@ -149,13 +155,35 @@ async fn release_earlier_leases<S: Store>(inner: &Inner<S>, in_flight: usize) {
     }
 }
 
+/// At start, waits (at most the not-bound hold) for a first bind. Claimed
+/// before any bind is up, every due MT would be put back with a hold that
+/// doubles each time (`admit`), and after a few restarts in a row the
+/// backlog sat out a minute past the binds' return (the crash loop test
+/// saw it). An outage that lasts goes on as before: claimed, held, and
+/// failed once past its validity.
+async fn first_bind<S: Store>(inner: &Inner<S>, shutdown: &CancellationToken) {
+    let wait = inner.settings.retry.not_bound;
+    let any = inner
+        .operators
+        .values()
+        .map(|s| Box::pin(s.operator.wait_bound(wait)));
+    let any: Vec<_> = any.collect();
+    if any.is_empty() {
+        return;
+    }
+    tokio::select! {
+        _ = shutdown.cancelled() => {}
+        _ = futures::future::select_all(any) => {}
+    }
+}
+
 /// Waits for a queued MT (woken), the poll period, or shutdown; an
 /// express MT ends the wait and is returned.
 async fn idle<S: Store>(
     inner: &Inner<S>,
     shutdown: &CancellationToken,
-    lane: &mut Option<tokio::sync::mpsc::Receiver<Claimed>>,
-) -> Option<Claimed> {
+    lane: &mut Option<tokio::sync::mpsc::Receiver<Express>>,
+) -> Option<Express> {
     let express = async {
         match lane.as_mut() {
             Some(rx) => rx.recv().await,
@@ -179,7 +207,28 @@ struct Job {
     /// `sms.receipts` for the MT's priority).
     receipt: bool,
     priority: crate::store::Priority,
+    /// See [`Express::written`]; `lease.id` is a placeholder while set.
+    written: Option<oneshot::Receiver<OutboundId>>,
     _permits: (OwnedSemaphorePermit, OwnedSemaphorePermit),
+}
+
+/// Waits until the MT's durable write has ended (if it had not when it
+/// was handed over) and puts its id in `lease`. False if the write failed:
+/// nothing is stored to settle.
+async fn written(lease: &mut Lease, pending: &mut Option<oneshot::Receiver<OutboundId>>) -> bool {
+    let Some(rx) = pending.take() else {
+        return true;
+    };
+    match rx.await {
+        Ok(id) => {
+            lease.id = id;
+            true
+        }
+        Err(_) => {
+            tracing::warn!("outbox: a reply's write failed after it was handed to the sender; its MO stays journalled");
+            false
+        }
+    }
 }
 
 /// Decodes a claimed MT and takes its operator's in-flight permit; puts it
@@ -187,13 +236,15 @@ struct Job {
 async fn admit<S: Store>(
     inner: &Inner<S>,
     caps: &BTreeMap<String, Arc<Semaphore>>,
-    c: Claimed,
+    (c, mut pending): (Claimed, Option<oneshot::Receiver<OutboundId>>),
     permit: OwnedSemaphorePermit,
 ) -> Option<Job> {
-    let lease = c.lease;
+    let mut lease = c.lease;
     let Some(payload) = Payload::decode(&c.payload) else {
         let reason = "malformed queued record".to_string();
-        settle_fail(inner, lease, ("", &[]), Progress::default(), reason).await;
+        if written(&mut lease, &mut pending).await {
+            settle_fail(inner, lease, ("", &[]), Progress::default(), reason).await;
+        }
         return None;
     };
     // An operator removed from the configuration since the MT was queued:
@@ -208,7 +259,9 @@ async fn admit<S: Store>(
             Some(op) => op,
             None => {
                 let reason = format!("operator {:?} is no longer configured", payload.operator);
-                settle_fail(inner, lease, ("", &[]), Progress::default(), reason).await;
+                if written(&mut lease, &mut pending).await {
+                    settle_fail(inner, lease, ("", &[]), Progress::default(), reason).await;
+                }
                 return None;
             }
         }
@@ -220,7 +273,9 @@ async fn admit<S: Store>(
                 "expired: not sent within {}",
                 humantime::format_duration(validity)
             );
-            settle_fail(inner, lease, ("", &[]), Progress::default(), reason).await;
+            if written(&mut lease, &mut pending).await {
+                settle_fail(inner, lease, ("", &[]), Progress::default(), reason).await;
+            }
             return None;
         }
     }
@@ -239,6 +294,9 @@ async fn admit<S: Store>(
         Counters::bump(&inner.counters.held);
         let delay = hold.unwrap_or(BUSY_HOLD);
         let due = super::now().after(delay);
+        if !written(&mut lease, &mut pending).await {
+            return None;
+        }
         if let Err(e) = inner.store.reschedule(lease, due).await {
             tracing::warn!(error = %e, id = %lease.id, "outbox: reschedule failed");
         }
@@ -254,6 +312,7 @@ async fn admit<S: Store>(
         operator,
         receipt,
         priority: c.priority,
+        written: pending,
         _permits: (permit, op_permit),
     })
 }
@@ -275,14 +334,18 @@ enum Outcome {
 }
 
 /// Submits every part not yet accepted, then settles the lease.
-async fn send<S: Store>(inner: &Inner<S>, job: Job) {
-    let lease = job.lease;
+async fn send<S: Store>(inner: &Inner<S>, mut job: Job) {
     let slot = &inner.operators[&job.operator];
     // A first attempt has no progress yet (claims count attempts; one
     // leased before a crash comes back as the second).
-    let kept = match lease.attempt {
+    let kept = match job.lease.attempt {
         0 | 1 => Ok(None),
-        _ => inner.store.receipt_status(&progress_key(lease.id)).await,
+        _ => {
+            inner
+                .store
+                .receipt_status(&progress_key(job.lease.id))
+                .await
+        }
     };
     let mut progress = match kept {
         Ok(r) => r
@@ -290,7 +353,7 @@ async fn send<S: Store>(inner: &Inner<S>, job: Job) {
             .and_then(|s| Progress::decode(&s))
             .unwrap_or_default(),
         Err(e) => {
-            tracing::warn!(error = %e, id = %lease.id, "outbox: progress unreadable; the lease will expire");
+            tracing::warn!(error = %e, id = %job.lease.id, "outbox: progress unreadable; the lease will expire");
             return;
         }
     };
@@ -303,11 +366,19 @@ async fn send<S: Store>(inner: &Inner<S>, job: Job) {
             ..Progress::default()
         };
     }
-    let parts = match slot.policy.parts(&job.payload.text, lease.id) {
+    let mut parts = slot.policy.parts(&job.payload.text, job.lease.id);
+    if job.written.is_some() && !matches!(&parts, Ok(p) if p.len() == 1) {
+        // Its parts carry its id (or it fails): wait for the write.
+        if !written(&mut job.lease, &mut job.written).await {
+            return;
+        }
+        parts = slot.policy.parts(&job.payload.text, job.lease.id);
+    }
+    let parts = match parts {
         Ok(p) => p,
         Err(e) => {
             let op = (job.operator.as_str(), &[][..]);
-            return settle_fail(inner, lease, op, progress, e.to_string()).await;
+            return settle_fail(inner, job.lease, op, progress, e.to_string()).await;
         }
     };
     if progress.parts.len() != parts.len() {
@@ -331,6 +402,9 @@ async fn send<S: Store>(inner: &Inner<S>, job: Job) {
                 break;
             }
         }
+    }
+    if !written(&mut job.lease, &mut job.written).await {
+        return;
     }
     settle(inner, &job, outcome, progress, &accepted).await;
 }
