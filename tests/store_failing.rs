@@ -352,17 +352,25 @@ async fn journalled(store: &Failing) -> usize {
         .len()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reply_goes_out_before_its_write_is_durable_and_is_settled_after() {
-    let (rig, store, gw) = failing_gateway().await;
-    let mut phone = rig.smsc.sms("9647801112233");
+/// With replies' writes held, a word that is no keyword (the fallback
+/// reply, one SMS part) from `phone`: acknowledged, and answered anyway.
+async fn answered_while_held(
+    store: &Failing,
+    phone: &mut bawaba_sim::SmsPhone,
+) -> bawaba_sim::SmsMessage {
     store.hold.send_replace(true);
-    // No keyword: the fallback reply, one SMS part.
     assert_eq!(
         phone.send("2150", "hello?").await.unwrap(),
         [CommandStatus::EsmeRok]
     );
-    let reply = phone.next_message().await.expect("the reply, write held");
+    phone.next_message().await.expect("the reply, write held")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_goes_out_before_its_write_is_durable_and_is_settled_after() {
+    let (rig, store, gw) = failing_gateway().await;
+    let mut phone = rig.smsc.sms("9647801112233");
+    let reply = answered_while_held(&store, &mut phone).await;
     assert_eq!(reply.text, rig.config.sms.fallback.ar);
     assert_eq!(
         journalled(&store).await,
@@ -402,12 +410,7 @@ async fn a_reply_goes_out_before_its_write_is_durable_and_is_settled_after() {
 async fn a_reply_whose_write_fails_after_it_went_out_leaves_its_mo_journalled() {
     let (rig, store, gw) = failing_gateway().await;
     let mut phone = rig.smsc.sms("9647801112233");
-    store.hold.send_replace(true);
-    assert_eq!(
-        phone.send("2150", "hello?").await.unwrap(),
-        [CommandStatus::EsmeRok]
-    );
-    phone.next_message().await.expect("the reply, write held");
+    answered_while_held(&store, &mut phone).await;
     store.full.store(true, Ordering::SeqCst);
     store.hold.send_replace(false);
     // The write fails: nothing was queued, so nothing is settled or sent
