@@ -156,6 +156,8 @@ impl Trees {
             };
             out.push(done);
         }
+        inbound.give_back(meta, b"inbound_seq")?;
+        outbound.give_back(meta, b"outbound_seq")?;
         Ok(out)
     }
 }
@@ -167,6 +169,16 @@ struct Ids {
 }
 
 impl Ids {
+    /// Lowers the sequence to the last id taken if the batch took fewer
+    /// than it reserved. Written after every record of the batch, and only
+    /// ids nobody took are given back.
+    fn give_back(&self, meta: &Tree, name: &[u8]) -> Result<()> {
+        if self.next < self.end {
+            meta.insert(name, &be(self.next - 1)).map_err(sled_err)?;
+        }
+        Ok(())
+    }
+
     fn take(&mut self) -> Result<u64> {
         if self.next >= self.end {
             return Err(Error::Internal(
@@ -181,9 +193,10 @@ impl Ids {
 /// Reserves the inbound and outbound ids `writes` can use, one `meta`
 /// write per sequence for the whole batch (it was one per id). The
 /// reservation is written before any record that uses it, so a crash that
-/// keeps a record keeps the reservation too and no id is given twice; ids
-/// reserved but not used (an idempotency key already kept, a lost batch)
-/// are skipped, which leaves gaps, never repeats. A malformed sequence
+/// keeps a record keeps the reservation too and no id is given twice. Ids
+/// reserved but not used (an idempotency key already kept) are given back
+/// after the batch's records ([`Ids::give_back`]), so ids stay consecutive;
+/// a crash before that leaves a gap, never a repeat. A malformed sequence
 /// fails the whole batch.
 fn reserve(meta: &Tree, writes: &[Write]) -> Result<(Ids, Ids)> {
     let (mut n_in, mut n_out) = (0u64, 0u64);
