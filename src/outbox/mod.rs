@@ -360,12 +360,13 @@ impl<S: Store> Outbox<S> {
         for sms in replies {
             let (mut msg, to, operator) = self.prepare(sms)?;
             let lane = self.express_lane(&operator, &mut msg);
-            prepared.push((to, operator, msg.priority, msg.payload.clone(), lane));
+            let lane = lane.map(|permit| (permit, msg.payload.clone()));
+            prepared.push((to, operator, msg.priority, lane));
             msgs.push(msg);
         }
         let mut after = Vec::with_capacity(prepared.len());
-        for (to, operator, priority, payload, lane) in prepared {
-            let written = lane.map(|permit| {
+        for (to, operator, priority, lane) in prepared {
+            let written = lane.map(|(permit, payload)| {
                 let (tx, rx) = oneshot::channel();
                 permit.send(Express {
                     claimed: Claimed {
@@ -386,14 +387,13 @@ impl<S: Store> Outbox<S> {
         // MTs alone (nothing was queued).
         let ids = self.inner.store.enqueue_replies(msgs, done).await?;
         for (id, (to, operator, priority, written)) in ids.iter().zip(after) {
-            tracing::debug!(%id, %to, operator, ?priority, express = written.is_some(), "outbox: reply queued");
+            let Some(tx) = written else {
+                self.queued(*id, &to, &operator, priority, None);
+                continue;
+            };
+            tracing::debug!(%id, %to, operator, ?priority, "outbox: reply queued, already with the sender");
             Counters::bump(&self.inner.counters.enqueued);
-            match written {
-                Some(tx) => {
-                    let _ = tx.send(*id); // a sender gone at shutdown: the lease expires
-                }
-                None => self.inner.wake.notify_one(),
-            }
+            let _ = tx.send(*id); // a sender gone at shutdown: the lease expires
         }
         Ok(ids)
     }
