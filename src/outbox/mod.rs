@@ -233,6 +233,17 @@ pub(crate) struct Express {
     /// or nothing if it failed (nothing was queued). The sender may submit
     /// before that, but touches the stored MT only after.
     pub written: Option<oneshot::Receiver<OutboundId>>,
+    /// The turn's replies go out in order: this one is submitted only once
+    /// the one before it in the turn was (or was dropped), and it signals
+    /// the one after it the same way.
+    pub order: Order,
+}
+
+/// Where a reply stands among its turn's replies ([`Express::order`]).
+#[derive(Default)]
+pub(crate) struct Order {
+    pub after: Option<oneshot::Receiver<()>>,
+    pub then: Option<oneshot::Sender<()>>,
 }
 
 /// The durable MT queue. Cheap to clone.
@@ -365,8 +376,14 @@ impl<S: Store> Outbox<S> {
             msgs.push(msg);
         }
         let mut after = Vec::with_capacity(prepared.len());
+        let mut previous: Option<oneshot::Receiver<()>> = None;
         for (to, operator, priority, lane) in prepared {
             let written = lane.map(|(permit, payload)| {
+                let (then, next) = oneshot::channel();
+                let order = Order {
+                    after: previous.replace(next),
+                    then: Some(then),
+                };
                 let (tx, rx) = oneshot::channel();
                 permit.send(Express {
                     claimed: Claimed {
@@ -378,6 +395,7 @@ impl<S: Store> Outbox<S> {
                         payload,
                     },
                     written: Some(rx),
+                    order,
                 });
                 tx
             });
@@ -472,6 +490,7 @@ impl<S: Store> Outbox<S> {
                     payload,
                 },
                 written: None,
+                order: Order::default(),
             }),
             None => self.inner.wake.notify_one(),
         }

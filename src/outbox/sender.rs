@@ -31,7 +31,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::status::{progress_key, Counters, Progress};
-use super::{receipts, Express, Inner, Payload};
+use super::{receipts, Express, Inner, Order, Payload};
 use crate::msisdn::mask;
 use crate::smpp::pdu::CommandStatus;
 use crate::smpp::session::SubmitResult;
@@ -81,11 +81,17 @@ pub(super) async fn run<S: Store>(inner: Arc<Inner<S>>, shutdown: CancellationTo
             let next = pending
                 .take()
                 .or_else(|| lane.as_mut().and_then(|rx| rx.try_recv().ok()));
-            let Some(Express { claimed, written }) = next else {
+            let Some(Express {
+                claimed,
+                written,
+                order,
+            }) = next
+            else {
                 held.push(permit);
                 break;
             };
-            if let Some(job) = admit(&inner, &caps, (claimed, written), permit).await {
+            if let Some(mut job) = admit(&inner, &caps, (claimed, written), permit).await {
+                job.order = order;
                 let inner = inner.clone();
                 tasks.spawn(async move { send(&inner, job).await });
             }
@@ -157,10 +163,9 @@ async fn release_earlier_leases<S: Store>(inner: &Inner<S>, in_flight: usize) {
 
 /// At start, waits (at most the not-bound hold) for a first bind. Claimed
 /// before any bind is up, every due MT would be put back with a hold that
-/// doubles each time (`admit`), and after a few restarts in a row the
-/// backlog sat out a minute past the binds' return (the crash loop test
-/// saw it). An outage that lasts goes on as before: claimed, held, and
-/// failed once past its validity.
+/// doubles with each claim (`admit`), so each restart would delay the
+/// backlog by seconds after the binds are back. An outage that lasts goes
+/// on as before: claimed, held, and failed once past its validity.
 async fn first_bind<S: Store>(inner: &Inner<S>, shutdown: &CancellationToken) {
     let wait = inner.settings.retry.not_bound;
     let any = inner
@@ -209,6 +214,8 @@ struct Job {
     priority: crate::store::Priority,
     /// See [`Express::written`]; `lease.id` is a placeholder while set.
     written: Option<oneshot::Receiver<OutboundId>>,
+    /// See [`Express::order`].
+    order: Order,
     _permits: (OwnedSemaphorePermit, OwnedSemaphorePermit),
 }
 
@@ -231,6 +238,20 @@ async fn written(lease: &mut Lease, pending: &mut Option<oneshot::Receiver<Outbo
     }
 }
 
+/// Fails an MT that can never be sent, once its write (if still under
+/// way) has landed. Nothing to admit.
+async fn give_up<S: Store>(
+    inner: &Inner<S>,
+    mut lease: Lease,
+    mut pending: Option<oneshot::Receiver<OutboundId>>,
+    reason: String,
+) -> Option<Job> {
+    if written(&mut lease, &mut pending).await {
+        settle_fail(inner, lease, ("", &[]), Progress::default(), reason).await;
+    }
+    None
+}
+
 /// Decodes a claimed MT and takes its operator's in-flight permit; puts it
 /// back (or fails it, if it can never be sent) otherwise.
 async fn admit<S: Store>(
@@ -242,10 +263,7 @@ async fn admit<S: Store>(
     let mut lease = c.lease;
     let Some(payload) = Payload::decode(&c.payload) else {
         let reason = "malformed queued record".to_string();
-        if written(&mut lease, &mut pending).await {
-            settle_fail(inner, lease, ("", &[]), Progress::default(), reason).await;
-        }
-        return None;
+        return give_up(inner, lease, pending, reason).await;
     };
     // An operator removed from the configuration since the MT was queued:
     // route it again by prefix.
@@ -259,10 +277,7 @@ async fn admit<S: Store>(
             Some(op) => op,
             None => {
                 let reason = format!("operator {:?} is no longer configured", payload.operator);
-                if written(&mut lease, &mut pending).await {
-                    settle_fail(inner, lease, ("", &[]), Progress::default(), reason).await;
-                }
-                return None;
+                return give_up(inner, lease, pending, reason).await;
             }
         }
     };
@@ -273,10 +288,7 @@ async fn admit<S: Store>(
                 "expired: not sent within {}",
                 humantime::format_duration(validity)
             );
-            if written(&mut lease, &mut pending).await {
-                settle_fail(inner, lease, ("", &[]), Progress::default(), reason).await;
-            }
-            return None;
+            return give_up(inner, lease, pending, reason).await;
         }
     }
     let slot = &inner.operators[&operator];
@@ -313,6 +325,7 @@ async fn admit<S: Store>(
         receipt,
         priority: c.priority,
         written: pending,
+        order: Order::default(),
         _permits: (permit, op_permit),
     })
 }
@@ -384,6 +397,9 @@ async fn send<S: Store>(inner: &Inner<S>, mut job: Job) {
     if progress.parts.len() != parts.len() {
         progress.parts = vec![None; parts.len()];
     }
+    if let Some(previous) = job.order.after.take() {
+        let _ = previous.await; // sent, or given up on: either way, our turn
+    }
     let mut accepted = Vec::new();
     let mut outcome = Outcome::Sent;
     for (i, part) in parts.iter().enumerate() {
@@ -402,6 +418,9 @@ async fn send<S: Store>(inner: &Inner<S>, mut job: Job) {
                 break;
             }
         }
+    }
+    if let Some(next) = job.order.then.take() {
+        let _ = next.send(()); // the turn's next reply may go
     }
     if !written(&mut job.lease, &mut job.written).await {
         return;
