@@ -352,6 +352,16 @@ async fn journalled(store: &Failing) -> usize {
         .len()
 }
 
+/// Writes succeed again: `text` from `phone` is acknowledged and answered.
+async fn traffic_resumes(store: &Failing, phone: &mut bawaba_sim::SmsPhone, text: &str) {
+    store.full.store(false, Ordering::SeqCst);
+    assert_eq!(
+        phone.send("2150", text).await.unwrap(),
+        [CommandStatus::EsmeRok]
+    );
+    phone.next_message().await.expect("traffic resumes");
+}
+
 /// With replies' writes held, a word that is no keyword (the fallback
 /// reply, one SMS part) from `phone`: acknowledged, and answered anyway.
 async fn answered_while_held(
@@ -418,12 +428,7 @@ async fn a_reply_whose_write_fails_after_it_went_out_leaves_its_mo_journalled() 
     assert!(nothing_more(&mut phone).await, "sent again");
     assert_eq!(journalled(&store).await, 1);
 
-    store.full.store(false, Ordering::SeqCst);
-    assert_eq!(
-        phone.send("2150", "hello again?").await.unwrap(),
-        [CommandStatus::EsmeRok]
-    );
-    phone.next_message().await.expect("traffic resumes");
+    traffic_resumes(&store, &mut phone, "hello again?").await;
     gw.shutdown().await;
 }
 
@@ -452,11 +457,6 @@ async fn durable_writes_failing_are_refused_with_rx_t_appn_then_traffic_resumes(
     let menu = ussd.dial("*123#").await.expect("a screen");
     assert!(!menu.end, "{menu:?}");
 
-    store.full.store(false, Ordering::SeqCst);
-    assert_eq!(
-        phone.send("2150", "HELP again").await.unwrap(),
-        [CommandStatus::EsmeRok]
-    );
-    phone.next_message().await.expect("traffic resumes");
+    traffic_resumes(&store, &mut phone, "HELP again").await;
     gw.shutdown().await;
 }
