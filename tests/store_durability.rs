@@ -35,6 +35,7 @@ fn mt(tag: &str) -> NewOutbound {
         due_at: Timestamp(0),
         payload: body(tag),
         lease_until: None,
+        unless_sent: None,
     }
 }
 

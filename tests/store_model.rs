@@ -173,6 +173,7 @@ async fn run<S: Store>(s: &S, op: &Op, leases: &mut Vec<Lease>) -> String {
                 due_at: ts(due),
                 payload: vec![body],
                 lease_until: None,
+                unless_sent: None,
             };
             format!("{:?}", s.enqueue_outbound(msg).await)
         }
@@ -231,6 +232,7 @@ async fn run<S: Store>(s: &S, op: &Op, leases: &mut Vec<Lease>) -> String {
                 due_at: ts(0),
                 payload: vec![body],
                 lease_until: None,
+                unless_sent: None,
             };
             let key = MessageId(format!("m{k}"));
             format!("{:?}", s.enqueue_outbound_once(&key, msg, ts(exp)).await)

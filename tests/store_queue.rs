@@ -19,6 +19,7 @@ async fn concurrent_claims<S: Store>(store: Arc<S>) {
             due_at: Timestamp(0),
             payload: i.to_string().into_bytes(),
             lease_until: None,
+            unless_sent: None,
         };
         store.enqueue_outbound(msg).await.unwrap();
     }
@@ -86,6 +87,7 @@ async fn expiring_leases<S: Store>(store: Arc<S>) {
             due_at: Timestamp(0),
             payload: i.to_string().into_bytes(),
             lease_until: None,
+            unless_sent: None,
         };
         store.enqueue_outbound(msg).await.unwrap();
     }

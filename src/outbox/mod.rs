@@ -56,8 +56,8 @@ use crate::msisdn::Msisdn;
 use crate::smpp::pdu::{CommandStatus, Sm};
 use crate::smpp::session::{Operator, Responder};
 use crate::store::{
-    self, Claimed, InboundId, Lease, NewOutbound, OutboundId, OutboundState, Priority, Store,
-    Timestamp,
+    self, Claimed, InboundId, Lease, NewOutbound, OutboundId, OutboundState, Priority, SendRace,
+    Store, Timestamp,
 };
 use status::{progress_key, Counters, Dlr, Progress};
 
@@ -233,6 +233,9 @@ pub(crate) struct Express {
     /// or nothing if it failed (nothing was queued). The sender may submit
     /// before that, but touches the stored MT only after.
     pub written: Option<oneshot::Receiver<OutboundId>>,
+    /// Set with `written`: a reply sent before its write is applied, that
+    /// needs no record, is then not stored at all ([`SendRace`]).
+    pub race: Option<SendRace>,
     /// The turn's replies go out in order: this one is submitted only once
     /// the one before it in the turn was (or was dropped), and it signals
     /// the one after it the same way.
@@ -371,14 +374,18 @@ impl<S: Store> Outbox<S> {
         for sms in replies {
             let (mut msg, to, operator) = self.prepare(sms)?;
             let lane = self.express_lane(&operator, &mut msg);
-            let lane = lane.map(|permit| (permit, msg.payload.clone()));
+            let lane = lane.map(|permit| {
+                let race = SendRace::default();
+                msg.unless_sent = Some(race.clone());
+                (permit, msg.payload.clone(), race)
+            });
             prepared.push((to, operator, msg.priority, lane));
             msgs.push(msg);
         }
         let mut after = Vec::with_capacity(prepared.len());
         let mut previous: Option<oneshot::Receiver<()>> = None;
         for (to, operator, priority, lane) in prepared {
-            let written = lane.map(|(permit, payload)| {
+            let written = lane.map(|(permit, payload, race)| {
                 let (then, next) = oneshot::channel();
                 let order = Order {
                     after: previous.replace(next),
@@ -395,6 +402,7 @@ impl<S: Store> Outbox<S> {
                         payload,
                     },
                     written: Some(rx),
+                    race: Some(race),
                     order,
                 });
                 tx
@@ -449,6 +457,7 @@ impl<S: Store> Outbox<S> {
             due_at: now,
             payload: payload.encode(),
             lease_until: None,
+            unless_sent: None,
         };
         Ok((msg, sms.to, operator))
     }
@@ -490,6 +499,7 @@ impl<S: Store> Outbox<S> {
                     payload,
                 },
                 written: None,
+                race: None,
                 order: Order::default(),
             }),
             None => self.inner.wake.notify_one(),

@@ -141,6 +141,7 @@ mod tests {
             due_at: Timestamp(0),
             payload: payload.to_vec(),
             lease_until: None,
+            unless_sent: None,
         };
         let failed = store.enqueue_outbound(mt(b"failed MT")).await.unwrap();
         let claimed = store

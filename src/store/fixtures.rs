@@ -14,5 +14,6 @@ pub fn mt(priority: Priority, due: u64, body: &str) -> NewOutbound {
         due_at: Timestamp(due),
         payload: body.as_bytes().to_vec(),
         lease_until: None,
+        unless_sent: None,
     }
 }

@@ -249,8 +249,10 @@ pub trait Store: Send + Sync + 'static {
     /// nothing, or some MTs with the MOs still journalled (they are
     /// processed again at the next start and the replies go out again:
     /// at-least-once, never lost), or everything. The MTs' ids, in order.
-    /// Durable when it resolves. This default does it in two steps in
-    /// that order; the sled store does it in one group commit.
+    /// Durable when it resolves. An MT whose [`NewOutbound::unless_sent`]
+    /// race the sender has won is not kept (its id is still taken). This
+    /// default does it in two steps in that order (such an MT queued, then
+    /// completed); the sled store does it in one group commit.
     fn enqueue_replies(
         &self,
         msgs: Vec<NewOutbound>,
@@ -259,7 +261,13 @@ pub trait Store: Send + Sync + 'static {
         async move {
             let mut ids = Vec::with_capacity(msgs.len());
             for m in msgs {
-                ids.push(self.enqueue_outbound(m).await?);
+                let sent = m.unless_sent.as_ref().is_some_and(|race| !race.store());
+                let attempt = if m.lease_until.is_some() { 1 } else { 0 };
+                let id = self.enqueue_outbound(m).await?;
+                if sent {
+                    self.complete(Lease { id, attempt }).await?;
+                }
+                ids.push(id);
             }
             for id in done {
                 self.mark_inbound_processed(id).await?;

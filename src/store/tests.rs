@@ -155,6 +155,7 @@ async fn replies_take_their_mos_out_of_the_journal<S: Store>(s: &S) {
         mt(Priority::Interactive, 5, "screen"),
         NewOutbound {
             lease_until: Some(Timestamp(60_000)),
+            unless_sent: None,
             ..mt(Priority::Interactive, 5, "sms effect")
         },
     ];
@@ -184,6 +185,35 @@ async fn replies_take_their_mos_out_of_the_journal<S: Store>(s: &S) {
     assert_eq!(got, vec![ids[0], before]);
     // No reply: the MOs are left alone; ids keep growing.
     assert!(s.enqueue_replies(vec![], vec![]).await.unwrap().is_empty());
+    assert!(enqueue(s, Priority::Bulk, 1, "after").await > ids[1]);
+}
+
+/// A reply the sender sent (wanting no record) before its write was
+/// applied is not stored; one the writer reached first is, and is the
+/// sender's to settle. Either way its MO leaves the journal.
+async fn replies_sent_before_their_write_are_not_stored<S: Store>(s: &S) {
+    let mo = s.append_inbound(b"PDS 1".to_vec(), Timestamp(1)).await;
+    let leased = |body: &str, race: &SendRace| NewOutbound {
+        lease_until: Some(Timestamp(60_000)),
+        unless_sent: Some(race.clone()),
+        ..mt(Priority::Interactive, 5, body)
+    };
+    let (sent, unsent) = (SendRace::default(), SendRace::default());
+    assert!(sent.sent(), "the sender finishes first");
+    let replies = vec![leased("sent", &sent), leased("not yet", &unsent)];
+    let ids = s.enqueue_replies(replies, vec![mo.unwrap()]).await.unwrap();
+    assert_eq!(ids.len(), 2);
+    assert!(ids[0] < ids[1]);
+    assert_eq!(s.get_outbound(ids[0]).await.unwrap(), None, "never stored");
+    let kept = s.get_outbound(ids[1]).await.unwrap().unwrap();
+    assert_eq!(kept.payload, b"not yet");
+    assert!(!unsent.sent(), "stored: the sender must settle it");
+    assert!(!sent.store() && unsent.store(), "decided once, for good");
+    assert!(s.unprocessed_inbound(None, 10).await.unwrap().is_empty());
+    // Past every lease, only the stored one comes back.
+    let claimed = s.claim(10, Timestamp(120_000), SEC).await.unwrap();
+    let got: Vec<_> = claimed.iter().map(|c| c.lease.id).collect();
+    assert_eq!(got, vec![ids[1]]);
     assert!(enqueue(s, Priority::Bulk, 1, "after").await > ids[1]);
 }
 
@@ -355,6 +385,7 @@ against_both!(
     profiles,
     inbound_journal,
     replies_take_their_mos_out_of_the_journal,
+    replies_sent_before_their_write_are_not_stored,
     outbound_priority_order,
     outbound_lease_expiry,
     outbound_fail_and_reschedule,

@@ -14,6 +14,7 @@ fn mt(body: &str) -> NewOutbound {
         due_at: Timestamp(10),
         payload: body.as_bytes().to_vec(),
         lease_until: None,
+        unless_sent: None,
     }
 }
 

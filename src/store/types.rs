@@ -3,6 +3,8 @@
 //! looks inside them.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Wall-clock time in milliseconds since the Unix epoch. Always injected by
@@ -124,7 +126,55 @@ pub struct NewOutbound {
     /// once instead of waiting for a claim. Like any lease, it comes back
     /// to the queue if it runs out unsettled (or at the next start).
     pub lease_until: Option<Timestamp>,
+    /// Set for a reply handed to the sender before its write: if the
+    /// sender has sent it by the time the write is applied, and it needs
+    /// no record (see [`SendRace`]), the MT is not stored at all (its id
+    /// is still taken).
+    pub unless_sent: Option<SendRace>,
 }
+
+/// Who gets to a reply first: the sender, which has sent it and wants no
+/// record of it, or the store's writer, about to store it. Exactly one of
+/// [`SendRace::sent`] and [`SendRace::store`] returns true. A reply sent
+/// before its write is applied then costs no MT record, no lease entry and
+/// no removal of both (most of them, at high rates, where the write waits
+/// behind a flush while the SMSC answers in a fraction of that).
+#[derive(Debug, Clone, Default)]
+pub struct SendRace(Arc<AtomicU8>);
+
+impl SendRace {
+    const OPEN: u8 = 0;
+    const SENT: u8 = 1;
+    const STORED: u8 = 2;
+
+    /// The sender: the MT was sent and needs no record. True if it was not
+    /// stored and now never will be; false if it was (settle it).
+    pub fn sent(&self) -> bool {
+        self.settle(Self::SENT)
+    }
+
+    /// The store: true if the MT is to be stored (the sender has not
+    /// finished first); it then is the sender's to settle.
+    pub fn store(&self) -> bool {
+        self.settle(Self::STORED) || self.0.load(Ordering::Acquire) == Self::STORED
+    }
+
+    fn settle(&self, to: u8) -> bool {
+        let won = self
+            .0
+            .compare_exchange(Self::OPEN, to, Ordering::AcqRel, Ordering::Acquire);
+        won.is_ok()
+    }
+}
+
+/// Two races are equal when they are the same race.
+impl PartialEq for SendRace {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SendRace {}
 
 /// Where an outbound message is in its life. Completed messages are removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

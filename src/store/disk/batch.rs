@@ -331,6 +331,14 @@ fn enqueue_replies(
 ) -> Outcome<Vec<OutboundId>> {
     let mut out = Vec::with_capacity(replies.len());
     for m in replies {
+        if m.unless_sent.as_ref().is_some_and(|race| !race.store()) {
+            // Sent already and wanting no record: only its id.
+            match ids.take() {
+                Ok(n) => out.push(OutboundId(n)),
+                Err(e) => return Ok(Err(e)),
+            }
+            continue;
+        }
         match enqueue_outbound((&mut *ids, msgs, queue, inflight), m)? {
             Ok(id) => out.push(id),
             Err(e) => return Ok(Err(e)),
