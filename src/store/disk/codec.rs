@@ -12,8 +12,7 @@
 //! | `mt_msgs`      | id u64                       | prio u8, due u64, attempts u32, state u8, state-time u64, payload |
 //! | `mt_queue`     | prio u8, due u64, id u64     | empty                                   |
 //! | `mt_inflight`  | lease-until u64, id u64      | empty                                   |
-//! | `dedupe`       | key                          | first-seen u64, expires u64             |
-//! | `dedupe_exp`   | expires u64, key             | empty                                   |
+//! | `mo_dedupe`    | expires u64, key             | first-seen u64 (see `dedupe.rs`)        |
 //! | `dlr_map`      | SMSC message id (UTF-8)      | expires u64, has-mt u8, mt u64, has-status u8, status |
 //! | `dlr_exp`      | expires u64, message id      | empty                                   |
 //! | `audit`        | seq u64                      | prev hash (32), hash (32), record       |
@@ -162,18 +161,6 @@ pub(super) fn decode_outbound(id: OutboundId, v: &[u8]) -> Result<OutboundMessag
         state,
         payload: r.rest().to_vec(),
     })
-}
-
-pub(super) fn encode_dedupe(first_seen: Timestamp, expires_at: Timestamp) -> [u8; 16] {
-    let mut v = [0u8; 16];
-    v[..8].copy_from_slice(&be(first_seen.0));
-    v[8..].copy_from_slice(&be(expires_at.0));
-    v
-}
-
-pub(super) fn decode_dedupe(v: &[u8]) -> Result<(Timestamp, Timestamp)> {
-    let mut r = Reader::new("dedupe", v);
-    Ok((Timestamp(r.u64()?), Timestamp(r.u64()?)))
 }
 
 pub(super) fn encode_receipt(r: &Receipt) -> Vec<u8> {

@@ -9,6 +9,7 @@
 
 mod batch;
 mod codec;
+mod dedupe;
 mod queue;
 mod sessions;
 mod trees;
@@ -295,11 +296,11 @@ impl Store for SledStore {
         now: Timestamp,
         ttl: Duration,
     ) -> Result<Dedupe> {
-        self.trees.check_and_insert(key, now, ttl)
+        self.trees.dedupes.check_and_insert(key, now, ttl)
     }
 
     async fn sweep_dedupe(&self, now: Timestamp, max: usize) -> Result<usize> {
-        self.trees.sweep_dedupe(now, max)
+        self.trees.dedupes.sweep(now, max)
     }
 
     async fn link_receipt(

@@ -7,8 +7,6 @@
 //! decides, index entries are hints that readers check against it.
 //! No flushing here: durability is the writer's job (`writer.rs`).
 
-use std::time::Duration;
-
 use super::codec::*;
 use super::sessions::decode_session;
 use crate::store::audit::AuditEntry;
@@ -29,8 +27,8 @@ pub(crate) struct Trees {
     pub(super) mt_msgs: sled::Tree,
     pub(super) mt_queue: sled::Tree,
     pub(super) mt_inflight: sled::Tree,
-    dedupe: sled::Tree,
-    dedupe_exp: sled::Tree,
+    /// MO dedupe (`dedupe.rs`).
+    pub(super) dedupes: std::sync::Arc<super::dedupe::Dedupes>,
     pub(super) receipts: sled::Tree,
     pub(super) receipts_exp: sled::Tree,
     pub(super) audit: sled::Tree,
@@ -63,8 +61,7 @@ impl Trees {
             mt_msgs: db.open_tree("mt_msgs")?,
             mt_queue: db.open_tree("mt_queue")?,
             mt_inflight: db.open_tree("mt_inflight")?,
-            dedupe: db.open_tree("dedupe")?,
-            dedupe_exp: db.open_tree("dedupe_exp")?,
+            dedupes: std::sync::Arc::new(super::dedupe::Dedupes::open(&db)?),
             receipts: db.open_tree("dlr_map")?,
             receipts_exp: db.open_tree("dlr_exp")?,
             audit: db.open_tree("audit")?,
@@ -87,61 +84,6 @@ impl Trees {
             .insert(who.0.as_bytes(), data)
             .map_err(sled_err)?;
         Ok(())
-    }
-
-    /// One compare-and-swap on `dedupe` decides (no sled transaction: see
-    /// `queue.rs`); the expiry index entry is written before it and the
-    /// replaced one removed after, so a crash leaves at worst a stale index
-    /// entry, which `sweep_index` drops.
-    pub(super) fn check_and_insert(
-        &self,
-        key: &DedupeKey,
-        now: Timestamp,
-        ttl: Duration,
-    ) -> Result<Dedupe> {
-        let expires_at = now.after(ttl);
-        let index = timed_key(expires_at, &key.0);
-        loop {
-            let old = self.dedupe.get(&key.0).map_err(sled_err)?;
-            let old_expiry = match old.as_deref().map(decode_dedupe).transpose()? {
-                Some((first_seen, exp)) if exp > now => {
-                    return Ok(Dedupe::Duplicate { first_seen });
-                }
-                Some((_, exp)) => Some(exp),
-                None => None,
-            };
-            self.dedupe_exp
-                .insert(index.as_slice(), &[])
-                .map_err(sled_err)?;
-            let new = encode_dedupe(now, expires_at);
-            let swapped = self
-                .dedupe
-                .compare_and_swap(key.0.as_slice(), old, Some(&new[..]))
-                .map_err(sled_err)?;
-            if swapped.is_err() {
-                // Someone else recorded the key meanwhile: look again (our
-                // index entry is left for the sweep if it is not theirs).
-                continue;
-            }
-            if let Some(exp) = old_expiry.filter(|e| *e != expires_at) {
-                self.dedupe_exp
-                    .remove(timed_key(exp, &key.0))
-                    .map_err(sled_err)?;
-            }
-            return Ok(Dedupe::First);
-        }
-    }
-
-    pub(super) fn sweep_dedupe(&self, now: Timestamp, max: usize) -> Result<usize> {
-        let keys = sweep_index(
-            &self.dedupe,
-            &self.dedupe_exp,
-            "dedupe_exp",
-            now,
-            max,
-            |v| decode_dedupe(v).map(|(_, e)| e),
-        )?;
-        Ok(keys.len())
     }
 
     pub(super) fn receipt_status(&self, id: &MessageId) -> Result<Option<Receipt>> {
