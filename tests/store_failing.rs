@@ -5,9 +5,10 @@
 //! replies (a slow disk). The gateway (in process, real SMPP on loopback,
 //! the simulator SMSC) must answer MOs ESME_RX_T_APPN rather than
 //! acknowledge what it could not keep, keep running, and take traffic
-//! again once writes succeed; a reply goes out before its own write is
-//! durable, is settled only after it, and leaves its MO journalled if that
-//! write fails.
+//! again once writes succeed. A one-part reply needs no write of its own
+//! (its MO leaves the journal once it is sent); one the SMSC refuses is
+//! queued with its MO out of the journal, or, if that write fails, leaves
+//! the MO journalled; a longer one waits for its write.
 
 mod runtime_common;
 
@@ -21,6 +22,7 @@ use tokio::sync::watch;
 use bawaba::runtime::Gateway;
 use bawaba::store::*;
 use bawaba_sim::rusmpp::CommandStatus;
+use bawaba_sim::{Behaviour, SmscConfig};
 use runtime_common::{pds_balance, Rig};
 
 /// The sled store, with durable writes failing while `full` is set, and
@@ -301,7 +303,16 @@ impl Store for Failing {
 
 /// The rig (its own gateway stopped) and a gateway on a [`Failing`] store.
 async fn failing_gateway() -> (Rig, Arc<Failing>, bawaba::runtime::GatewayHandle) {
-    let mut rig = Rig::new(Default::default(), pds_balance(Duration::ZERO)).await;
+    failing_gateway_with(Behaviour::default()).await
+}
+
+/// [`failing_gateway`] with an SMSC that behaves so.
+async fn failing_gateway_with(
+    behaviour: Behaviour,
+) -> (Rig, Arc<Failing>, bawaba::runtime::GatewayHandle) {
+    let mut sc = SmscConfig::local("bawaba", "secret");
+    sc.behaviour = behaviour;
+    let mut rig = Rig::with_smsc(Default::default(), pds_balance(Duration::ZERO), sc).await;
     rig.stop().await;
     let sled = SledStore::open(SledConfig::new(rig.dir.path().join("failing")))
         .await
@@ -376,35 +387,29 @@ async fn answered_while_held(
     phone.next_message().await.expect("the reply, write held")
 }
 
+/// MTs left to claim with every lease and hold run out.
+async fn claimable(store: &Failing) -> usize {
+    let later = Timestamp(u64::MAX / 2);
+    let left = store.inner.claim(10, later, Duration::from_secs(1)).await;
+    left.unwrap().len()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reply_goes_out_before_its_write_is_durable_and_is_settled_after() {
+async fn a_one_part_reply_needs_no_write_and_a_longer_one_waits_for_its_own() {
     let (rig, store, gw) = failing_gateway().await;
     let mut phone = rig.smsc.sms("9647801112233");
+    // Replies' writes held: the one-part answer has none, and once it is
+    // sent its MO leaves the journal all the same.
     let reply = answered_while_held(&store, &mut phone).await;
     assert_eq!(reply.text, rig.config.sms.fallback.ar);
-    assert_eq!(
-        journalled(&store).await,
-        1,
-        "the MO leaves with its replies"
-    );
-
-    store.hold.send_replace(false);
     until("the MO out of the journal", async || {
         journalled(&store).await == 0
     })
     .await;
-    // Settled once its write landed: nothing left to claim, even with
-    // every lease run out.
-    let later = Timestamp(u64::MAX / 2);
-    until("the reply completed", async || {
-        let left = store.inner.claim(10, later, Duration::from_secs(1)).await;
-        left.unwrap().is_empty()
-    })
-    .await;
+    assert_eq!(claimable(&store).await, 0, "nothing stored for it");
     assert!(nothing_more(&mut phone).await, "the reply went out twice");
 
     // The menu takes several parts, which carry the MT's id: it waits.
-    store.hold.send_replace(true);
     phone.send("2150", "HELP").await.unwrap();
     assert!(
         nothing_more(&mut phone).await,
@@ -413,22 +418,62 @@ async fn a_reply_goes_out_before_its_write_is_durable_and_is_settled_after() {
     store.hold.send_replace(false);
     let menu = phone.next_message().await.expect("the menu, once written");
     assert!(menu.text.contains("1."), "{}", menu.text);
+    until("its write landed", async || journalled(&store).await == 0).await;
+    assert!(nothing_more(&mut phone).await, "the menu went out twice");
+    assert_eq!(claimable(&store).await, 0, "settled after its write");
+    gw.shutdown().await;
+}
+
+/// A gateway on a [`Failing`] store whose SMSC refuses every second
+/// submit_sm with ESME_RMSGQFUL (retried in minutes), and a phone that has
+/// had its first reply: the next one will be refused.
+async fn next_reply_refused() -> (
+    Rig,
+    Arc<Failing>,
+    bawaba::runtime::GatewayHandle,
+    bawaba_sim::SmsPhone,
+) {
+    let every_other = Behaviour {
+        queue_full_every: Some(2),
+        ..Behaviour::default()
+    };
+    let (rig, store, gw) = failing_gateway_with(every_other).await;
+    let mut phone = rig.smsc.sms("9647801112233");
+    phone.send("2150", "hello?").await.unwrap();
+    phone.next_message().await.expect("the first reply");
+    (rig, store, gw, phone)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_refused_at_once_is_queued_with_its_mo_out_of_the_journal() {
+    let (rig, store, gw, mut phone) = next_reply_refused().await;
+    // The second is refused: queued the ordinary way (due in minutes),
+    // the MO leaving the journal in the same write.
+    phone.send("2150", "hello again?").await.unwrap();
+    until("the MO out of the journal", async || {
+        journalled(&store).await == 0
+    })
+    .await;
+    assert_eq!(rig.smsc.stats().queue_full, 1);
+    assert_eq!(claimable(&store).await, 1, "the refused reply, queued");
     gw.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reply_whose_write_fails_after_it_went_out_leaves_its_mo_journalled() {
-    let (rig, store, gw) = failing_gateway().await;
-    let mut phone = rig.smsc.sms("9647801112233");
-    answered_while_held(&store, &mut phone).await;
+async fn a_refused_reply_whose_write_fails_leaves_its_mo_journalled() {
+    let (rig, store, gw, mut phone) = next_reply_refused().await;
+    store.hold.send_replace(true);
+    phone.send("2150", "hello again?").await.unwrap();
     store.full.store(true, Ordering::SeqCst);
     store.hold.send_replace(false);
-    // The write fails: nothing was queued, so nothing is settled or sent
-    // again; the MO stays to be processed at the next start.
+    // Refused, and its write fails: nothing is queued or sent again; the
+    // MO stays to be processed at the next start.
     assert!(nothing_more(&mut phone).await, "sent again");
+    assert_eq!(rig.smsc.stats().queue_full, 1);
     assert_eq!(journalled(&store).await, 1);
+    assert_eq!(claimable(&store).await, 0);
 
-    traffic_resumes(&store, &mut phone, "hello again?").await;
+    traffic_resumes(&store, &mut phone, "hello, third time?").await;
     gw.shutdown().await;
 }
 

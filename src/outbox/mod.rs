@@ -216,6 +216,13 @@ impl<S> Inner<S> {
         }
     }
 
+    /// Whether MTs of `priority` to `operator` ask for a delivery receipt
+    /// (the operator's `sms.receipts`).
+    pub fn receipt_wanted(&self, operator: &str, priority: Priority) -> bool {
+        let op = self.config.operator(operator);
+        op.is_some_and(|o| o.sms.receipts.wanted(priority as u8))
+    }
+
     /// How `operator` renders message ids.
     pub fn id_bases(&self, operator: &str) -> receipts::IdBases {
         let bases = self.settings.message_ids.get(operator);
@@ -232,14 +239,33 @@ pub(crate) struct Express {
     /// placeholder, and this gives the MT's id once the write is durable,
     /// or nothing if it failed (nothing was queued). The sender may submit
     /// before that, but touches the stored MT only after.
-    pub written: Option<oneshot::Receiver<OutboundId>>,
-    /// Set with `written`: a reply sent before its write is applied, that
-    /// needs no record, is then not stored at all ([`SendRace`]).
+    pub written: Option<Pending>,
+    /// Set with a `Pending::Write`: a reply sent before its write is
+    /// applied, that needs no record, is then not stored at all
+    /// ([`SendRace`]).
     pub race: Option<SendRace>,
     /// The turn's replies go out in order: this one is submitted only once
     /// the one before it in the turn was (or was dropped), and it signals
     /// the one after it the same way.
     pub order: Order,
+}
+
+/// What stands behind an express MT handed over before it was stored.
+pub(crate) enum Pending {
+    /// Its durable write is under way: its id once the write is durable,
+    /// or nothing if it failed (nothing was queued).
+    Write(oneshot::Receiver<OutboundId>),
+    /// Nothing is written: the MO it answers stays journalled until it is
+    /// sent ([`Outbox::enqueue_replies`]).
+    Direct(Box<Direct>),
+}
+
+/// A reply sent with no write of its own: the record to queue, with its
+/// MOs out of the journal, if it is not sent at once; the MOs to take out
+/// of the journal once it is.
+pub(crate) struct Direct {
+    pub msg: NewOutbound,
+    pub done: Vec<InboundId>,
 }
 
 /// Where a reply stands among its turn's replies ([`Express::order`]).
@@ -315,7 +341,7 @@ impl<S: Store> Outbox<S> {
     /// not exist, or the text cannot be sent within the operator's
     /// encodings and `max_parts`.
     pub async fn enqueue(&self, sms: OutboundSms) -> Result<OutboundId, Error> {
-        let (mut msg, to, operator) = self.prepare(sms)?;
+        let (mut msg, to, operator, _) = self.prepare(sms)?;
         let priority = msg.priority;
         let lane = self.express_lane(&operator, &mut msg);
         let payload = lane.is_some().then(|| msg.payload.clone());
@@ -334,7 +360,7 @@ impl<S: Store> Outbox<S> {
         key: &store::MessageId,
         sms: OutboundSms,
     ) -> Result<(OutboundId, bool), Error> {
-        let (mut msg, to, operator) = self.prepare(sms)?;
+        let (mut msg, to, operator, _) = self.prepare(sms)?;
         let priority = msg.priority;
         let lane = self.express_lane(&operator, &mut msg);
         let payload = lane.is_some().then(|| msg.payload.clone());
@@ -364,23 +390,56 @@ impl<S: Store> Outbox<S> {
     /// and if the write fails the reply may have gone out while the MO
     /// stays journalled, with the same outcome. The sender settles the MT
     /// only once its write is durable.
+    ///
+    /// The usual turn, one reply of one part that wants no receipt, is not
+    /// written at all when it takes the express lane: its MO stays in the
+    /// journal until the reply is sent, and is then taken out (with the
+    /// next flush). The journal entry is the reply's durable record: a
+    /// crash before the send, or before that removal is on disk, answers
+    /// the MO again. A send that does not succeed at once queues the reply
+    /// the ordinary way, MOs out in the same write ([`Pending::Direct`]).
+    /// Resolves once the replies are with the sender or queued.
     pub async fn enqueue_replies(
         &self,
         replies: Vec<OutboundSms>,
         done: Vec<InboundId>,
-    ) -> Result<Vec<OutboundId>, Error> {
+    ) -> Result<(), Error> {
         let mut msgs = Vec::with_capacity(replies.len());
         let mut prepared = Vec::with_capacity(replies.len());
+        let one = replies.len() == 1;
         for sms in replies {
-            let (mut msg, to, operator) = self.prepare(sms)?;
+            let (mut msg, to, operator, parts) = self.prepare(sms)?;
             let lane = self.express_lane(&operator, &mut msg);
-            let lane = lane.map(|permit| {
-                let race = SendRace::default();
-                msg.unless_sent = Some(race.clone());
-                (permit, msg.payload.clone(), race)
+            let direct = one && parts == 1 && !self.inner.receipt_wanted(&operator, msg.priority);
+            let permit = match (lane, direct) {
+                (Some(permit), true) => permit,
+                (lane, _) => {
+                    let lane = lane.map(|permit| {
+                        let race = SendRace::default();
+                        msg.unless_sent = Some(race.clone());
+                        (permit, msg.payload.clone(), race)
+                    });
+                    prepared.push((to, operator, msg.priority, lane));
+                    msgs.push(msg);
+                    continue;
+                }
+            };
+            tracing::debug!(%to, operator, "outbox: reply with the sender, nothing written");
+            Counters::bump(&self.inner.counters.enqueued);
+            permit.send(Express {
+                claimed: Claimed {
+                    lease: Lease {
+                        id: OutboundId(0),
+                        attempt: 1,
+                    },
+                    priority: msg.priority,
+                    payload: msg.payload.clone(),
+                },
+                written: Some(Pending::Direct(Box::new(Direct { msg, done }))),
+                race: None,
+                order: Order::default(),
             });
-            prepared.push((to, operator, msg.priority, lane));
-            msgs.push(msg);
+            return Ok(());
         }
         let mut after = Vec::with_capacity(prepared.len());
         let mut previous: Option<oneshot::Receiver<()>> = None;
@@ -401,7 +460,7 @@ impl<S: Store> Outbox<S> {
                         priority,
                         payload,
                     },
-                    written: Some(rx),
+                    written: Some(Pending::Write(rx)),
                     race: Some(race),
                     order,
                 });
@@ -421,7 +480,7 @@ impl<S: Store> Outbox<S> {
             Counters::bump(&self.inner.counters.enqueued);
             let _ = tx.send(*id); // a sender gone at shutdown: the lease expires
         }
-        Ok(ids)
+        Ok(())
     }
 
     /// The MT `key` names, if it is still kept.
@@ -430,13 +489,13 @@ impl<S: Store> Outbox<S> {
         Ok(r.and_then(|r| r.outbound))
     }
 
-    /// Routes and checks `sms`; the record to queue.
-    fn prepare(&self, sms: OutboundSms) -> Result<(NewOutbound, Msisdn, String), Error> {
+    /// Routes and checks `sms`; the record to queue, and its part count.
+    fn prepare(&self, sms: OutboundSms) -> Result<(NewOutbound, Msisdn, String, usize), Error> {
         let operator = self.inner.routes.route(&sms.to, sms.operator.as_deref())?;
         let Some(slot) = self.inner.operators.get(&operator) else {
             return Err(Error::UnknownOperator(operator));
         };
-        slot.policy.parts(&sms.text, OutboundId(0))?;
+        let parts = slot.policy.parts(&sms.text, OutboundId(0))?.len();
         if sms.from.is_empty()
             || sms.from.len() > 20
             || !sms.from.bytes().all(|b| b.is_ascii_graphic())
@@ -459,7 +518,7 @@ impl<S: Store> Outbox<S> {
             lease_until: None,
             unless_sent: None,
         };
-        Ok((msg, sms.to, operator))
+        Ok((msg, sms.to, operator, parts))
     }
 
     /// A place in the express lane for an interactive MT (a citizen is

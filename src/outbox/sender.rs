@@ -29,18 +29,16 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::status::{progress_key, Counters, Progress};
-use super::{receipts, Express, Inner, Order, Payload};
+use super::{receipts, Direct, Express, Inner, Order, Payload, Pending};
 use crate::msisdn::mask;
 use crate::smpp::pdu::CommandStatus;
 use crate::smpp::session::SubmitResult;
-use crate::store::{
-    Claimed, Lease, OutboundId, Priority, SendRace, Store, Timestamp, MAX_REQUEUE_PER_CLAIM,
-};
+use crate::store::{Claimed, Lease, Priority, SendRace, Store, Timestamp, MAX_REQUEUE_PER_CLAIM};
 
 /// An MT whose operator is at its in-flight cap waits this long.
 const BUSY_HOLD: Duration = Duration::from_millis(50);
@@ -220,7 +218,7 @@ struct Job {
     receipt: bool,
     priority: crate::store::Priority,
     /// See [`Express::written`]; `lease.id` is a placeholder while set.
-    written: Option<oneshot::Receiver<OutboundId>>,
+    written: Option<Pending>,
     /// See [`Express::race`].
     race: Option<SendRace>,
     /// See [`Express::order`].
@@ -229,20 +227,58 @@ struct Job {
 }
 
 /// Waits until the MT's durable write has ended (if it had not when it
-/// was handed over) and puts its id in `lease`. False if the write failed:
-/// nothing is stored to settle.
-async fn written(lease: &mut Lease, pending: &mut Option<oneshot::Receiver<OutboundId>>) -> bool {
-    let Some(rx) = pending.take() else {
-        return true;
-    };
-    match rx.await {
-        Ok(id) => {
-            lease.id = id;
-            true
+/// was handed over), or queues a direct one now, and puts its id in
+/// `lease`. False if the write failed: nothing is stored to settle.
+async fn written<S: Store>(
+    inner: &Inner<S>,
+    lease: &mut Lease,
+    pending: &mut Option<Pending>,
+) -> bool {
+    match pending.take() {
+        None => true,
+        Some(Pending::Write(rx)) => match rx.await {
+            Ok(id) => {
+                lease.id = id;
+                true
+            }
+            Err(_) => {
+                tracing::warn!("outbox: a reply's write failed after it was handed to the sender; its MO stays journalled");
+                false
+            }
+        },
+        Some(Pending::Direct(direct)) => {
+            // Not sent at once: queued (leased, this being its first
+            // attempt) with its MOs out of the journal, then handled
+            // like any MT.
+            let Direct { mut msg, done } = *direct;
+            msg.lease_until = Some(super::now().after(inner.settings.lease));
+            match inner.store.enqueue_replies(vec![msg], done).await {
+                Ok(ids) if ids.len() == 1 => {
+                    lease.id = ids[0];
+                    true
+                }
+                Ok(ids) => {
+                    tracing::error!(
+                        ?ids,
+                        "outbox: the store queued a reply under the wrong number of ids"
+                    );
+                    false
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox: a reply could not be queued; its MO stays journalled");
+                    false
+                }
+            }
         }
-        Err(_) => {
-            tracing::warn!("outbox: a reply's write failed after it was handed to the sender; its MO stays journalled");
-            false
+    }
+}
+
+/// Takes the MOs a direct reply answers out of the journal, now that it
+/// is sent (durable with the next flush).
+async fn answered<S: Store>(inner: &Inner<S>, direct: &Direct) {
+    for id in &direct.done {
+        if let Err(e) = inner.store.mark_inbound_processed(*id).await {
+            tracing::warn!(error = %e, id = id.0, "outbox: a sent reply's MO stays journalled (answered again at the next start)");
         }
     }
 }
@@ -252,10 +288,10 @@ async fn written(lease: &mut Lease, pending: &mut Option<oneshot::Receiver<Outbo
 async fn give_up<S: Store>(
     inner: &Inner<S>,
     mut lease: Lease,
-    mut pending: Option<oneshot::Receiver<OutboundId>>,
+    mut pending: Option<Pending>,
     reason: String,
 ) -> Option<Job> {
-    if written(&mut lease, &mut pending).await {
+    if written(inner, &mut lease, &mut pending).await {
         settle_fail(inner, lease, ("", &[]), Progress::default(), reason).await;
     }
     None
@@ -266,7 +302,7 @@ async fn give_up<S: Store>(
 async fn admit<S: Store>(
     inner: &Inner<S>,
     caps: &BTreeMap<String, Arc<Semaphore>>,
-    (c, mut pending): (Claimed, Option<oneshot::Receiver<OutboundId>>),
+    (c, mut pending): (Claimed, Option<Pending>),
     permit: OwnedSemaphorePermit,
 ) -> Option<Job> {
     let mut lease = c.lease;
@@ -315,7 +351,7 @@ async fn admit<S: Store>(
         Counters::bump(&inner.counters.held);
         let delay = hold.unwrap_or(BUSY_HOLD);
         let due = super::now().after(delay);
-        if !written(&mut lease, &mut pending).await {
+        if !written(inner, &mut lease, &mut pending).await {
             return None;
         }
         if let Err(e) = inner.store.reschedule(lease, due).await {
@@ -323,10 +359,7 @@ async fn admit<S: Store>(
         }
         return None;
     };
-    let receipt = inner
-        .config
-        .operator(&operator)
-        .is_some_and(|o| o.sms.receipts.wanted(c.priority as u8));
+    let receipt = inner.receipt_wanted(&operator, c.priority);
     Some(Job {
         lease,
         payload,
@@ -392,7 +425,7 @@ async fn send<S: Store>(inner: &Inner<S>, mut job: Job) {
     let mut parts = slot.policy.parts(&job.payload.text, job.lease.id);
     if job.written.is_some() && !matches!(&parts, Ok(p) if p.len() == 1) {
         // Its parts carry its id (or it fails): wait for the write.
-        if !written(&mut job.lease, &mut job.written).await {
+        if !written(inner, &mut job.lease, &mut job.written).await {
             return;
         }
         parts = slot.policy.parts(&job.payload.text, job.lease.id);
@@ -435,13 +468,20 @@ async fn send<S: Store>(inner: &Inner<S>, mut job: Job) {
     // A reply that keeps no record once sent (see `settle`), sent before
     // its write was applied: the write will not store it.
     let unrecorded = !job.receipt && job.priority == Priority::Interactive;
-    if matches!(outcome, Outcome::Sent) && unrecorded && job.race.as_ref().is_some_and(|r| r.sent())
-    {
-        Counters::bump(&inner.counters.sent);
-        tracing::debug!(to = %mask(&job.payload.to), parts = progress.parts.len(), "outbox: reply sent before its write");
-        return;
+    if matches!(outcome, Outcome::Sent) && unrecorded {
+        if let Some(Pending::Direct(direct)) = &job.written {
+            answered(inner, direct).await;
+            Counters::bump(&inner.counters.sent);
+            tracing::debug!(to = %mask(&job.payload.to), "outbox: reply sent, nothing was written");
+            return;
+        }
+        if job.race.as_ref().is_some_and(|r| r.sent()) {
+            Counters::bump(&inner.counters.sent);
+            tracing::debug!(to = %mask(&job.payload.to), parts = progress.parts.len(), "outbox: reply sent before its write");
+            return;
+        }
     }
-    if !written(&mut job.lease, &mut job.written).await {
+    if !written(inner, &mut job.lease, &mut job.written).await {
         return;
     }
     settle(inner, &job, outcome, progress, &accepted).await;

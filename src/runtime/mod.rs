@@ -238,9 +238,10 @@ impl<S: Store> Core<S> {
     }
 
     /// Queues `texts` as replies to the MO journalled as `done` and takes
-    /// it out of the journal, in one durable write
-    /// ([`crate::outbox::Outbox::enqueue_replies`]). False (nothing done)
-    /// when there is no text.
+    /// it out of the journal, in one durable write, or, for the usual one
+    /// reply of one part, hands it to the sender, which takes the MO out
+    /// once it is sent ([`crate::outbox::Outbox::enqueue_replies`]). False
+    /// (nothing done) when there is no text.
     pub async fn send_replies<'t>(
         &self,
         (operator, to, from): (Option<&str>, &Msisdn, &str),
