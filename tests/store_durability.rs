@@ -51,6 +51,26 @@ async fn inbound_map(s: &SledStore) -> HashMap<u64, Vec<u8>> {
     }
 }
 
+/// Opens the store in `dir` again after `close`. sled lets go of its lock
+/// file once its own I/O threads drop the database, which can be a moment
+/// after `close` returns (a new process never sees this: the old one has
+/// exited).
+async fn reopen(dir: &Path) -> SledStore {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match SledStore::open(SledConfig::new(dir)).await {
+            Ok(s) => return s,
+            Err(e)
+                if e.to_string().contains("has it open")
+                    && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("reopen: {e}"),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_reopen() {
     let dir = tempfile::tempdir().unwrap();
@@ -81,7 +101,7 @@ async fn acknowledged_writes_survive_reopen() {
     );
     Arc::into_inner(s).unwrap().close().await.unwrap();
 
-    let s = SledStore::open(SledConfig::new(dir.path())).await.unwrap();
+    let s = reopen(dir.path()).await;
     let inbound = inbound_map(&s).await;
     for (tag, inn, out) in &acked {
         assert_eq!(inbound.get(&inn.0), Some(&body(tag)), "inbound {inn:?}");
@@ -115,7 +135,7 @@ async fn dedupe_records_survive_reopen_and_expire() {
     s.sync().await.unwrap();
     s.close().await.unwrap();
 
-    let s = SledStore::open(SledConfig::new(dir.path())).await.unwrap();
+    let s = reopen(dir.path()).await;
     assert_eq!(seen(&s, 7, 2_000).await, first(1_007));
     assert_eq!(seen(&s, 0, 200_001).await, first(200_000));
     // Keys 1..100 expire at 121_001..121_099; key 0 only at 320_000.
@@ -125,7 +145,7 @@ async fn dedupe_records_survive_reopen_and_expire() {
     assert_eq!(s.sweep_dedupe(Timestamp(300_000), 1000).await.unwrap(), 0);
     s.close().await.unwrap();
 
-    let s = SledStore::open(SledConfig::new(dir.path())).await.unwrap();
+    let s = reopen(dir.path()).await;
     let again = seen(&s, 50, 300_000).await;
     assert_eq!(
         again,
