@@ -234,11 +234,12 @@ impl<S> Inner<S> {
 /// about to be.
 pub(crate) struct Express {
     pub claimed: Claimed,
-    /// Set for a reply handed over before its durable write ended
+    /// Set for a reply handed over before it was stored
     /// ([`Outbox::enqueue_replies`]): `claimed.lease.id` is then a
-    /// placeholder, and this gives the MT's id once the write is durable,
-    /// or nothing if it failed (nothing was queued). The sender may submit
-    /// before that, but touches the stored MT only after.
+    /// placeholder until the [`Pending`] write gives the MT's id (or the
+    /// sender queues a [`Pending::Direct`] one it could not send at once).
+    /// The sender may submit before that, but touches a stored MT only
+    /// after.
     pub written: Option<Pending>,
     /// Set with a `Pending::Write`: a reply sent before its write is
     /// applied, that needs no record, is then not stored at all

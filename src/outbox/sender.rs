@@ -23,7 +23,11 @@
 //! reference). A reply that keeps no record once sent and is sent before
 //! the writer reaches its write is not stored at all (`SendRace`; about a
 //! sixth of them in the keyword benchmark, where the writer is rarely
-//! behind).
+//! behind). The usual reply, a turn's only one, of one part, wanting no
+//! receipt, comes with nothing written at all (`Pending::Direct`): once
+//! sent, its MOs leave the journal; if the send does not succeed at once,
+//! it is queued then (leased, with its MOs out of the journal in the same
+//! durable write) and goes on like any MT.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
