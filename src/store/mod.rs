@@ -19,7 +19,10 @@
 //!   takes what queued during the previous flush (at most 1024 operations;
 //!   `max_delay` can make it wait for more, default no wait), applies
 //!   the batch as ordered writes, runs sled's `flush` and
-//!   `fdatasync(<dir>/db)`, then releases every waiter of the batch. So:
+//!   `fdatasync(<dir>/db)` if the batch wrote to sled, then writes the
+//!   inbound journal (MOs are kept in a log of its own, not in sled:
+//!   `disk/journal.rs`) with one `write` and `fdatasync`, then releases
+//!   every waiter of the batch. So:
 //!   journal the MO, await, then `deliver_sm_resp`; enqueue the MT, await,
 //!   then HTTP 202. A full queue is [`Error::Busy`]: answer ESME_RX_T_APPN /
 //!   HTTP 503 and let the peer retry. A durable write becomes visible to
@@ -28,7 +31,9 @@
 //!   (at-least-once; dedupe absorbs the peer's retry).
 //! * Everything else (sessions, profiles, dedupe, claim/complete/fail/
 //!   reschedule, mark processed) is written at once but not forced to disk;
-//!   sled's background flusher persists it within `flush_every_ms`. A crash
+//!   sled's background flusher persists it within `flush_every_ms`, and an
+//!   MO's removal from the journal rides on the next group commit (or is
+//!   written alone after 200 ms idle). A crash
 //!   can lose that window: a USSD session is lost (the citizen redials), an
 //!   MT completed just before the crash is sent again (at-least-once), an MO
 //!   marked processed is processed again (dedupe catches repeats). Call

@@ -1,6 +1,9 @@
 //! The durable writes and how one group-commit batch is applied: in
-//! order, by the writer task alone, as plain sled writes; the writer then
-//! flushes and only then answers anyone.
+//! order, by the writer task alone; MOs go to the inbound journal
+//! (`journal.rs`), everything else as plain sled writes. The writer then
+//! flushes sled (when the batch wrote to it), takes the MOs the batch's
+//! replies answer out of the journal, writes and syncs the journal, and
+//! only then answers anyone. A batch of MOs alone never flushes sled.
 //!
 //! Why no sled transaction: in sled 0.34.7 a transaction commit pins the
 //! log (a log-buffer write with `sync_file_range` on sled's I/O threads)
@@ -19,8 +22,9 @@
 //!   acknowledged is processed at the next start (the SMSC's resend is then
 //!   a duplicate); an MT written before its idempotency key may be sent,
 //!   and the caller's retry sends it again (at-least-once, never lost);
-//!   replies are written before their MOs leave the journal, so a lost
-//!   removal means the MO is answered again; the batch's ids are reserved
+//!   replies are made durable (sled's flush) before their MOs' removals
+//!   are even written to the journal, so a lost removal means the MO is
+//!   answered again, never that it is lost; the batch's MT ids are reserved
 //!   in `meta` before any record that uses them, so no id is given twice; an
 //!   expiry index entry is written before its record and the old one
 //!   removed after, so a crash leaves at worst a stale entry that the
@@ -34,6 +38,7 @@
 use sled::Tree;
 
 use super::codec::*;
+use super::journal::Journal;
 use super::trees::{sled_err, Trees};
 use crate::store::audit::AuditEntry;
 use crate::store::error::{Error, Result};
@@ -93,10 +98,9 @@ type Outcome<T> = Result<Result<T>>;
 impl Trees {
     /// Apply `writes` in order. One result per write; `Err` when storage
     /// failed (the writes before it may be applied, none is acknowledged).
-    pub(super) fn apply_batch(&self, writes: &[Write]) -> Result<Vec<Result<Done>>> {
-        let (meta, inbox, msgs, queue, inflight, rec, rec_exp, audit) = (
+    pub(super) fn apply_batch(&self, writes: &[Write], journal: &Journal) -> Result<Applied> {
+        let (meta, msgs, queue, inflight, rec, rec_exp, audit) = (
             &self.meta,
-            &self.inbox,
             &self.mt_msgs,
             &self.mt_queue,
             &self.mt_inflight,
@@ -104,14 +108,15 @@ impl Trees {
             &self.receipts_exp,
             &self.audit,
         );
-        let (mut inbound, mut outbound) = reserve(meta, writes)?;
+        let mut outbound = reserve(meta, writes)?;
         let mut out = Vec::with_capacity(writes.len());
+        let mut done_after_flush = Vec::new();
         for w in writes {
             let done = match w {
                 Write::AppendInbound {
                     payload,
                     received_at,
-                } => append_inbound(&mut inbound, inbox, payload, *received_at)?.map(Done::Inbound),
+                } => Ok(Done::Inbound(journal.append(payload, *received_at))),
                 Write::EnqueueOutbound(msg) => {
                     enqueue_outbound((&mut outbound, msgs, queue, inflight), msg)?
                         .map(Done::Outbound)
@@ -151,15 +156,36 @@ impl Trees {
                     done,
                 } => {
                     let trees = (&mut outbound, msgs, queue, inflight);
-                    enqueue_replies(trees, inbox, replies, done)?.map(Done::Replies)
+                    let r = enqueue_replies(trees, replies)?;
+                    if r.is_ok() {
+                        done_after_flush.extend_from_slice(done);
+                    }
+                    r.map(Done::Replies)
                 }
             };
             out.push(done);
         }
-        inbound.give_back(meta, b"inbound_seq")?;
         outbound.give_back(meta, b"outbound_seq")?;
-        Ok(out)
+        let sled = writes
+            .iter()
+            .any(|w| !matches!(w, Write::AppendInbound { .. }));
+        Ok(Applied {
+            results: out,
+            sled,
+            done_after_flush,
+        })
     }
+}
+
+/// What applying a batch did.
+pub(super) struct Applied {
+    /// One per write.
+    pub(super) results: Vec<Result<Done>>,
+    /// Something went to sled (or a sync asks for its flush).
+    pub(super) sled: bool,
+    /// MOs answered by replies of this batch: out of the journal once
+    /// sled's flush has made the replies durable, never before.
+    pub(super) done_after_flush: Vec<InboundId>,
 }
 
 /// Ids handed out within one batch: `next..end`.
@@ -190,7 +216,7 @@ impl Ids {
     }
 }
 
-/// Reserves the inbound and outbound ids `writes` can use, one `meta`
+/// Reserves the outbound ids `writes` can use, one `meta`
 /// write per sequence for the whole batch (it was one per id). The
 /// reservation is written before any record that uses it, so a crash that
 /// keeps a record keeps the reservation too and no id is given twice. Ids
@@ -198,11 +224,10 @@ impl Ids {
 /// after the batch's records ([`Ids::give_back`]), so ids stay consecutive;
 /// a crash before that leaves a gap, never a repeat. A malformed sequence
 /// fails the whole batch.
-fn reserve(meta: &Tree, writes: &[Write]) -> Result<(Ids, Ids)> {
-    let (mut n_in, mut n_out) = (0u64, 0u64);
+fn reserve(meta: &Tree, writes: &[Write]) -> Result<Ids> {
+    let mut n_out = 0u64;
     for w in writes {
         match w {
-            Write::AppendInbound { .. } => n_in += 1,
             Write::EnqueueOutbound(_) | Write::EnqueueOnce { .. } => n_out += 1,
             Write::EnqueueReplies { msgs, .. } => n_out += msgs.len() as u64,
             _ => {}
@@ -222,28 +247,7 @@ fn reserve(meta: &Tree, writes: &[Write]) -> Result<(Ids, Ids)> {
             end: cur + n + 1,
         })
     };
-    Ok((one(b"inbound_seq", n_in)?, one(b"outbound_seq", n_out)?))
-}
-
-fn append_inbound(
-    ids: &mut Ids,
-    inbox: &Tree,
-    payload: &[u8],
-    received_at: Timestamp,
-) -> Outcome<InboundId> {
-    let id = match ids.take() {
-        Ok(n) => InboundId(n),
-        Err(e) => return Ok(Err(e)),
-    };
-    let m = InboundMessage {
-        id,
-        received_at,
-        payload: payload.to_vec(),
-    };
-    inbox
-        .insert(be(id.0), encode_inbound(&m))
-        .map_err(sled_err)?;
-    Ok(Ok(id))
+    one(b"outbound_seq", n_out)
 }
 
 /// The batch's outbound ids, `mt_msgs`, `mt_queue` and `mt_inflight`.
@@ -325,9 +329,7 @@ fn merge_receipt(
 /// MOs to be processed again: see [`crate::store::Store::enqueue_replies`]).
 fn enqueue_replies(
     (ids, msgs, queue, inflight): QueueTrees<'_>,
-    inbox: &Tree,
     replies: &[NewOutbound],
-    done: &[InboundId],
 ) -> Outcome<Vec<OutboundId>> {
     let mut out = Vec::with_capacity(replies.len());
     for m in replies {
@@ -343,9 +345,6 @@ fn enqueue_replies(
             Ok(id) => out.push(id),
             Err(e) => return Ok(Err(e)),
         }
-    }
-    for id in done {
-        inbox.remove(be(id.0)).map_err(sled_err)?;
     }
     Ok(Ok(out))
 }

@@ -8,7 +8,7 @@
 //! | `sessions`     | session key                  | version u64, expires u64, data          |
 //! | `session_exp`  | expires u64, session key     | empty                                   |
 //! | `profiles`     | MSISDN (UTF-8)               | data                                    |
-//! | `mo_inbox`     | id u64                       | received u64, payload                   |
+//! | `mo_inbox`     | id u64                       | received u64, payload (before the inbound journal, `journal.rs`; moved out at open) |
 //! | `mt_msgs`      | id u64                       | prio u8, due u64, attempts u32, state u8, state-time u64, payload |
 //! | `mt_queue`     | prio u8, due u64, id u64     | empty                                   |
 //! | `mt_inflight`  | lease-until u64, id u64      | empty                                   |
@@ -93,6 +93,7 @@ pub(super) fn split_timed_key<'a>(
     Ok((at, r.rest()))
 }
 
+#[cfg(test)]
 pub(super) fn encode_inbound(m: &InboundMessage) -> Vec<u8> {
     let mut v = Vec::with_capacity(8 + m.payload.len());
     v.extend_from_slice(&be(m.received_at.0));

@@ -9,10 +9,11 @@
 //! compare-and-swap per MO, then two removals and a read at expiry: about
 //! a tenth of the gateway's CPU per keyword SMS.
 //!
-//! The map is rebuilt from the tree at open, so a restart keeps the window
-//! (like every write outside the group commit, a record is durable with the
-//! next flush, which at the latest is the one that journals the MO's
-//! reply). It costs about 50 bytes of memory per key in the window: a
+//! The map is rebuilt from the tree at open, so a restart keeps the window.
+//! sled writes the record with its background flush; a first sighting is
+//! also written to the inbound journal as a "seen" record, durable with the
+//! next group commit and so before the "done" of the MO it came with
+//! (`journal.rs`), and merged back at open. It costs about 50 bytes of memory per key in the window: a
 //! 2-minute window at 4,000 MOs/s is 480,000 keys, about 25 MB. At most
 //! [`MAX_KEYS`] are kept: past that (a 2-minute window above 8,300 MOs/s
 //! sustained, or a long window) the key closest to its expiry is forgotten
@@ -25,6 +26,7 @@ use std::time::Duration;
 use sha2::{Digest as _, Sha256};
 
 use super::codec::{be, split_timed_key, timed_key, Reader};
+use super::journal::{Journal, SeenKey};
 use super::trees::sled_err;
 use crate::store::error::Result;
 use crate::store::types::{Dedupe, DedupeKey, Timestamp};
@@ -96,11 +98,14 @@ impl Dedupes {
         self.seen.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// `journal` gets a "seen" record of a first sighting: durable before
+    /// the "done" of its MO, where sled's record waits for sled's flush.
     pub(super) fn check_and_insert(
         &self,
         key: &DedupeKey,
         now: Timestamp,
         ttl: Duration,
+        journal: &Journal,
     ) -> Result<Dedupe> {
         let d = digest(&key.0);
         let expires = now.after(ttl);
@@ -119,6 +124,7 @@ impl Dedupes {
             self.tree
                 .insert(timed_key(expires, &key.0), &be(now.0))
                 .map_err(sled_err)?;
+            journal.seen(&key.0, now, expires);
             seen.insert(
                 d,
                 Seen {
@@ -134,6 +140,34 @@ impl Dedupes {
                 .map_err(sled_err)?;
         }
         Ok(Dedupe::First)
+    }
+
+    /// Merges the keys the inbound journal's "seen" records held (at open):
+    /// those sled's background flush had not written yet are written now.
+    pub(super) fn restore(&self, keys: Vec<SeenKey>) -> Result<()> {
+        let mut seen = self.seen();
+        for k in keys {
+            let d = digest(&k.key);
+            if seen.get(&d).is_some_and(|s| s.expires >= k.expires) {
+                continue;
+            }
+            if seen.len() >= self.max_keys && !seen.contains_key(&d) {
+                self.forget_oldest(&mut seen)?;
+            }
+            self.tree
+                .insert(timed_key(k.expires, &k.key), &be(k.first.0))
+                .map_err(sled_err)?;
+            let rec = Seen {
+                first: k.first,
+                expires: k.expires,
+            };
+            if let Some(old) = seen.insert(d, rec).filter(|o| o.expires != k.expires) {
+                self.tree
+                    .remove(timed_key(old.expires, &k.key))
+                    .map_err(sled_err)?;
+            }
+        }
+        Ok(())
     }
 
     /// Drops the record closest to its expiry (the first in the tree).
@@ -188,10 +222,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = sled::Config::new().path(dir.path()).open().unwrap();
         let mut d = Dedupes::open(&db).unwrap();
+        let (j, _) = Journal::open(&dir.path().join("journal"), 1 << 20, 1).unwrap();
         d.max_keys = 3;
         let ttl = Duration::from_secs(60);
         let key = |i: u8| DedupeKey(vec![b'k', i]);
-        let check = |d: &Dedupes, i, at| d.check_and_insert(&key(i), Timestamp(at), ttl).unwrap();
+        let check =
+            |d: &Dedupes, i, at| d.check_and_insert(&key(i), Timestamp(at), ttl, &j).unwrap();
         for (i, at) in [(1, 30), (2, 10), (3, 20)] {
             assert_eq!(check(&d, i, at), Dedupe::First);
         }
@@ -208,5 +244,42 @@ mod tests {
         // ... which made room by forgetting key 3 (then the oldest).
         assert_eq!(d.seen().len(), 3);
         assert_eq!(check(&d, 3, 50), Dedupe::First);
+    }
+
+    #[test]
+    fn a_key_sled_had_not_flushed_comes_back_from_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let jdir = dir.path().join("journal");
+        let ttl = Duration::from_secs(60);
+        let key = DedupeKey(b"operator\0msisdn\0ref".to_vec());
+        {
+            let db = sled::Config::new()
+                .path(dir.path().join("a"))
+                .open()
+                .unwrap();
+            let d = Dedupes::open(&db).unwrap();
+            let (j, _) = Journal::open(&jdir, 1 << 20, 1).unwrap();
+            assert_eq!(
+                d.check_and_insert(&key, Timestamp(1000), ttl, &j).unwrap(),
+                Dedupe::First
+            );
+            j.commit().unwrap();
+        }
+        // sled as a crash could leave it: without the record.
+        let db = sled::Config::new()
+            .path(dir.path().join("b"))
+            .open()
+            .unwrap();
+        let d = Dedupes::open(&db).unwrap();
+        let (j, seen) = Journal::open(&jdir, 1 << 20, 1).unwrap();
+        assert_eq!(seen.len(), 1);
+        d.restore(seen).unwrap();
+        assert_eq!(
+            d.check_and_insert(&key, Timestamp(2000), ttl, &j).unwrap(),
+            Dedupe::Duplicate {
+                first_seen: Timestamp(1000)
+            }
+        );
+        assert_eq!(d.tree.len(), 1, "written to sled at the merge");
     }
 }

@@ -1,15 +1,17 @@
 //! `SledStore`: the [`Store`] on sled 0.34.7 (pinned; see
 //! reliability-security.md §2). A fixed, small set of trees (`codec.rs` has
-//! the layout), compare-and-swap for state changes, and one group
-//! commit writer (`writer.rs`) for the writes that must be durable before
-//! they are acknowledged, plus a watermark file outside sled that makes an
-//! open refuse a store which silently lost acknowledged records
-//! (`watermark.rs`). Must not: open a tree per session, do I/O inside a
+//! the layout), compare-and-swap for state changes, the inbound (MO)
+//! journal in an append-only log of its own beside sled (`journal.rs`,
+//! `<dir>/journal/`), and one group commit writer (`writer.rs`) for the
+//! writes that must be durable before they are acknowledged, plus a
+//! watermark file outside sled that makes an open refuse a store which
+//! silently lost acknowledged records (`watermark.rs`). Must not: open a tree per session, do I/O inside a
 //! transaction closure, or acknowledge a durable write before its flush.
 
 mod batch;
 mod codec;
 mod dedupe;
+mod journal;
 mod queue;
 mod sessions;
 mod trees;
@@ -26,9 +28,10 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use self::batch::{Done, Write};
+use self::journal::Journal;
 use self::trees::Trees;
-use self::writer::Job;
 pub use self::writer::{CommitStats, GroupCommit};
+use self::writer::{Disk, Job};
 use super::audit::AuditEntry;
 use super::error::{Error, Result};
 use super::types::*;
@@ -48,6 +51,9 @@ pub struct SledConfig {
     pub group_commit: GroupCommit,
     /// Bound of the durable-write queue; beyond it, `Error::Busy`.
     pub queue_capacity: usize,
+    /// Size at which the inbound journal starts a new segment (`journal.rs`).
+    /// Default 64 MiB.
+    pub journal_segment_bytes: u64,
 }
 
 impl SledConfig {
@@ -60,6 +66,7 @@ impl SledConfig {
             flush_every_ms: Some(500),
             group_commit: GroupCommit::DEFAULT,
             queue_capacity: 4096,
+            journal_segment_bytes: journal::SEGMENT_BYTES,
         }
     }
 }
@@ -68,7 +75,7 @@ impl SledConfig {
 /// shutdown so the last writes are flushed and the directory lock released.
 pub struct SledStore {
     trees: Trees,
-    db_file: Arc<File>,
+    disk: Disk,
     writer: SyncSender<Job>,
     thread: std::thread::JoinHandle<()>,
     stats: Arc<CommitStats>,
@@ -96,26 +103,33 @@ impl SledStore {
         .await
         .map_err(|e| Error::Internal(format!("open task: {e}")))?;
         let (trees, db_file) = opened.map_err(|e| open_error(path.clone(), e))?;
-        watermark::check(&path, &trees)?;
-        let db_file = Arc::new(db_file);
+        let journal = {
+            let (trees, dir, seg) = (
+                trees.clone(),
+                path.join("journal"),
+                cfg.journal_segment_bytes,
+            );
+            tokio::task::spawn_blocking(move || open_journal(&trees, &dir, seg))
+                .await
+                .map_err(|e| Error::Internal(format!("open task: {e}")))??
+        };
+        let disk = Disk {
+            trees: trees.clone(),
+            db_file: Arc::new(db_file),
+            journal: Arc::new(journal),
+        };
+        watermark::check(&path, &disk.trees, &disk.journal)?;
         let (tx, rx) = std::sync::mpsc::sync_channel(cfg.queue_capacity.max(1));
         let stats = Arc::new(CommitStats::default());
         let gc = GroupCommit {
             max_ops: cfg.group_commit.max_ops.max(1),
             ..cfg.group_commit
         };
-        let thread = writer::spawn(
-            trees.clone(),
-            Arc::clone(&db_file),
-            path.clone(),
-            rx,
-            gc,
-            Arc::clone(&stats),
-        )
-        .map_err(Error::from_io)?;
+        let thread = writer::spawn(disk.clone(), path.clone(), rx, gc, Arc::clone(&stats))
+            .map_err(Error::from_io)?;
         Ok(SledStore {
             trees,
-            db_file,
+            disk,
             writer: tx,
             thread,
             stats,
@@ -127,8 +141,8 @@ impl SledStore {
     /// release the database.
     pub async fn close(self) -> Result<()> {
         let SledStore {
-            trees,
-            db_file,
+            trees: _,
+            disk,
             writer,
             thread,
             stats: _,
@@ -139,8 +153,8 @@ impl SledStore {
             thread
                 .join()
                 .map_err(|_| Error::Internal("the writer thread panicked".into()))?;
-            writer::flush(&trees, &db_file)?;
-            writer::update_watermark(&trees, &dir);
+            writer::flush(&disk)?;
+            writer::update_watermark(&disk, &dir);
             Ok(())
         })
         .await
@@ -152,9 +166,11 @@ impl SledStore {
         &self.stats
     }
 
-    /// Bytes sled uses on disk (alert at 2x the expected size).
+    /// Bytes the store uses on disk, sled and the inbound journal (alert
+    /// at 2x the expected size).
     pub fn size_on_disk(&self) -> Result<u64> {
-        self.trees.db.size_on_disk().map_err(trees::sled_err)
+        let sled = self.trees.db.size_on_disk().map_err(trees::sled_err)?;
+        Ok(sled + self.disk.journal.size_on_disk())
     }
 
     async fn durable(&self, write: Write) -> Result<Done> {
@@ -167,6 +183,32 @@ impl SledStore {
             })?;
         rx.await.map_err(|_| Error::Closed)?
     }
+}
+
+/// Opens the inbound journal with ids after sled's old `inbound_seq`, and
+/// moves into it the MOs a store from before the journal kept in sled
+/// (durable in the journal before they leave sled; a crash in between
+/// moves them again under the same ids).
+fn open_journal(trees: &Trees, dir: &std::path::Path, segment_bytes: u64) -> Result<Journal> {
+    let old_seq = watermark::sled_inbound_seq(trees)?;
+    let (journal, seen) = Journal::open(dir, segment_bytes, old_seq + 1)?;
+    trees.dedupes.restore(seen)?;
+    let old = trees.unprocessed_inbound(None, usize::MAX)?;
+    if !old.is_empty() {
+        for m in &old {
+            journal.append_with_id(m);
+        }
+        journal.commit()?;
+        for m in &old {
+            trees.mark_inbound_processed(m.id)?;
+        }
+        trees.db.flush().map_err(trees::sled_err)?;
+        tracing::info!(
+            count = old.len(),
+            "moved journalled MOs from sled to the inbound journal"
+        );
+    }
+    Ok(journal)
 }
 
 fn mismatch(d: Done) -> Error {
@@ -244,7 +286,7 @@ impl Store for SledStore {
     }
 
     async fn mark_inbound_processed(&self, id: InboundId) -> Result<bool> {
-        self.trees.mark_inbound_processed(id)
+        Ok(self.disk.journal.remove(id))
     }
 
     async fn unprocessed_inbound(
@@ -252,11 +294,11 @@ impl Store for SledStore {
         after: Option<InboundId>,
         max: usize,
     ) -> Result<Vec<InboundMessage>> {
-        self.trees.unprocessed_inbound(after, max)
+        self.disk.journal.unprocessed(after, max)
     }
 
     async fn sweep_inbound(&self, before: Timestamp, max: usize) -> Result<usize> {
-        self.trees.sweep_inbound(before, max)
+        Ok(self.disk.journal.sweep(before, max))
     }
 
     async fn sweep_failed_outbound(&self, before: Timestamp, max: usize) -> Result<usize> {
@@ -296,7 +338,9 @@ impl Store for SledStore {
         now: Timestamp,
         ttl: Duration,
     ) -> Result<Dedupe> {
-        self.trees.dedupes.check_and_insert(key, now, ttl)
+        self.trees
+            .dedupes
+            .check_and_insert(key, now, ttl, &self.disk.journal)
     }
 
     async fn sweep_dedupe(&self, now: Timestamp, max: usize) -> Result<usize> {
@@ -420,5 +464,41 @@ impl Store for SledStore {
         max: usize,
     ) -> Result<Vec<(SessionKey, Session)>> {
         self.trees.list_sessions(after, max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::codec::{be, encode_inbound};
+    use super::*;
+
+    #[tokio::test]
+    async fn mos_journalled_in_sled_by_an_older_store_move_to_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let old: Vec<InboundMessage> = (5..8)
+            .map(|i| InboundMessage {
+                id: InboundId(i),
+                received_at: Timestamp(100 + i),
+                payload: format!("old mo {i}").into_bytes(),
+            })
+            .collect();
+        {
+            let db = sled::Config::new().path(dir.path()).open().unwrap();
+            let trees = Trees::open(db).unwrap();
+            for m in &old {
+                trees.inbox.insert(be(m.id.0), encode_inbound(m)).unwrap();
+            }
+            trees.meta.insert(b"inbound_seq", &be(9)).unwrap();
+            trees.db.flush().unwrap();
+        }
+        let s = SledStore::open(SledConfig::new(dir.path())).await.unwrap();
+        assert_eq!(s.unprocessed_inbound(None, 10).await.unwrap(), old);
+        assert!(s.trees.inbox.is_empty(), "moved out of sled");
+        let next = s.append_inbound(b"new".to_vec(), Timestamp(200)).await;
+        assert_eq!(next.unwrap(), InboundId(10), "ids go on after sled's");
+        s.close().await.unwrap();
+        let s = SledStore::open(SledConfig::new(dir.path())).await.unwrap();
+        assert_eq!(s.unprocessed_inbound(None, 10).await.unwrap().len(), 4);
+        s.close().await.unwrap();
     }
 }

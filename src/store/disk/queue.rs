@@ -1,5 +1,6 @@
 //! The outbound queue's state machine on sled (queued -> leased ->
-//! completed/failed/queued) and the inbound journal's reads.
+//! completed/failed/queued), and the reads of the MO journal tree sled kept
+//! before the inbound journal (`journal.rs`), for moving it.
 //!
 //! No sled transactions here. In sled 0.34.7 every transaction commit pins
 //! the log: it seals the current log buffer and writes it out with
@@ -240,22 +241,10 @@ impl Trees {
         v.map(|v| decode_outbound(id, &v)).transpose()
     }
 
+    /// Takes an MO out of sled's old journal tree (once moved to the
+    /// inbound journal at open).
     pub(super) fn mark_inbound_processed(&self, id: InboundId) -> Result<bool> {
         Ok(self.inbox.remove(be(id.0)).map_err(sled_err)?.is_some())
-    }
-
-    /// Journal keys are ids in arrival order: the oldest come first.
-    pub(super) fn sweep_inbound(&self, before: Timestamp, max: usize) -> Result<usize> {
-        let mut n = 0;
-        for item in self.inbox.iter().take(max) {
-            let (k, v) = item.map_err(sled_err)?;
-            if decode_inbound(&k, &v)?.received_at >= before {
-                break;
-            }
-            self.inbox.remove(k).map_err(sled_err)?;
-            n += 1;
-        }
-        Ok(n)
     }
 
     /// Failed messages have no index: every message is read (a sweep
@@ -279,6 +268,8 @@ impl Trees {
         Ok(n)
     }
 
+    /// MOs in sled's old journal tree (`mo_inbox`): a store from before the
+    /// inbound journal. Read once at open, to move them.
     pub(super) fn unprocessed_inbound(
         &self,
         after: Option<InboundId>,

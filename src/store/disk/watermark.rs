@@ -15,6 +15,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::codec::Reader;
+use super::journal::Journal;
 use super::trees::{sled_err, Trees};
 use crate::store::error::{Error, Result};
 
@@ -30,17 +31,24 @@ fn path(dir: &Path) -> PathBuf {
     dir.join(FILE)
 }
 
-/// The sequences as sled has them now.
-pub(super) fn current(trees: &Trees) -> Result<Watermark> {
-    let seq = |name: &[u8]| -> Result<u64> {
-        match trees.meta.get(name).map_err(sled_err)? {
-            Some(v) => Reader::new("meta", &v).u64(),
-            None => Ok(0),
-        }
-    };
+fn seq(trees: &Trees, name: &[u8]) -> Result<u64> {
+    match trees.meta.get(name).map_err(sled_err)? {
+        Some(v) => Reader::new("meta", &v).u64(),
+        None => Ok(0),
+    }
+}
+
+/// The inbound sequence sled kept before the inbound journal existed.
+pub(super) fn sled_inbound_seq(trees: &Trees) -> Result<u64> {
+    seq(trees, b"inbound_seq")
+}
+
+/// The sequences as the store has them now: inbound from the journal,
+/// outbound from sled.
+pub(super) fn current(trees: &Trees, journal: &Journal) -> Result<Watermark> {
     Ok(Watermark {
-        inbound: seq(b"inbound_seq")?,
-        outbound: seq(b"outbound_seq")?,
+        inbound: journal.last_id(),
+        outbound: seq(trees, b"outbound_seq")?,
     })
 }
 
@@ -64,15 +72,17 @@ fn read(dir: &Path) -> Option<Watermark> {
 }
 
 /// Refuse to open a store that holds fewer records than it once acknowledged.
-pub(super) fn check(dir: &Path, trees: &Trees) -> Result<()> {
+pub(super) fn check(dir: &Path, trees: &Trees, journal: &Journal) -> Result<()> {
     let Some(mark) = read(dir) else { return Ok(()) };
-    let now = current(trees)?;
+    let now = current(trees, journal)?;
     if now.inbound < mark.inbound || now.outbound < mark.outbound {
         return Err(Error::Open {
             path: dir.to_path_buf(),
-            hint: "sled lost acknowledged records (log truncated or corrupt): move the directory \
-                   aside, restore the last backup and page an operator",
-            source: format!("sequences in sled {now:?} are below the watermark {mark:?}").into(),
+            hint: "the store lost acknowledged records (sled's log or the inbound journal \
+                   truncated or corrupt): move the directory aside, restore the last backup and \
+                   page an operator",
+            source: format!("sequences in the store {now:?} are below the watermark {mark:?}")
+                .into(),
         });
     }
     Ok(())

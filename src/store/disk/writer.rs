@@ -9,10 +9,13 @@
 //! Requests arrive on a bounded channel. The writer closes a batch at
 //! `max_ops` operations or `max_wait` after the batch's first operation
 //! (whatever queued during the previous flush is taken at once), applies it
-//! (`batch.rs`), then runs sled's `flush` and `fdatasync` on `<dir>/db`
-//! (sled 0.34.7 keeps its log there, `Config::db_path`; its flush uses
-//! `sync_file_range` on Linux, which does not flush the drive cache), and
-//! only then answers every waiter of the batch. A failed flush answers all
+//! (`batch.rs`), then, if it wrote to sled, runs sled's `flush` and
+//! `fdatasync` on `<dir>/db` (sled 0.34.7 keeps its log there,
+//! `Config::db_path`; its flush uses `sync_file_range` on Linux, which
+//! does not flush the drive cache), then writes and syncs the inbound
+//! journal (`journal.rs`), and only then answers every waiter of the batch.
+//! It also owns the journal's segments: a new one past its size, old ones
+//! compacted away (`Journal::maintain`). A failed flush answers all
 //! of them with the error: nothing is acknowledged that is not on disk.
 
 use std::fs::File;
@@ -22,13 +25,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
 use tokio::sync::oneshot;
 
-use super::batch::{Done, Write};
+use super::batch::{Applied, Done, Write};
+use super::journal::Journal;
 use super::trees::{sled_err, Trees};
 use super::watermark;
 use crate::store::error::{Error, Result};
@@ -96,8 +100,7 @@ pub(super) struct Job {
 /// Starts the writer thread. It runs until every sender of `rx` is gone,
 /// after answering what was queued.
 pub(super) fn spawn(
-    trees: Trees,
-    db_file: Arc<File>,
+    disk: Disk,
     dir: PathBuf,
     rx: Receiver<Job>,
     gc: GroupCommit,
@@ -105,21 +108,39 @@ pub(super) fn spawn(
 ) -> io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("bawaba-commit".into())
-        .spawn(move || run(&trees, &db_file, &dir, &rx, gc, &stats))
+        .spawn(move || run(&disk, &dir, &rx, gc, &stats))
 }
 
-fn run(
-    trees: &Trees,
-    db_file: &File,
-    dir: &Path,
-    rx: &Receiver<Job>,
-    gc: GroupCommit,
-    stats: &CommitStats,
-) {
+/// What the writer writes to: sled (with the file its log is in) and the
+/// inbound journal.
+#[derive(Clone)]
+pub(super) struct Disk {
+    pub(super) trees: Trees,
+    pub(super) db_file: Arc<File>,
+    pub(super) journal: Arc<Journal>,
+}
+
+/// How long removals from the journal may wait for a batch to ride on
+/// before the writer writes them alone (like sled's `flush_every_ms`).
+const IDLE_DONES: Duration = Duration::from_millis(200);
+
+fn run(disk: &Disk, dir: &Path, rx: &Receiver<Job>, gc: GroupCommit, stats: &CommitStats) {
     let mut last_mark = Instant::now();
     let mut writes = Vec::new();
     let mut replies = Vec::new();
-    while let Ok(first) = rx.recv() {
+    loop {
+        let first = match rx.recv_timeout(IDLE_DONES) {
+            Ok(job) => job,
+            Err(RecvTimeoutError::Timeout) => {
+                if disk.journal.has_pending() {
+                    if let Err(e) = disk.journal.commit() {
+                        tracing::warn!(error = %e, "inbound journal: writing removals failed");
+                    }
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
         let deadline = Instant::now() + gc.max_wait;
         let mut next = Some(first);
         while let Some(job) = next.take() {
@@ -130,10 +151,16 @@ fn run(
             }
             next = next_before(rx, deadline);
         }
-        let durable = commit(trees, db_file, stats, &mut writes, &mut replies);
-        if durable && last_mark.elapsed() >= WATERMARK_EVERY {
-            update_watermark(trees, dir);
-            last_mark = Instant::now();
+        let durable = commit(disk, stats, &mut writes, &mut replies);
+        if durable {
+            let flush = || flush_sled(&disk.trees, &disk.db_file);
+            if let Err(e) = disk.journal.maintain(flush) {
+                tracing::error!(error = %e, "inbound journal: starting a segment or compacting failed");
+            }
+            if last_mark.elapsed() >= WATERMARK_EVERY {
+                update_watermark(disk, dir);
+                last_mark = Instant::now();
+            }
         }
     }
 }
@@ -158,8 +185,8 @@ const WATERMARK_EVERY: Duration = Duration::from_secs(1);
 
 /// Record the (durable) sequences outside sled. Call only right after a
 /// successful flush with no write in between.
-pub(super) fn update_watermark(trees: &Trees, dir: &Path) {
-    let mark = match watermark::current(trees) {
+pub(super) fn update_watermark(disk: &Disk, dir: &Path) {
+    let mark = match watermark::current(&disk.trees, &disk.journal) {
         Ok(m) => m,
         Err(e) => return tracing::warn!(error = %e, "cannot read store sequences"),
     };
@@ -169,23 +196,47 @@ pub(super) fn update_watermark(trees: &Trees, dir: &Path) {
 }
 
 /// Apply one batch, make it durable, then answer every waiter (draining
-/// both vectors). True if something was written and flushed.
+/// both vectors). True if something was written and made durable.
+///
+/// Order: sled's writes are flushed first, then the MOs answered by this
+/// batch's replies leave the journal, then the journal is written and
+/// synced (its new MOs and every removal waiting). A failure of either
+/// answers every write of the batch with the error.
 fn commit(
-    trees: &Trees,
-    db_file: &File,
+    disk: &Disk,
     stats: &CommitStats,
     writes: &mut Vec<Write>,
     replies: &mut Vec<oneshot::Sender<Result<Done>>>,
 ) -> bool {
-    let results = match trees.apply_batch(writes) {
-        Ok(results) => results,
+    let Applied {
+        results,
+        sled,
+        done_after_flush,
+    } = match disk.trees.apply_batch(writes, &disk.journal) {
+        Ok(applied) => applied,
         Err(e) => {
             tracing::error!(error = %e, writes = writes.len(), "store batch failed; writes not acknowledged");
-            writes.iter().map(|_| Err(copy_err(&e))).collect()
+            Applied {
+                results: writes.iter().map(|_| Err(copy_err(&e))).collect(),
+                sled: false,
+                done_after_flush: Vec::new(),
+            }
         }
     };
     let wrote = results.iter().any(|r| r.is_ok());
-    let flushed = if wrote { flush(trees, db_file) } else { Ok(()) };
+    let mut flushed = if wrote && sled {
+        flush_sled(&disk.trees, &disk.db_file)
+    } else {
+        Ok(())
+    };
+    if flushed.is_ok() {
+        for id in done_after_flush {
+            disk.journal.remove(id);
+        }
+        if wrote {
+            flushed = disk.journal.commit();
+        }
+    }
     if let Err(e) = &flushed {
         tracing::error!(error = %e, writes = writes.len(), "store flush failed; writes not acknowledged");
     }
@@ -203,9 +254,14 @@ fn commit(
     wrote && flushed.is_ok()
 }
 
-/// Make everything written so far durable. Blocks: call it on the writer
-/// thread or in `spawn_blocking`.
-pub(super) fn flush(trees: &Trees, db_file: &File) -> Result<()> {
+/// Make everything written so far durable: sled, then the journal. Blocks:
+/// call it on the writer thread or in `spawn_blocking`.
+pub(super) fn flush(disk: &Disk) -> Result<()> {
+    flush_sled(&disk.trees, &disk.db_file)?;
+    disk.journal.commit()
+}
+
+fn flush_sled(trees: &Trees, db_file: &File) -> Result<()> {
     trees.db.flush().map_err(sled_err)?;
     db_file.sync_data().map_err(Error::from_io)
 }
