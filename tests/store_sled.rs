@@ -258,3 +258,41 @@ async fn journal_compaction_keeps_live_mos_and_drops_old_segments() {
     assert!(next > last.unwrap(), "{next:?} after {last:?}");
     s.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn dedupe_keys_outlive_the_segments_they_were_written_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SledStore::open(small_segments(dir.path())).await.unwrap();
+    let hour = Duration::from_secs(3600);
+    let first = DedupeKey(b"asiacell\0msisdn\0first".to_vec());
+    assert_eq!(
+        s.check_and_insert(&first, Timestamp(1000), hour)
+            .await
+            .unwrap(),
+        Dedupe::First
+    );
+    let before = journal_segments(dir.path());
+    for i in 0..1000u64 {
+        let at = Timestamp(2000 + i);
+        let key = DedupeKey(format!("asiacell\0msisdn\0{i}").into_bytes());
+        assert_eq!(
+            s.check_and_insert(&key, at, hour).await.unwrap(),
+            Dedupe::First
+        );
+        let id = s.append_inbound(vec![b'm'; 40], at).await.unwrap();
+        assert!(s.mark_inbound_processed(id).await.unwrap());
+    }
+    s.sync().await.unwrap();
+    let after = journal_segments(dir.path());
+    assert!(!after.contains(&before[0]), "the first segment was dropped");
+    s.close().await.unwrap();
+    let s = SledStore::open(small_segments(dir.path())).await.unwrap();
+    for k in [&first, &DedupeKey(b"asiacell\0msisdn\x00500".to_vec())] {
+        let again = s.check_and_insert(k, Timestamp(5000), hour).await.unwrap();
+        assert!(
+            matches!(again, Dedupe::Duplicate { .. }),
+            "{k:?}: {again:?}"
+        );
+    }
+    s.close().await.unwrap();
+}

@@ -19,12 +19,11 @@
 //!      = 3 | first (u64 BE) | expires (u64 BE) | key         a dedupe key seen
 //! ```
 //!
-//! A "seen" record makes a dedupe key (`dedupe.rs`) durable before the
-//! "done" of the MO it came with: sled holds dedupe records for their whole
-//! window but flushes them only in the background, and a resend of an MO
-//! whose "done" survived a crash must still be found a duplicate. At open
-//! the seen records are handed back to be merged into sled's; sled is
-//! flushed before any segment is deleted, so none is lost with one.
+//! A "seen" record is the durable form of a dedupe key (`dedupe.rs`, which
+//! keeps them in memory): written with the next group commit, so before the
+//! "done" of the MO it came with, since a resend of an MO whose "done"
+//! survived a crash must still be found a duplicate. At open the seen
+//! records are handed back to the dedupe map.
 //!
 //! In memory: where each live (unprocessed) MO's record is, never its
 //! payload, so a backlog costs about 60 bytes a message; the payload is
@@ -46,8 +45,11 @@
 //! # Compaction
 //! When the newest segment passes `segment_bytes`, a new one starts, and
 //! segments older than the one before it go: at once when nothing in them
-//! is live; else their live records are copied into the new segment (made
-//! durable) first, when they are few (at most a quarter of a segment).
+//! is live; else their live records, and their seen records not yet
+//! expired, are copied into the new segment (made durable) first, when the
+//! live MOs are few (at most a quarter of a segment). Expired means before
+//! the latest first-seen time of any seen record: the journal has no clock
+//! of its own.
 //! A segment with more live data than that stays, and the ones after it
 //! wait for it, so disk use is bounded by about four times the live data
 //! plus two segments. The id sequence survives in each header even when
@@ -88,6 +90,8 @@ struct Loc {
 struct Seg {
     live: usize,
     live_bytes: u64,
+    /// The latest expiry of a seen record in it.
+    seen_until: Timestamp,
 }
 
 /// Where every live MO is, and how much of each segment is still live.
@@ -96,9 +100,18 @@ struct Index {
     live: BTreeMap<u64, Loc>,
     /// Every segment on disk, oldest first.
     segs: BTreeMap<u64, Seg>,
+    /// The latest first-seen time of a seen record: the journal's clock
+    /// (it has no other) for telling which seen records have expired.
+    clock: Timestamp,
 }
 
 impl Index {
+    fn saw(&mut self, seg: u64, first: Timestamp, expires: Timestamp) {
+        self.clock = self.clock.max(first);
+        let s = self.segs.entry(seg).or_default();
+        s.seen_until = s.seen_until.max(expires);
+    }
+
     fn add(&mut self, id: u64, loc: Loc) {
         if let Some(old) = self.live.insert(id, loc) {
             self.forget(old);
@@ -312,6 +325,7 @@ fn replay(
                 off += n;
             }
             Ok((Record::Seen(key), n)) => {
+                idx.saw(seg, key.first, key.expires);
                 seen.push(key);
                 off += n;
             }
@@ -508,7 +522,10 @@ impl Journal {
         head[0] = SEEN;
         head[1..9].copy_from_slice(&first.0.to_be_bytes());
         head[9..].copy_from_slice(&expires.0.to_be_bytes());
-        encode(&mut self.lock().buf, &[&head, key]);
+        let mut g = self.lock();
+        let seg = g.seg;
+        g.idx.saw(seg, first, expires);
+        encode(&mut g.buf, &[&head, key]);
     }
 
     /// Done with an MO: gone at once, its "done" durable with the next
@@ -682,7 +699,8 @@ impl Journal {
     /// Removes the oldest segment if it is older than the one before the
     /// newest (whose MOs are still in flight) and holds no more than a
     /// quarter of a segment of live records, which are first copied into
-    /// the newest segment and made durable. True if one was removed.
+    /// the newest segment, with its seen records not yet expired, and made
+    /// durable. True if one was removed.
     fn drop_oldest(&self) -> Result<bool> {
         let mut g = self.lock();
         let Some((&oldest, &s)) = g.idx.segs.iter().next() else {
@@ -698,7 +716,23 @@ impl Journal {
             .filter(|(_, l)| l.seg == oldest)
             .map(|(&id, &l)| (id, l))
             .collect();
-        if !moved.is_empty() {
+        let seen_live = s.seen_until > g.idx.clock;
+        if seen_live {
+            let clock = g.idx.clock;
+            let bytes = fs::read(seg_path(&self.dir, oldest)).map_err(Error::from_io)?;
+            let mut off = HEADER as usize;
+            while let Ok((rec, n)) = decode(bytes.get(off..).unwrap_or_default()) {
+                if let Record::Seen(k) = rec {
+                    if k.expires > clock {
+                        let seg = g.seg;
+                        g.idx.saw(seg, k.first, k.expires);
+                        g.buf.extend_from_slice(&bytes[off..off + n]);
+                    }
+                }
+                off += n;
+            }
+        }
+        if !moved.is_empty() || seen_live {
             let mut files = HashMap::new();
             for &(id, loc) in &moved {
                 let rec = g.read(&self.dir, loc, &mut files)?;

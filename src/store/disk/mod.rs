@@ -192,7 +192,7 @@ impl SledStore {
 fn open_journal(trees: &Trees, dir: &std::path::Path, segment_bytes: u64) -> Result<Journal> {
     let old_seq = watermark::sled_inbound_seq(trees)?;
     let (journal, seen) = Journal::open(dir, segment_bytes, old_seq + 1)?;
-    trees.dedupes.restore(seen)?;
+    trees.dedupes.adopt(seen, &journal)?;
     let old = trees.unprocessed_inbound(None, usize::MAX)?;
     if !old.is_empty() {
         for m in &old {
@@ -338,13 +338,14 @@ impl Store for SledStore {
         now: Timestamp,
         ttl: Duration,
     ) -> Result<Dedupe> {
-        self.trees
+        Ok(self
+            .trees
             .dedupes
-            .check_and_insert(key, now, ttl, &self.disk.journal)
+            .check_and_insert(key, now, ttl, &self.disk.journal))
     }
 
     async fn sweep_dedupe(&self, now: Timestamp, max: usize) -> Result<usize> {
-        self.trees.dedupes.sweep(now, max)
+        Ok(self.trees.dedupes.sweep(now, max))
     }
 
     async fn link_receipt(
