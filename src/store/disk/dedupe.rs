@@ -28,7 +28,7 @@ use std::time::Duration;
 use sha2::{Digest as _, Sha256};
 
 use super::codec::{split_timed_key, Reader};
-use super::journal::{Journal, SeenKey};
+use super::journal::{Forgot, Journal, Replayed, SeenKey};
 use super::trees::sled_err;
 use crate::store::error::Result;
 use crate::store::types::{Dedupe, DedupeKey, Timestamp};
@@ -68,14 +68,14 @@ impl Keys {
     }
 
     /// Forgets the key closest to its expiry, if it expires by `by`.
-    fn pop_first(&mut self, by: Timestamp) -> bool {
+    fn pop_first(&mut self, by: Timestamp) -> Option<(Timestamp, Digest)> {
         match self.order.first() {
             Some(&(at, d)) if at <= by => {
                 self.order.pop_first();
                 self.seen.remove(&d);
-                true
+                Some((at, d))
             }
-            _ => false,
+            _ => None,
         }
     }
 }
@@ -124,45 +124,63 @@ impl Dedupes {
         })
     }
 
-    /// At open: takes the keys the journal's seen records hold and those
-    /// sled's old tree held; the latter are written to the journal (durable)
-    /// and only then removed from sled.
-    pub(super) fn adopt(&self, from_journal: Vec<SeenKey>, journal: &Journal) -> Result<()> {
-        let legacy = self.legacy.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let mut all = from_journal;
-        let mut tree = None;
-        if let Some((t, old)) = legacy {
-            if !old.is_empty() {
-                for k in &old {
-                    journal.seen(&k.key, k.first, k.expires);
+    /// At open, for each seen or forgot record of the journal, in order: a
+    /// key is kept unless a later record of it is kept already; a forgotten
+    /// one is removed if it is still the record the sweep removed.
+    pub(super) fn replayed(&self, r: Replayed) {
+        let mut keys = self.keys();
+        match r {
+            Replayed::Seen(k) => self.keep(&mut keys, k),
+            Replayed::Forgot(f) => {
+                if keys
+                    .seen
+                    .get(&f.digest)
+                    .is_some_and(|s| s.expires == f.expires)
+                {
+                    keys.seen.remove(&f.digest);
+                    keys.order.remove(&(f.expires, f.digest));
                 }
-                journal.commit()?;
-                tree = Some(t);
             }
-            all.extend(old);
         }
-        all.sort_by_key(|k| k.expires);
+    }
+
+    fn keep(&self, keys: &mut Keys, k: SeenKey) {
+        let d = digest(&k.key);
+        if keys.seen.get(&d).is_some_and(|s| s.expires >= k.expires) {
+            return;
+        }
+        if keys.seen.len() >= self.max_keys && !keys.seen.contains_key(&d) {
+            keys.pop_first(Timestamp(u64::MAX));
+        }
+        let rec = Seen {
+            first: k.first,
+            expires: k.expires,
+        };
+        keys.add(d, rec);
+    }
+
+    /// At open, after the journal's replay: the keys sled's old tree held
+    /// are written to the journal (durable) and kept, and only then
+    /// removed from sled.
+    pub(super) fn adopt_legacy(&self, journal: &Journal) -> Result<()> {
+        let legacy = self.legacy.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let Some((tree, old)) = legacy else {
+            return Ok(());
+        };
+        if old.is_empty() {
+            return Ok(());
+        }
+        for k in &old {
+            journal.seen(&k.key, k.first, k.expires);
+        }
+        journal.commit()?;
         {
             let mut keys = self.keys();
-            for k in all {
-                let d = digest(&k.key);
-                if keys.seen.get(&d).is_some_and(|s| s.expires >= k.expires) {
-                    continue;
-                }
-                keys.add(
-                    d,
-                    Seen {
-                        first: k.first,
-                        expires: k.expires,
-                    },
-                );
+            for k in old {
+                self.keep(&mut keys, k);
             }
-            while keys.seen.len() > self.max_keys && keys.pop_first(Timestamp(u64::MAX)) {}
         }
-        if let Some(t) = tree {
-            t.clear().map_err(sled_err)?;
-        }
-        Ok(())
+        tree.clear().map_err(sled_err)
     }
 
     fn keys(&self) -> std::sync::MutexGuard<'_, Keys> {
@@ -202,11 +220,17 @@ impl Dedupes {
         Dedupe::First
     }
 
-    /// Forgets up to `max` keys expired at `now`, earliest first.
-    pub(super) fn sweep(&self, now: Timestamp, max: usize) -> usize {
+    /// Forgets up to `max` keys expired at `now`, earliest first, each
+    /// with a "forgot" record in `journal` so that a restart does not bring
+    /// it back.
+    pub(super) fn sweep(&self, now: Timestamp, max: usize, journal: &Journal) -> usize {
         let mut keys = self.keys();
         let mut removed = 0;
-        while removed < max && keys.pop_first(now) {
+        while removed < max {
+            let Some((expires, digest)) = keys.pop_first(now) else {
+                break;
+            };
+            journal.forgot(Forgot { digest, expires });
             removed += 1;
         }
         removed
@@ -218,7 +242,7 @@ mod tests {
     use super::*;
 
     fn journal(dir: &std::path::Path) -> Journal {
-        Journal::open(&dir.join("journal"), 1 << 20, 1).unwrap().0
+        Journal::open(&dir.join("journal"), 1 << 20, 1, &mut |_| {}).unwrap()
     }
 
     #[test]
@@ -250,7 +274,7 @@ mod tests {
     }
 
     #[test]
-    fn the_sweep_forgets_expired_keys_only() {
+    fn the_sweep_forgets_expired_keys_only_and_for_good() {
         let dir = tempfile::tempdir().unwrap();
         let db = sled::Config::new().path(dir.path()).open().unwrap();
         let d = Dedupes::open(&db).unwrap();
@@ -261,12 +285,24 @@ mod tests {
             d.check_and_insert(&DedupeKey(vec![i]), at, ttl, &j);
         }
         // Expiries are 100, 110, ... 190: at 145, five have expired.
-        assert_eq!(d.sweep(Timestamp(145), 100), 5);
-        assert_eq!(d.sweep(Timestamp(145), 100), 0);
-        let again = d.check_and_insert(&DedupeKey(vec![7]), Timestamp(146), ttl, &j);
+        assert_eq!(d.sweep(Timestamp(145), 100, &j), 5);
+        assert_eq!(d.sweep(Timestamp(145), 100, &j), 0);
+        j.commit().unwrap();
+        drop(j);
+        // After a restart: what the sweep forgot stays forgotten, even for
+        // a clock that went back; the rest is still there.
+        let d = Dedupes::open(&db).unwrap();
+        let j = open_journal(dir.path(), &d);
+        assert_eq!(d.keys().seen.len(), 5);
+        let at = Timestamp(50);
+        let again = d.check_and_insert(&DedupeKey(vec![7]), at, ttl, &j);
         assert!(matches!(again, Dedupe::Duplicate { .. }));
-        let again = d.check_and_insert(&DedupeKey(vec![1]), Timestamp(146), ttl, &j);
+        let again = d.check_and_insert(&DedupeKey(vec![1]), at, ttl, &j);
         assert_eq!(again, Dedupe::First);
+    }
+
+    fn open_journal(dir: &std::path::Path, d: &Dedupes) -> Journal {
+        Journal::open(&dir.join("journal"), 1 << 20, 1, &mut |k| d.replayed(k)).unwrap()
     }
 
     #[test]
@@ -286,8 +322,8 @@ mod tests {
                 )
                 .unwrap();
             let d = Dedupes::open(&db).unwrap();
-            let (j, seen) = Journal::open(&dir.path().join("journal"), 1 << 20, 1).unwrap();
-            d.adopt(seen, &j).unwrap();
+            let j = open_journal(dir.path(), &d);
+            d.adopt_legacy(&j).unwrap();
             assert!(db.open_tree(TREE).unwrap().is_empty(), "moved out of sled");
             assert_eq!(
                 d.check_and_insert(&key, Timestamp(1000), ttl, &j),
@@ -298,9 +334,9 @@ mod tests {
         }
         let db = sled::Config::new().path(dir.path()).open().unwrap();
         let d = Dedupes::open(&db).unwrap();
-        let (j, seen) = Journal::open(&dir.path().join("journal"), 1 << 20, 1).unwrap();
-        assert_eq!(seen.len(), 2);
-        d.adopt(seen, &j).unwrap();
+        let j = open_journal(dir.path(), &d);
+        assert_eq!(d.keys().seen.len(), 2, "both from the journal");
+        d.adopt_legacy(&j).unwrap();
         for k in [&key, &old] {
             assert_eq!(
                 d.check_and_insert(k, Timestamp(2000), ttl, &j),

@@ -191,8 +191,11 @@ impl SledStore {
 /// moves them again under the same ids).
 fn open_journal(trees: &Trees, dir: &std::path::Path, segment_bytes: u64) -> Result<Journal> {
     let old_seq = watermark::sled_inbound_seq(trees)?;
-    let (journal, seen) = Journal::open(dir, segment_bytes, old_seq + 1)?;
-    trees.dedupes.adopt(seen, &journal)?;
+    let dedupes = &trees.dedupes;
+    let journal = Journal::open(dir, segment_bytes, old_seq + 1, &mut |k| {
+        dedupes.replayed(k)
+    })?;
+    dedupes.adopt_legacy(&journal)?;
     let old = trees.unprocessed_inbound(None, usize::MAX)?;
     if !old.is_empty() {
         for m in &old {
@@ -345,7 +348,7 @@ impl Store for SledStore {
     }
 
     async fn sweep_dedupe(&self, now: Timestamp, max: usize) -> Result<usize> {
-        Ok(self.trees.dedupes.sweep(now, max))
+        Ok(self.trees.dedupes.sweep(now, max, &self.disk.journal))
     }
 
     async fn link_receipt(
