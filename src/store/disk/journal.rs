@@ -725,17 +725,34 @@ impl Journal {
     /// `before_delete` (flush sled, which holds the dedupe keys for good)
     /// before the first deletion. Writer thread only, right after a commit.
     pub(crate) fn maintain(&self, before_delete: impl FnOnce() -> Result<()>) -> Result<()> {
-        {
-            let mut g = self.lock();
+        // The lock is not held across the file system's syncs: every MO's
+        // dedupe check and removal takes it.
+        let (seg, next_id) = {
+            let g = self.lock();
             if g.written < self.segment_bytes || !g.buf.is_empty() || g.poisoned.is_some() {
                 return Ok(());
             }
-            let seg = g.seg + 1;
-            let file = create_segment(&self.dir, seg, g.next_id).map_err(Error::from_io)?;
+            (g.seg + 1, g.next_id)
+        };
+        let file = create_segment(&self.dir, seg, next_id).map_err(Error::from_io)?;
+        {
+            let mut g = self.lock();
+            // Seen records buffered meanwhile land in the new segment.
+            let carried = g
+                .idx
+                .segs
+                .get(&g.seg)
+                .map_or_else(Timestamp::default, |s| s.seen_until);
             g.file = Arc::new(file);
             g.seg = seg;
             g.written = HEADER;
-            g.idx.segs.insert(seg, Seg::default());
+            g.idx.segs.insert(
+                seg,
+                Seg {
+                    seen_until: carried,
+                    ..Seg::default()
+                },
+            );
         }
         before_delete()?;
         while self.drop_oldest()? {}
@@ -761,6 +778,15 @@ impl Journal {
         if seen_live && g.idx.segs.len() <= SEGMENTS_FOR_SEEN {
             return Ok(false);
         }
+        // Read without the lock (only this thread changes the segments).
+        let old = if seen_live {
+            drop(g);
+            let bytes = fs::read(seg_path(&self.dir, oldest)).map_err(Error::from_io)?;
+            g = self.lock();
+            bytes
+        } else {
+            Vec::new()
+        };
         let moved: Vec<(u64, Loc)> = g
             .idx
             .live
@@ -770,14 +796,13 @@ impl Journal {
             .collect();
         if seen_live {
             let clock = g.idx.clock;
-            let bytes = fs::read(seg_path(&self.dir, oldest)).map_err(Error::from_io)?;
             let mut off = HEADER as usize;
-            while let Ok((rec, n)) = decode(bytes.get(off..).unwrap_or_default()) {
+            while let Ok((rec, n)) = decode(old.get(off..).unwrap_or_default()) {
                 if let Record::Seen(k) = rec {
                     if k.expires > clock {
                         let seg = g.seg;
                         g.idx.saw(seg, k.first, k.expires);
-                        g.buf.extend_from_slice(&bytes[off..off + n]);
+                        g.buf.extend_from_slice(&old[off..off + n]);
                     }
                 }
                 off += n;
@@ -803,11 +828,12 @@ impl Journal {
                 }
                 return Err(e);
             }
-            g = self.lock();
+        } else {
+            drop(g);
         }
         fs::remove_file(seg_path(&self.dir, oldest)).map_err(Error::from_io)?;
         sync_dir(&self.dir).map_err(Error::from_io)?;
-        g.idx.segs.remove(&oldest);
+        self.lock().idx.segs.remove(&oldest);
         Ok(true)
     }
 }
