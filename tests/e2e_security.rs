@@ -184,15 +184,25 @@ async fn wrong_pins_lock_the_number_out_across_a_restart_and_no_pin_is_stored() 
     assert!(!found(&wrong), "a wrong PIN was written to the store");
 }
 
-/// Whether any key or value of any tree of the sled database at `path`
-/// holds `digits` as a whole run of ASCII digits.
+/// Whether any key or value of any tree of the sled database at `path`,
+/// or any byte of its inbound journal (`path/journal/*.log`), holds
+/// `digits` as a whole run of ASCII digits.
 fn store_holds(path: &std::path::Path, digits: &str) -> bool {
-    let db = sled::open(path).expect("open the store");
     let runs = |bytes: &[u8]| {
         bytes
             .split(|b| !b.is_ascii_digit())
             .any(|run| run == digits.as_bytes())
     };
+    let journal = std::fs::read_dir(path.join("journal")).expect("the inbound journal");
+    let segments: Vec<_> = journal.map(|e| e.expect("entry").path()).collect();
+    assert!(!segments.is_empty(), "no journal segment in {path:?}");
+    if segments
+        .iter()
+        .any(|seg| runs(&std::fs::read(seg).expect("read a segment")))
+    {
+        return true;
+    }
+    let db = sled::open(path).expect("open the store");
     db.tree_names().into_iter().any(|name| {
         let tree = db.open_tree(&name).expect("tree");
         tree.iter().any(|kv| {
