@@ -13,6 +13,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use bawaba_sim::rusmpp::CommandStatus;
+use e2e_support::admin::{add_admin, admin_addr, get};
 use e2e_support::{run, write_config, Peers, Serve};
 
 fn serve_fails_with(config: &Path, store: &Path) -> String {
@@ -107,8 +108,16 @@ async fn a_full_disk_refuses_to_acknowledge_and_recovers_when_there_is_room() {
     let store = mnt.join("store");
     let addrs = (peers.smsc.local_addr(), peers.ministries.local_addr());
     let config = write_config(dir.path(), addrs, &store, "text", "info");
+    add_admin(
+        &config,
+        "publisher-token-0123456789",
+        "viewer-token-0123456789",
+        "",
+    );
     let mut gateway = Serve::spawn(&config, &dir.path().join("serve.log"));
     peers.wait_binds(1).await;
+    let admin = admin_addr(&gateway).await;
+    assert_eq!(get(admin, "/readyz", None).await.0, 200);
 
     let mut phone = peers.smsc.sms("9647701234567");
     let ok = phone.send("2150", "HELP").await.expect("MO answered");
@@ -137,6 +146,10 @@ async fn a_full_disk_refuses_to_acknowledge_and_recovers_when_there_is_room() {
         "the refusal is logged:\n{}",
         gateway.logs()
     );
+    // Not ready, and /readyz says why.
+    let (status, body) = get(admin, "/readyz", None).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("\"store\":\"writes failing\""), "{body}");
     // Still running.
     assert!(
         tokio::time::timeout(

@@ -10,17 +10,18 @@ use axum::response::{IntoResponse, Response};
 use super::{authorize, bounded, json_error, query, Shared};
 use crate::config::AdminRole;
 use crate::msisdn::mask;
-use crate::runtime::Probe;
+use crate::runtime::{Probe, StoreState};
 use crate::store::SessionKey;
 
 pub(super) async fn readyz(State(s): State<Arc<Shared>>) -> Response {
     bounded(async {
         let unbound = s.probe.unbound();
-        let store = s.probe.store_ok().await;
+        let state = s.probe.store_state().await;
+        let store = state == StoreState::Ok;
         let body = serde_json::json!({
             "ready": unbound.is_empty() && store,
             "operators_without_bind": unbound,
-            "store": if store { "ok" } else { "not answering" },
+            "store": state.as_str(),
         });
         let status = if unbound.is_empty() && store {
             StatusCode::OK
@@ -91,7 +92,8 @@ pub(super) async fn status(State(s): State<Arc<Shared>>, headers: HeaderMap) -> 
     bounded(async {
         let snap = s.probe.snapshot();
         let unbound = s.probe.unbound();
-        let store = s.probe.store_ok().await;
+        let state = s.probe.store_state().await;
+        let store = state == StoreState::Ok;
         let flows = s.probe.flows();
         let current: Vec<_> = flows
             .flows()
@@ -101,7 +103,7 @@ pub(super) async fn status(State(s): State<Arc<Shared>>, headers: HeaderMap) -> 
         let o = snap.outbox;
         let body = serde_json::json!({
             "ready": unbound.is_empty() && store,
-            "store": if store { "ok" } else { "not answering" },
+            "store": state.as_str(),
             "binds": binds_json(&s.probe),
             "flows": current,
             "retired_flows": retired,

@@ -25,11 +25,32 @@ pub(super) type EnqueueFn = Arc<
     dyn Fn(String, String) -> BoxFuture<'static, Result<OutboundId, EnqueueError>> + Send + Sync,
 >;
 
+/// How the store looks to `/readyz`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreState {
+    Ok,
+    /// A read did not come back within half a second.
+    NotAnswering,
+    /// The last durable write failed (a full disk, an I/O error): MOs and
+    /// API sends are being refused.
+    WritesFailing,
+}
+
+impl StoreState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreState::Ok => "ok",
+            StoreState::NotAnswering => "not answering",
+            StoreState::WritesFailing => "writes failing",
+        }
+    }
+}
+
 /// The parts of a running gateway that do not depend on the store type.
 pub(super) trait Running: Send + Sync {
     fn bound(&self) -> Vec<Operator>;
     fn snapshot(&self) -> Snapshot;
-    fn store_ok(&self) -> BoxFuture<'_, bool>;
+    fn store_state(&self) -> BoxFuture<'_, StoreState>;
     fn flows(&self) -> Arc<FlowSet>;
     fn drain(&self) -> BoxFuture<'_, ()>;
     fn finish(&self, grace: Duration) -> BoxFuture<'_, ()>;
@@ -81,12 +102,18 @@ impl<S: Store> Running for Live<S> {
         self.core.flows()
     }
 
-    fn store_ok(&self) -> BoxFuture<'_, bool> {
+    fn store_state(&self) -> BoxFuture<'_, StoreState> {
         Box::pin(async move {
+            if !self.store.writes_ok() {
+                return StoreState::WritesFailing;
+            }
             // A key no subscriber has: a plain read, nothing written.
             let who = crate::store::SubscriberKey("readyz".into());
             let read = self.store.get_profile(&who);
-            matches!(tokio::time::timeout(STORE_PROBE, read).await, Ok(Ok(_)))
+            match tokio::time::timeout(STORE_PROBE, read).await {
+                Ok(Ok(_)) => StoreState::Ok,
+                _ => StoreState::NotAnswering,
+            }
         })
     }
 
@@ -240,9 +267,10 @@ impl Probe {
         self.0.flows()
     }
 
-    /// Whether the store answers a read within half a second.
-    pub async fn store_ok(&self) -> bool {
-        self.0.store_ok().await
+    /// Whether the store answers a read within half a second and its last
+    /// durable write succeeded.
+    pub async fn store_state(&self) -> StoreState {
+        self.0.store_state().await
     }
 }
 

@@ -421,7 +421,7 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-pub use handle::{Control, GatewayHandle, Probe};
+pub use handle::{Control, GatewayHandle, Probe, StoreState};
 pub use sessions::{hex as sessions_hex, unhex as sessions_unhex, SessionView};
 
 fn interactive_sms(operator: Option<&str>, to: &Msisdn, from: &str, text: &str) -> OutboundSms {

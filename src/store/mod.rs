@@ -245,6 +245,13 @@ pub trait Store: Send + Sync + 'static {
         max: usize,
     ) -> impl Future<Output = Result<usize>> + Send;
 
+    /// False while the store cannot make writes durable: its last durable
+    /// write failed (a full disk, an I/O error) and none has succeeded
+    /// since. `/readyz` reports it. By default always true.
+    fn writes_ok(&self) -> bool {
+        true
+    }
+
     /// Make every write issued so far durable (shutdown, or when a caller
     /// needs a normally unflushed write on disk).
     fn sync(&self) -> impl Future<Output = Result<()>> + Send;

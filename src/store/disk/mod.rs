@@ -397,6 +397,13 @@ impl Store for SledStore {
         self.trees.sweep_receipts(now, max)
     }
 
+    fn writes_ok(&self) -> bool {
+        !self
+            .stats
+            .failing
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     async fn sync(&self) -> Result<()> {
         match self.durable(Write::Sync).await? {
             Done::Synced => Ok(()),

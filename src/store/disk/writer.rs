@@ -21,7 +21,7 @@
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -79,6 +79,8 @@ impl Default for GroupCommit {
 pub struct CommitStats {
     pub batches: AtomicU64,
     pub ops: AtomicU64,
+    /// The last commit that wrote something failed.
+    pub failing: AtomicBool,
 }
 
 impl CommitStats {
@@ -133,7 +135,9 @@ fn run(disk: &Disk, dir: &Path, rx: &Receiver<Job>, gc: GroupCommit, stats: &Com
             Ok(job) => job,
             Err(RecvTimeoutError::Timeout) => {
                 if disk.journal.has_pending() {
-                    if let Err(e) = disk.journal.commit() {
+                    let done = disk.journal.commit();
+                    stats.failing.store(done.is_err(), Ordering::Relaxed);
+                    if let Err(e) = done {
                         tracing::warn!(error = %e, "inbound journal: writing removals failed");
                     }
                 }
@@ -216,6 +220,7 @@ fn commit(
         Ok(applied) => applied,
         Err(e) => {
             tracing::error!(error = %e, writes = writes.len(), "store batch failed; writes not acknowledged");
+            stats.failing.store(true, Ordering::Relaxed);
             Applied {
                 results: writes.iter().map(|_| Err(copy_err(&e))).collect(),
                 sled: false,
@@ -239,6 +244,9 @@ fn commit(
     }
     if let Err(e) = &flushed {
         tracing::error!(error = %e, writes = writes.len(), "store flush failed; writes not acknowledged");
+    }
+    if wrote {
+        stats.failing.store(flushed.is_err(), Ordering::Relaxed);
     }
     stats.batches.fetch_add(1, Ordering::Relaxed);
     stats.ops.fetch_add(writes.len() as u64, Ordering::Relaxed);
