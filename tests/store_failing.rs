@@ -25,12 +25,16 @@ use bawaba_sim::rusmpp::CommandStatus;
 use bawaba_sim::{Behaviour, SmscConfig};
 use runtime_common::{pds_balance, Rig};
 
-/// The sled store, with durable writes failing while `full` is set, and
-/// replies' writes waiting while `hold` is true.
+/// The sled store, with durable writes failing while `full` is set,
+/// replies' writes waiting while `hold` is true, an MO's journal write
+/// failing after it was handed out (`sync_fails`: its sync failed, and it
+/// is cut back) and session reads failing (`sessions_fail`).
 struct Failing {
     inner: SledStore,
     full: AtomicBool,
     hold: watch::Sender<bool>,
+    sync_fails: AtomicBool,
+    sessions_fail: AtomicBool,
 }
 
 /// `write`, or `Error::DiskFull` without running it when `full`.
@@ -52,7 +56,14 @@ impl Store for Failing {
         &self,
         key: &SessionKey,
     ) -> impl Future<Output = Result<Option<Session>>> + Send {
-        self.inner.get_session(key)
+        let fail = self.sessions_fail.load(Ordering::SeqCst);
+        let read = self.inner.get_session(key);
+        async move {
+            if fail {
+                return Err(Error::Internal("session read failed (test)".into()));
+            }
+            read.await
+        }
     }
 
     fn put_session(
@@ -98,6 +109,27 @@ impl Store for Failing {
         received_at: Timestamp,
     ) -> impl Future<Output = Result<InboundId>> + Send {
         gated(self.full(), self.inner.append_inbound(payload, received_at))
+    }
+
+    async fn append_inbound_early(
+        &self,
+        payload: Vec<u8>,
+        received_at: Timestamp,
+    ) -> Result<(InboundId, Durable)> {
+        if self.full() {
+            return Err(Error::DiskFull);
+        }
+        let (id, durable) = self
+            .inner
+            .append_inbound_early(payload, received_at)
+            .await?;
+        if !self.sync_fails.load(Ordering::SeqCst) {
+            return Ok((id, durable));
+        }
+        durable.wait().await?;
+        // As the journal does with a write whose sync failed: cut back.
+        self.inner.mark_inbound_processed(id).await?;
+        Ok((id, Durable::pending(async { Err(Error::DiskFull) })))
     }
 
     fn mark_inbound_processed(&self, id: InboundId) -> impl Future<Output = Result<bool>> + Send {
@@ -174,6 +206,14 @@ impl Store for Failing {
         ttl: Duration,
     ) -> impl Future<Output = Result<Dedupe>> + Send {
         self.inner.check_and_insert(key, now, ttl)
+    }
+
+    fn withdraw_dedupe(
+        &self,
+        key: &DedupeKey,
+        first: Timestamp,
+    ) -> impl Future<Output = Result<()>> + Send {
+        self.inner.withdraw_dedupe(key, first)
     }
 
     fn sweep_dedupe(
@@ -321,6 +361,8 @@ async fn failing_gateway_with(
         inner: sled,
         full: AtomicBool::new(false),
         hold: watch::Sender::new(false),
+        sync_fails: AtomicBool::new(false),
+        sessions_fail: AtomicBool::new(false),
     });
     let gw = Gateway::new(
         rig.config.clone(),
@@ -503,5 +545,43 @@ async fn durable_writes_failing_are_refused_with_rx_t_appn_then_traffic_resumes(
     assert!(!menu.end, "{menu:?}");
 
     traffic_resumes(&store, &mut phone, "HELP again").await;
+    gw.shutdown().await;
+}
+
+/// An MO is worked on while its journal write is synced. When that sync
+/// fails the SMSC is refused and sends the MO again: a reply already sent
+/// is not sent again for the resend, and an MO whose turn failed as well
+/// is answered when it comes again (not dropped as a duplicate).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_mo_whose_sync_fails_is_refused_and_its_resend_answered_once() {
+    let (rig, store, gw) = failing_gateway().await;
+    let mut phone = rig.smsc.sms("9647801112244");
+    let refused = [CommandStatus::EsmeRxTAppn];
+    let ok = [CommandStatus::EsmeRok];
+
+    store.sync_fails.store(true, Ordering::SeqCst);
+    assert_eq!(phone.send("2150", "hello?").await.unwrap(), refused);
+    let reply = phone.next_message().await.expect("answered meanwhile");
+    assert_eq!(reply.text, rig.config.sms.fallback.ar);
+    store.sync_fails.store(false, Ordering::SeqCst);
+    assert_eq!(phone.send("2150", "hello?").await.unwrap(), ok);
+    assert!(
+        nothing_more(&mut phone).await,
+        "the resend was answered again"
+    );
+
+    store.sync_fails.store(true, Ordering::SeqCst);
+    store.sessions_fail.store(true, Ordering::SeqCst);
+    assert_eq!(phone.send("2150", "anyone?").await.unwrap(), refused);
+    assert!(nothing_more(&mut phone).await, "a failed turn answered");
+    store.sync_fails.store(false, Ordering::SeqCst);
+    store.sessions_fail.store(false, Ordering::SeqCst);
+    assert_eq!(phone.send("2150", "anyone?").await.unwrap(), ok);
+    let reply = phone.next_message().await.expect("the resend answered");
+    assert_eq!(reply.text, rig.config.sms.fallback.ar);
+    until("the MOs out of the journal", async || {
+        journalled(&store).await == 0
+    })
+    .await;
     gw.shutdown().await;
 }

@@ -58,6 +58,7 @@ fn base(
         message_id: None,
         sequence: 0,
         answer: Answer::Nothing,
+        received: std::time::Instant::now(),
     }
 }
 

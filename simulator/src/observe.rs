@@ -89,6 +89,8 @@ pub struct Submitted {
     pub message_id: Option<String>,
     pub sequence: u32,
     pub answer: Answer,
+    /// When the SMSC read it off the bind.
+    pub received: std::time::Instant,
 }
 
 impl Submitted {

@@ -111,6 +111,41 @@ async fn intake_counts_the_acknowledgement_not_the_reply() {
     assert_eq!(smsc.stats().deliver_sms_sent, 20);
 }
 
+/// An SMS step lasts until the reply reaches the SMSC, even when the MO's deliver_sm_resp
+/// comes later (a gateway that answers while it makes the MO durable); the step still waits
+/// for the acknowledgement, and only an OK one makes it a success.
+#[tokio::test]
+async fn an_sms_step_ends_at_the_reply_even_when_the_ack_comes_later() {
+    let ack_delay = Duration::from_millis(300);
+    let smsc = Smsc::start(SmscConfig::local("bawaba", "secret"))
+        .await
+        .expect("start SMSC");
+    echo::start_acking_late(smsc.local_addr(), "bawaba", "secret", ack_delay)
+        .await
+        .expect("echo ESME binds");
+    smsc.wait_bound(1).await.expect("bound");
+    let mut c = LoadConfig::new(mix_of("echo-sms=1"));
+    c.arrivals = Arrivals::Closed { concurrency: 4 };
+    c.max_dialogues = Some(8);
+    c.duration = Duration::from_secs(10);
+    let started = std::time::Instant::now();
+    let r = load::run(&smsc, &c).await;
+    assert_eq!(r.all.steps(StepOutcome::Ok), 16, "{}", r.summary());
+    assert_eq!(r.all.step_errors(), 0);
+    // Closed loop, 4 at a time, each step held until its late ack: 16 steps take 4 rounds.
+    assert!(
+        started.elapsed() >= ack_delay * 4,
+        "{:?}",
+        started.elapsed()
+    );
+    let p99 = r.all.quantile(0.99);
+    assert!(
+        p99 < ack_delay / 2,
+        "counted the acknowledgement, not the reply: p99 {p99:?}\n{}",
+        r.summary()
+    );
+}
+
 #[tokio::test]
 async fn sms_conversations_complete_and_a_wrong_sms_is_an_error() {
     let smsc = rig(2, Duration::ZERO).await;

@@ -1,9 +1,11 @@
 //! The router: every PDU the binds receive comes here, in one bounded
 //! channel. It never waits on a worker: a USSD MO is acknowledged and
 //! queued (or answered "busy" at once when the subscriber's worker is
-//! full); an SMS is journalled on a bounded set of intake tasks and
-//! acknowledged after the write is durable (ESME_RX_T_APPN when full or
-//! the store is busy); a delivery receipt goes to the outbox.
+//! full); an SMS is journalled on a bounded set of intake tasks, handed to
+//! its worker as soon as the journal's write is under way, and
+//! acknowledged once that write is durable (ESME_RX_T_APPN when full, the
+//! store is busy or the write failed); a delivery receipt goes to the
+//! outbox.
 //!
 //! Also: replay of the journal at start (SMS not yet processed, follow-ups
 //! not yet sent).
@@ -185,27 +187,32 @@ fn sms_mo<S: Store>(
     tokio::spawn(async move {
         let _permit = permit;
         let now = Timestamp(core.now_ms());
-        match core
-            .store
-            .append_inbound(Entry::Sms(mo.clone()).encode(), now)
-            .await
-        {
-            Ok(id) => {
-                responder.respond(CommandStatus::ESME_ROK);
+        let entry = Entry::Sms(mo.clone()).encode();
+        let durable = match core.store.append_inbound_early(entry, now).await {
+            Ok((id, durable)) => {
+                // Worked on while its write is synced: the reply does not
+                // wait for the disk, the acknowledgement does.
                 let who = mo.source.clone();
-                slot.send(
-                    who,
-                    Work::Sms(sms::Turn {
-                        id,
-                        mo,
-                        replayed: false,
-                    }),
-                );
+                let turn = sms::Turn {
+                    id,
+                    mo,
+                    replayed: false,
+                };
+                slot.send(who, Work::Sms(turn));
+                durable.wait().await
             }
             Err(e) => {
+                core.job_done();
+                Err(e)
+            }
+        };
+        match durable {
+            Ok(()) => responder.respond(CommandStatus::ESME_ROK),
+            Err(e) => {
+                // The SMSC sends it again; if it was answered meanwhile,
+                // the dedupe window drops the resend.
                 tracing::warn!(operator = %operator, error = %e, "SMS not journalled; ESME_RX_T_APPN");
                 responder.respond(CommandStatus::ESME_RX_T_APPN);
-                core.job_done();
             }
         }
     });

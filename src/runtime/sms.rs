@@ -1,6 +1,8 @@
 //! The SMS bearer. Intake (on the router): reserve a worker slot, journal
-//! the MO durably, then acknowledge; a full worker or a busy store answers
-//! ESME_RX_T_APPN so the SMSC keeps the message and retries. Turn (on the
+//! the MO, hand it to the worker while the write is synced, and
+//! acknowledge it once durable; a full worker, a busy store or a failed
+//! write answers ESME_RX_T_APPN so the SMSC keeps the message and retries
+//! (a resend of one answered meanwhile is a duplicate). Turn (on the
 //! subscriber's worker): drop duplicates (same operator, addresses,
 //! content and part references within `[sms] dedupe_window`), reassemble
 //! concatenated parts, route a keyword (or continue the conversation keyed
@@ -124,30 +126,38 @@ pub async fn run<S: Store>(core: &Arc<Core<S>>, t: Turn) {
 }
 
 async fn handle<S: Store>(core: &Arc<Core<S>>, t: Turn) -> Result<(), Error> {
-    let now = core.now_ms();
+    let now = Timestamp(core.now_ms());
     let window = core.config.sms.dedupe_window;
     // Recorded for a replayed MO too: the SMSC resends an MO whose ack a
     // crash swallowed, and that resend must be found a duplicate. A
     // replayed MO itself is handled whatever the window says (its own
     // first attempt may have recorded it before the crash).
-    let dup = core
-        .store
-        .check_and_insert(&t.mo.dedupe_key(), Timestamp(now), window)
-        .await?;
+    let key = t.mo.dedupe_key();
+    let dup = core.store.check_and_insert(&key, now, window).await?;
     if let (Dedupe::Duplicate { .. }, false) = (dup, t.replayed) {
         tracing::info!("duplicate deliver_sm; already handled");
         core.store.mark_inbound_processed(t.id).await?;
         return Ok(());
     }
-    let Some((text, ids)) = whole(core, t) else {
-        return Ok(()); // a part; the rest is still to come
-    };
-    if !converse(core, &ids.0, &ids.1, &text).await? {
-        for id in ids.1 {
-            core.store.mark_inbound_processed(id).await?;
+    let handled = async {
+        let Some((text, ids)) = whole(core, t) else {
+            return Ok(()); // a part; the rest is still to come
+        };
+        if !converse(core, &ids.0, &ids.1, &text).await? {
+            for id in ids.1 {
+                core.store.mark_inbound_processed(id).await?;
+            }
         }
+        Ok(())
     }
-    Ok(())
+    .await;
+    if handled.is_err() && matches!(dup, Dedupe::First) {
+        // Not handled: a resend must not be dropped as a duplicate. (The
+        // MO is worked on while its journal write is synced; if that
+        // write failed too, the SMSC was refused and sends it again.)
+        core.store.withdraw_dedupe(&key, now).await?;
+    }
+    handled
 }
 
 /// Who wrote what, and the journal entries it came in.

@@ -295,6 +295,14 @@ impl Store for MemoryStore {
         Ok(Dedupe::First)
     }
 
+    async fn withdraw_dedupe(&self, key: &DedupeKey, first: Timestamp) -> Result<()> {
+        let mut st = self.lock();
+        if st.dedupe.get(key).is_some_and(|&(f, _)| f == first) {
+            st.dedupe.remove(key);
+        }
+        Ok(())
+    }
+
     async fn sweep_dedupe(&self, now: Timestamp, max: usize) -> Result<usize> {
         let mut st = self.lock();
         let keys = expired(

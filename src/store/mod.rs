@@ -23,7 +23,9 @@
 //!   inbound journal (MOs are kept in a log of its own, not in sled:
 //!   `disk/journal.rs`) with one `write` and `fdatasync`, then releases
 //!   every waiter of the batch. So:
-//!   journal the MO, await, then `deliver_sm_resp`; enqueue the MT, await,
+//!   journal the MO, await, then `deliver_sm_resp` (or with
+//!   [`Store::append_inbound_early`], work on the MO while the write is
+//!   synced, and acknowledge it once it is durable); enqueue the MT, await,
 //!   then HTTP 202. A full queue is [`Error::Busy`]: answer ESME_RX_T_APPN /
 //!   HTTP 503 and let the peer retry. A durable write becomes visible to
 //!   reads when its batch is applied, just before its flush. If the caller
@@ -137,6 +139,24 @@ pub trait Store: Send + Sync + 'static {
         received_at: Timestamp,
     ) -> impl Future<Output = Result<InboundId>> + Send;
 
+    /// Journal an MO message in two steps, so it can be worked on while its
+    /// write is made durable: resolves with the MO's id once the write is
+    /// under way, and a [`Durable`] that resolves once it is on disk (or
+    /// with the error that kept it off; the MO is then not journalled, and a
+    /// `mark_inbound_processed` of its id finds nothing). Acknowledge the MO
+    /// only after the `Durable`. The default is [`Store::append_inbound`],
+    /// durable at once.
+    fn append_inbound_early(
+        &self,
+        payload: Vec<u8>,
+        received_at: Timestamp,
+    ) -> impl Future<Output = Result<(InboundId, Durable)>> + Send {
+        async move {
+            let id = self.append_inbound(payload, received_at).await?;
+            Ok((id, Durable::done()))
+        }
+    }
+
     /// Done with an MO message (removes it from the journal). True if present.
     fn mark_inbound_processed(&self, id: InboundId) -> impl Future<Output = Result<bool>> + Send;
 
@@ -206,6 +226,19 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
         ttl: Duration,
     ) -> impl Future<Output = Result<Dedupe>> + Send;
+
+    /// Takes back the `First` that `check_and_insert` gave `key` at `first`
+    /// (its MO was not handled after all, so a resend must not be a
+    /// duplicate). Leaves a later sighting alone. Not durable: a restart
+    /// brings the key back if its record was flushed. Default: keeps it.
+    fn withdraw_dedupe(
+        &self,
+        key: &DedupeKey,
+        first: Timestamp,
+    ) -> impl Future<Output = Result<()>> + Send {
+        let _ = (key, first);
+        async { Ok(()) }
+    }
 
     /// Remove up to `max` dedupe entries expired at `now`; returns the count.
     fn sweep_dedupe(

@@ -145,6 +145,27 @@ async fn inbound_journal<S: Store>(s: &S) {
     assert!(s.append_inbound(vec![], Timestamp(4)).await.unwrap() > c);
 }
 
+/// An MO handed out before its write is durable can be worked on (and
+/// finished) meanwhile; its durable outcome still comes, and an MO left
+/// unprocessed is there once it has.
+async fn early_append<S: Store>(s: &S) {
+    let (a, a_durable) = s
+        .append_inbound_early(b"PDS 1".to_vec(), Timestamp(1))
+        .await
+        .unwrap();
+    let (b, b_durable) = s
+        .append_inbound_early(b"PDS 2".to_vec(), Timestamp(2))
+        .await
+        .unwrap();
+    assert!(a < b);
+    assert!(s.mark_inbound_processed(a).await.unwrap());
+    a_durable.wait().await.unwrap();
+    b_durable.wait().await.unwrap();
+    let left = s.unprocessed_inbound(None, 10).await.unwrap();
+    assert_eq!(left.iter().map(|m| m.id).collect::<Vec<_>>(), vec![b]);
+    assert_eq!(left[0].payload, b"PDS 2");
+}
+
 async fn replies_take_their_mos_out_of_the_journal<S: Store>(s: &S) {
     let first = s.append_inbound(b"part 1".to_vec(), Timestamp(1)).await;
     let second = s.append_inbound(b"part 2".to_vec(), Timestamp(2)).await;
@@ -358,6 +379,39 @@ async fn receipts<S: Store>(s: &S) {
     s.sync().await.unwrap();
 }
 
+/// A `First` taken back is no duplicate any more; a later sighting of the
+/// key is not taken back by an older one's withdrawal.
+async fn dedupe_withdrawn<S: Store>(s: &S) {
+    let k = DedupeKey(b"mo:zain:964770:2150:PDS".to_vec());
+    let ttl = Duration::from_secs(60);
+    let first = s.check_and_insert(&k, Timestamp(10), ttl).await.unwrap();
+    assert_eq!(first, Dedupe::First);
+    s.withdraw_dedupe(&k, Timestamp(9)).await.unwrap();
+    let dup = s.check_and_insert(&k, Timestamp(11), ttl).await.unwrap();
+    assert_eq!(
+        dup,
+        Dedupe::Duplicate {
+            first_seen: Timestamp(10)
+        }
+    );
+    s.withdraw_dedupe(&k, Timestamp(10)).await.unwrap();
+    let again = s.check_and_insert(&k, Timestamp(12), ttl).await.unwrap();
+    assert_eq!(again, Dedupe::First);
+    s.withdraw_dedupe(&k, Timestamp(10)).await.unwrap();
+    let dup = s.check_and_insert(&k, Timestamp(13), ttl).await.unwrap();
+    assert_eq!(
+        dup,
+        Dedupe::Duplicate {
+            first_seen: Timestamp(12)
+        }
+    );
+    // The sweep still finds it once expired.
+    assert_eq!(
+        s.sweep_dedupe(Timestamp(12).after(ttl), 10).await.unwrap(),
+        1
+    );
+}
+
 macro_rules! against_both {
     ($($name:ident),* $(,)?) => {
         mod memory_impl {
@@ -384,11 +438,13 @@ against_both!(
     session_sweep,
     profiles,
     inbound_journal,
+    early_append,
     replies_take_their_mos_out_of_the_journal,
     replies_sent_before_their_write_are_not_stored,
     outbound_priority_order,
     outbound_lease_expiry,
     outbound_fail_and_reschedule,
     dedupe,
+    dedupe_withdrawn,
     receipts,
 );

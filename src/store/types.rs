@@ -3,6 +3,8 @@
 //! looks inside them.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -94,6 +96,40 @@ pub struct InboundMessage {
     pub id: InboundId,
     pub received_at: Timestamp,
     pub payload: Vec<u8>,
+}
+
+/// A durable write still under way: resolves once it is on disk, or with
+/// the error that kept it off ([`crate::store::Store::append_inbound_early`]).
+#[must_use = "a write is durable only once this resolves Ok"]
+pub struct Durable(Option<Pin<Box<dyn Future<Output = super::Result<()>> + Send>>>);
+
+impl Durable {
+    /// Already on disk.
+    pub fn done() -> Durable {
+        Durable(None)
+    }
+
+    /// On disk when `f` resolves `Ok`.
+    pub fn pending(f: impl Future<Output = super::Result<()>> + Send + 'static) -> Durable {
+        Durable(Some(Box::pin(f)))
+    }
+
+    pub async fn wait(self) -> super::Result<()> {
+        match self.0 {
+            None => Ok(()),
+            Some(f) => f.await,
+        }
+    }
+}
+
+impl fmt::Debug for Durable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Durable(pending)"
+        } else {
+            "Durable(done)"
+        })
+    }
 }
 
 /// Sending order of the outbound queue: lower goes first.

@@ -51,6 +51,27 @@ pub async fn start(
     password: &str,
     delay: Duration,
 ) -> anyhow::Result<()> {
+    start_with(smsc, system_id, password, delay, Duration::ZERO).await
+}
+
+/// [`start`], but the answer goes at once and each deliver_sm_resp `ack_delay` later: like
+/// a gateway that works on an MO while it makes it durable.
+pub async fn start_acking_late(
+    smsc: SocketAddr,
+    system_id: &str,
+    password: &str,
+    ack_delay: Duration,
+) -> anyhow::Result<()> {
+    start_with(smsc, system_id, password, Duration::ZERO, ack_delay).await
+}
+
+async fn start_with(
+    smsc: SocketAddr,
+    system_id: &str,
+    password: &str,
+    delay: Duration,
+    ack_delay: Duration,
+) -> anyhow::Result<()> {
     let stream = TcpStream::connect(smsc)
         .await
         .with_context(|| format!("connect {smsc}"))?;
@@ -84,7 +105,7 @@ pub async fn start(
     let seq = Arc::new(AtomicU32::new(2));
     tokio::spawn(async move {
         while let Some(Ok(cmd)) = reader.next().await {
-            if answer(cmd, &tx, &seq, delay).await.is_err() {
+            if answer(cmd, &tx, &seq, (delay, ack_delay)).await.is_err() {
                 return;
             }
         }
@@ -98,7 +119,12 @@ fn cstr<const MIN: usize, const MAX: usize>(s: &str) -> anyhow::Result<COctetStr
 
 type Out = mpsc::Sender<Command>;
 
-async fn answer(cmd: Command, tx: &Out, seq: &Arc<AtomicU32>, delay: Duration) -> Result<(), ()> {
+async fn answer(
+    cmd: Command,
+    tx: &Out,
+    seq: &Arc<AtomicU32>,
+    (delay, ack_delay): (Duration, Duration),
+) -> Result<(), ()> {
     let send = |c| async move { tx.send(c).await.map_err(|_| ()) };
     let n = cmd.sequence_number();
     match cmd.pdu() {
@@ -116,7 +142,16 @@ async fn answer(cmd: Command, tx: &Out, seq: &Arc<AtomicU32>, delay: Duration) -
         }
         Some(Pdu::DeliverSm(d)) => {
             let resp = DeliverSmResp::new(COctetString::empty(), vec![]);
-            send(Command::new(CommandStatus::EsmeRok, n, resp)).await?;
+            let resp = Command::new(CommandStatus::EsmeRok, n, resp);
+            if ack_delay.is_zero() {
+                send(resp).await?;
+            } else {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(ack_delay).await;
+                    let _ = tx.send(resp).await;
+                });
+            }
             let Some(sm) = screen(d) else { return Ok(()) };
             let next = seq.fetch_add(1, Ordering::Relaxed);
             let cmd = Command::new(CommandStatus::EsmeRok, next, sm);

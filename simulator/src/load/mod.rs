@@ -387,6 +387,11 @@ impl Player<'_> {
                 return DialogueEnd::Failed;
             };
             let t0 = Instant::now();
+            // Until the reply's (last) submit_sm reached the SMSC, which
+            // may be before the MO's deliver_sm_resp (a gateway may work
+            // on an MO while it makes it durable); an `intake` step, until
+            // the deliver_sm_resp.
+            let mut replied = None;
             let answer = async {
                 let statuses = phone.send(to, text).await?;
                 if let Some(s) = statuses.into_iter().find(|s| *s != CommandStatus::EsmeRok) {
@@ -395,10 +400,16 @@ impl Player<'_> {
                 if step.expect == scenario::ACK_ONLY {
                     return Ok((String::new(), step.end));
                 }
-                phone.next_message().await.map(|m| (m.text, step.end))
+                let m = phone.next_message().await?;
+                replied = m.parts.iter().map(|p| p.received).max();
+                Ok((m.text, step.end))
             }
             .await;
-            if !self.record(i, step, answer, t0.elapsed()) {
+            let took = replied.map_or_else(
+                || t0.elapsed(),
+                |at| at.saturating_duration_since(t0.into_std()),
+            );
+            if !self.record(i, step, answer, took) {
                 return DialogueEnd::Failed;
             }
         }

@@ -36,6 +36,7 @@
 //! returned in its slot); a storage error fails the rest of the batch.
 
 use sled::Tree;
+use tokio::sync::oneshot;
 
 use super::codec::*;
 use super::journal::Journal;
@@ -50,6 +51,9 @@ pub(super) enum Write {
     AppendInbound {
         payload: Vec<u8>,
         received_at: Timestamp,
+        /// Told the id as soon as the batch is applied, before its flush
+        /// (`Store::append_inbound_early`).
+        early: Option<oneshot::Sender<InboundId>>,
     },
     EnqueueOutbound(NewOutbound),
     LinkReceipt {
@@ -116,6 +120,7 @@ impl Trees {
                 Write::AppendInbound {
                     payload,
                     received_at,
+                    ..
                 } => Ok(Done::Inbound(journal.append(payload, *received_at))),
                 Write::EnqueueOutbound(msg) => {
                     enqueue_outbound((&mut outbound, msgs, queue, inflight), msg)?

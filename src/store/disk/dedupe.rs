@@ -220,6 +220,17 @@ impl Dedupes {
         Dedupe::First
     }
 
+    /// Forgets `key` if it was first seen at `first` (in memory only: its
+    /// "seen" record stays in the journal).
+    pub(super) fn withdraw(&self, key: &DedupeKey, first: Timestamp) {
+        let d = digest(&key.0);
+        let mut keys = self.keys();
+        if let Some(s) = keys.seen.get(&d).copied().filter(|s| s.first == first) {
+            keys.seen.remove(&d);
+            keys.order.remove(&(s.expires, d));
+        }
+    }
+
     /// Forgets up to `max` keys expired at `now`, earliest first, each
     /// with a "forgot" record in `journal` so that a restart does not bring
     /// it back.

@@ -174,6 +174,12 @@ impl SledStore {
     }
 
     async fn durable(&self, write: Write) -> Result<Done> {
+        self.queue(write)?.await.map_err(|_| Error::Closed)?
+    }
+
+    /// Hands `write` to the writer; the receiver gets its outcome once the
+    /// batch is durable (or failed).
+    fn queue(&self, write: Write) -> Result<oneshot::Receiver<Result<Done>>> {
         let (reply, rx) = oneshot::channel();
         self.writer
             .try_send(Job { write, reply })
@@ -181,7 +187,7 @@ impl SledStore {
                 TrySendError::Full(_) => Error::Busy,
                 TrySendError::Disconnected(_) => Error::Closed,
             })?;
-        rx.await.map_err(|_| Error::Closed)?
+        Ok(rx)
     }
 }
 
@@ -280,11 +286,36 @@ impl Store for SledStore {
             .durable(Write::AppendInbound {
                 payload,
                 received_at,
+                early: None,
             })
             .await?
         {
             Done::Inbound(id) => Ok(id),
             other => Err(mismatch(other)),
+        }
+    }
+
+    async fn append_inbound_early(
+        &self,
+        payload: Vec<u8>,
+        received_at: Timestamp,
+    ) -> Result<(InboundId, Durable)> {
+        let (early, id) = oneshot::channel();
+        let durable = self.queue(Write::AppendInbound {
+            payload,
+            received_at,
+            early: Some(early),
+        })?;
+        let outcome = async move {
+            match durable.await.map_err(|_| Error::Closed)?? {
+                Done::Inbound(id) => Ok(id),
+                other => Err(mismatch(other)),
+            }
+        };
+        match id.await {
+            Ok(id) => Ok((id, Durable::pending(async move { outcome.await.map(drop) }))),
+            // The batch failed before the MO got an id: its error.
+            Err(_) => Ok((outcome.await?, Durable::done())),
         }
     }
 
@@ -345,6 +376,11 @@ impl Store for SledStore {
             .trees
             .dedupes
             .check_and_insert(key, now, ttl, &self.disk.journal))
+    }
+
+    async fn withdraw_dedupe(&self, key: &DedupeKey, first: Timestamp) -> Result<()> {
+        self.trees.dedupes.withdraw(key, first);
+        Ok(())
     }
 
     async fn sweep_dedupe(&self, now: Timestamp, max: usize) -> Result<usize> {

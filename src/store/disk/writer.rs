@@ -228,6 +228,15 @@ fn commit(
             }
         }
     };
+    // Early appenders may work on their MO while the batch is flushed: it
+    // is acknowledged only with the batch's outcome below.
+    for (w, r) in writes.iter_mut().zip(&results) {
+        if let (Write::AppendInbound { early, .. }, Ok(Done::Inbound(id))) = (w, r) {
+            if let Some(tx) = early.take() {
+                let _ = tx.send(*id);
+            }
+        }
+    }
     let wrote = results.iter().any(|r| r.is_ok());
     let mut flushed = if wrote && sled {
         flush_sled(&disk.trees, &disk.db_file)
