@@ -17,6 +17,9 @@
 //! It also owns the journal's segments: a new one past its size, old ones
 //! compacted away (`Journal::maintain`). A failed flush answers all
 //! of them with the error: nothing is acknowledged that is not on disk.
+//! An MO appended with `append_inbound_early` learns its id as soon as its
+//! batch is applied, before the flush, so the runtime can work on it
+//! meanwhile; its acknowledgement still waits for the batch's answer.
 
 use std::fs::File;
 use std::io;
