@@ -17,6 +17,7 @@ pub mod msisdn;
 pub mod notify;
 pub mod outbox;
 pub mod runtime;
+pub mod shards;
 pub mod smpp;
 pub mod store;
 pub mod tls;

@@ -3,17 +3,20 @@
 //! service code per minute (all senders together). Fixed one-minute
 //! windows, counted in memory.
 //!
-//! Bounded: at most `tracked` windows are kept; a new key beyond that
-//! first drops expired windows (oldest first), then the oldest live one
-//! (that sender starts a fresh window: under a flood of distinct numbers
-//! the limit gets looser, memory never grows). Time is the runtime's
-//! clock (milliseconds), so tests can drive it.
+//! Bounded: at most `tracked` windows are kept, split over
+//! [`crate::shards`] by key (a shard holds `tracked / 64`, at least one);
+//! a new key beyond its shard's share first drops that shard's expired
+//! windows (oldest first), then its oldest live one (that sender starts a
+//! fresh window: under a flood of distinct numbers the limit gets looser,
+//! memory never grows). Sharded so that neither a map growing nor a
+//! compaction stops every MO at once. Time is the runtime's clock
+//! (milliseconds), so tests can drive it.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
 
 use crate::config::Limits;
 use crate::msisdn::Msisdn;
+use crate::shards::{Shards, SHARDS};
 
 const WINDOW_MS: u64 = 60_000;
 
@@ -35,6 +38,7 @@ struct Window {
     told: bool,
 }
 
+#[derive(Default)]
 struct Windows {
     map: HashMap<String, Window>,
     /// Keys in the order their windows started (stale entries skipped).
@@ -43,17 +47,23 @@ struct Windows {
 
 pub struct Limiter {
     cfg: Limits,
-    windows: Mutex<Windows>,
+    windows: Shards<Windows>,
+    /// Windows kept at most per shard.
+    per_shard: usize,
 }
 
 impl Limiter {
     pub fn new(cfg: Limits) -> Limiter {
+        // Few tracked keys (as in tests): one shard, so the bound is exact.
+        let shards = if cfg.tracked >= 64 * SHARDS {
+            SHARDS
+        } else {
+            1
+        };
         Limiter {
+            per_shard: (cfg.tracked / shards).max(1),
             cfg,
-            windows: Mutex::new(Windows {
-                map: HashMap::new(),
-                order: VecDeque::new(),
-            }),
+            windows: Shards::new(shards),
         }
     }
 
@@ -72,11 +82,7 @@ impl Limiter {
     /// Windows kept now.
     #[cfg(test)]
     pub fn tracked(&self) -> usize {
-        self.lock().map.len()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Windows> {
-        self.windows.lock().unwrap_or_else(|e| e.into_inner())
+        self.windows.each().map(|w| w.map.len()).sum()
     }
 
     fn check(
@@ -85,15 +91,15 @@ impl Limiter {
         code: Option<&str>,
         now: u64,
     ) -> Verdict {
-        let mut w = self.lock();
+        let hit = |key: String, limit| self.windows.of(&key).hit(&key, limit, now, self.per_shard);
         if let Some(limit) = limit {
-            let v = w.hit(&format!("{kind}{who}"), limit, now, self.cfg.tracked);
+            let v = hit(format!("{kind}{who}"), limit);
             if v != Verdict::Allowed {
                 return v;
             }
         }
         match (code, self.cfg.code_per_minute) {
-            (Some(code), Some(limit)) => w.hit(&format!("c:{code}"), limit, now, self.cfg.tracked),
+            (Some(code), Some(limit)) => hit(format!("c:{code}"), limit),
             _ => Verdict::Allowed,
         }
     }
@@ -249,11 +255,35 @@ mod tests {
             assert_eq!(l.ussd_session(&who(n), None, n * 10), Verdict::Allowed);
             assert!(l.tracked() <= 100);
         }
-        assert!(l.lock().order.len() <= 2 * 100 + 16);
+        let order: usize = l.windows.each().map(|w| w.order.len()).sum();
+        assert!(order <= 2 * 100 + 16);
         // The newest numbers are still remembered.
         assert_eq!(
             l.ussd_session(&who(9_999), None, 100_000),
             Verdict::Refused { tell: true }
         );
+    }
+
+    #[test]
+    fn with_many_tracked_the_windows_are_sharded_and_stay_within_tracked() {
+        let tracked = 64 * SHARDS * 2;
+        let l = limits(Some(1), None, None, tracked);
+        assert_eq!(l.windows.count(), SHARDS);
+        for n in 0..50_000 {
+            assert_eq!(l.ussd_session(&who(n), None, n), Verdict::Allowed);
+        }
+        assert!(l.tracked() <= tracked, "{}", l.tracked());
+        assert!(l.tracked() > tracked * 9 / 10, "{}", l.tracked());
+        for w in l.windows.each() {
+            assert!(w.map.len() <= l.per_shard);
+            assert!(w.order.len() <= 2 * l.per_shard + 16);
+        }
+        // The newest numbers are still remembered, each in its shard.
+        for n in 49_990..50_000 {
+            assert_eq!(
+                l.ussd_session(&who(n), None, 50_000),
+                Verdict::Refused { tell: true }
+            );
+        }
     }
 }

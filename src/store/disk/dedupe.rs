@@ -18,11 +18,15 @@
 //! Memory: about 100 bytes per key in the window (the map and an expiry
 //! index): a 2-minute window at 4,000 MOs/s is 480,000 keys, about 48 MB.
 //! At most [`MAX_KEYS`] are kept: past that (a 2-minute window above 8,300
-//! MOs/s sustained, or a long window) the key closest to its expiry is
-//! forgotten first, so a resend that late is no longer caught.
+//! MOs/s sustained, or a long window) the key closest to its expiry in its
+//! shard is forgotten first, so a resend that late is no longer caught.
+//!
+//! The keys are split by digest into [`SHARDS`] maps, each under its own
+//! lock (`crate::shards`: one map of 230,000 keys took 42 ms to grow, all
+//! MOs waiting on its lock).
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
@@ -30,6 +34,7 @@ use sha2::{Digest as _, Sha256};
 use super::codec::{split_timed_key, Reader};
 use super::journal::{Forgot, Journal, Replayed, SeenKey};
 use super::trees::sled_err;
+use crate::shards::{Shards, SHARDS};
 use crate::store::error::Result;
 use crate::store::types::{Dedupe, DedupeKey, Timestamp};
 
@@ -81,7 +86,9 @@ impl Keys {
 }
 
 pub(super) struct Dedupes {
-    keys: Mutex<Keys>,
+    /// By the first byte of the digest (SHA-256 spreads them evenly).
+    shards: Shards<Keys>,
+    /// Keys kept at most per shard.
     max_keys: usize,
     /// Keys read from sled's old tree at open, to move to the journal.
     legacy: Mutex<Option<(sled::Tree, Vec<SeenKey>)>>,
@@ -118,8 +125,8 @@ impl Dedupes {
             });
         }
         Ok(Dedupes {
-            keys: Mutex::new(Keys::default()),
-            max_keys: MAX_KEYS,
+            shards: Shards::new(SHARDS),
+            max_keys: MAX_KEYS / SHARDS,
             legacy: Mutex::new(Some((tree, legacy))),
         })
     }
@@ -128,10 +135,10 @@ impl Dedupes {
     /// key is kept unless a later record of it is kept already; a forgotten
     /// one is removed if it is still the record the sweep removed.
     pub(super) fn replayed(&self, r: Replayed) {
-        let mut keys = self.keys();
         match r {
-            Replayed::Seen(k) => self.keep(&mut keys, k),
+            Replayed::Seen(k) => self.keep(k),
             Replayed::Forgot(f) => {
+                let mut keys = self.shard(&f.digest);
                 if keys
                     .seen
                     .get(&f.digest)
@@ -144,8 +151,9 @@ impl Dedupes {
         }
     }
 
-    fn keep(&self, keys: &mut Keys, k: SeenKey) {
+    fn keep(&self, k: SeenKey) {
         let d = digest(&k.key);
+        let mut keys = self.shard(&d);
         if keys.seen.get(&d).is_some_and(|s| s.expires >= k.expires) {
             return;
         }
@@ -174,17 +182,20 @@ impl Dedupes {
             journal.seen(&k.key, k.first, k.expires);
         }
         journal.commit()?;
-        {
-            let mut keys = self.keys();
-            for k in old {
-                self.keep(&mut keys, k);
-            }
+        for k in old {
+            self.keep(k);
         }
         tree.clear().map_err(sled_err)
     }
 
-    fn keys(&self) -> std::sync::MutexGuard<'_, Keys> {
-        self.keys.lock().unwrap_or_else(|e| e.into_inner())
+    fn shard(&self, d: &Digest) -> MutexGuard<'_, Keys> {
+        self.shards.at(usize::from(d[0]))
+    }
+
+    /// Keys held now, all shards together.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.shards.each().map(|s| s.seen.len()).sum()
     }
 
     /// `journal` gets a "seen" record of a first sighting: durable with the
@@ -198,7 +209,7 @@ impl Dedupes {
     ) -> Dedupe {
         let d = digest(&key.0);
         let expires = now.after(ttl);
-        let mut keys = self.keys();
+        let mut keys = self.shard(&d);
         if let Some(s) = keys.seen.get(&d).filter(|s| s.expires > now) {
             return Dedupe::Duplicate {
                 first_seen: s.first,
@@ -224,25 +235,26 @@ impl Dedupes {
     /// "seen" record stays in the journal).
     pub(super) fn withdraw(&self, key: &DedupeKey, first: Timestamp) {
         let d = digest(&key.0);
-        let mut keys = self.keys();
+        let mut keys = self.shard(&d);
         if let Some(s) = keys.seen.get(&d).copied().filter(|s| s.first == first) {
             keys.seen.remove(&d);
             keys.order.remove(&(s.expires, d));
         }
     }
 
-    /// Forgets up to `max` keys expired at `now`, earliest first, each
-    /// with a "forgot" record in `journal` so that a restart does not bring
-    /// it back.
+    /// Forgets up to `max` keys expired at `now`, earliest first in each
+    /// shard, each with a "forgot" record in `journal` so that a restart
+    /// does not bring it back. One shard's lock at a time.
     pub(super) fn sweep(&self, now: Timestamp, max: usize, journal: &Journal) -> usize {
-        let mut keys = self.keys();
         let mut removed = 0;
-        while removed < max {
-            let Some((expires, digest)) = keys.pop_first(now) else {
-                break;
-            };
-            journal.forgot(Forgot { digest, expires });
-            removed += 1;
+        for mut keys in self.shards.each() {
+            while removed < max {
+                let Some((expires, digest)) = keys.pop_first(now) else {
+                    break;
+                };
+                journal.forgot(Forgot { digest, expires });
+                removed += 1;
+            }
         }
         removed
     }
@@ -262,6 +274,8 @@ mod tests {
         let db = sled::Config::new().path(dir.path()).open().unwrap();
         let mut d = Dedupes::open(&db).unwrap();
         let j = journal(dir.path());
+        // One shard, so that the cap is over all four keys.
+        d.shards = Shards::new(1);
         d.max_keys = 3;
         let ttl = Duration::from_secs(60);
         let key = |i: u8| DedupeKey(vec![b'k', i]);
@@ -271,7 +285,7 @@ mod tests {
         }
         // A fourth key: key 1, expiring first, is forgotten.
         assert_eq!(check(&d, 4, 40), Dedupe::First);
-        assert_eq!(d.keys().seen.len(), 3);
+        assert_eq!(d.len(), 3);
         assert_eq!(
             check(&d, 2, 50),
             Dedupe::Duplicate {
@@ -280,8 +294,41 @@ mod tests {
         );
         assert_eq!(check(&d, 1, 50), Dedupe::First, "forgotten");
         // ... which made room by forgetting key 2 (then the earliest).
-        assert_eq!(d.keys().seen.len(), 3);
+        assert_eq!(d.len(), 3);
         assert_eq!(check(&d, 2, 60), Dedupe::First);
+    }
+
+    #[test]
+    fn keys_spread_over_the_shards_and_each_shard_keeps_its_own_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let d = Dedupes::open(&db).unwrap();
+        let j = journal(dir.path());
+        assert_eq!(d.max_keys * SHARDS, MAX_KEYS);
+        let ttl = Duration::from_secs(60);
+        let key =
+            |i: u32| DedupeKey(format!("op\0{}\0{i}", 9_647_800_000_u64 + u64::from(i)).into());
+        for i in 0..6400 {
+            d.check_and_insert(&key(i), Timestamp(u64::from(i)), ttl, &j);
+        }
+        // No shard is more than about twice its share (100 keys each):
+        // none ever grows much more than 1/64th of the keys at once.
+        let sizes: Vec<usize> = d.shards.each().map(|s| s.seen.len()).collect();
+        assert_eq!(sizes.iter().sum::<usize>(), 6400);
+        assert!(sizes.iter().all(|&n| (50..200).contains(&n)), "{sizes:?}");
+        // With a cap of 10 per shard, 640 keys stay: the latest of each.
+        let mut d = Dedupes::open(&db).unwrap();
+        d.max_keys = 10;
+        for i in 0..7000 {
+            d.check_and_insert(&key(i), Timestamp(u64::from(i)), ttl, &j);
+        }
+        assert_eq!(d.len(), 640);
+        let at = Timestamp(8000);
+        assert!(matches!(
+            d.check_and_insert(&key(6999), at, ttl, &j),
+            Dedupe::Duplicate { .. }
+        ));
+        assert_eq!(d.check_and_insert(&key(0), at, ttl, &j), Dedupe::First);
     }
 
     #[test]
@@ -304,7 +351,7 @@ mod tests {
         // a clock that went back; the rest is still there.
         let d = Dedupes::open(&db).unwrap();
         let j = open_journal(dir.path(), &d);
-        assert_eq!(d.keys().seen.len(), 5);
+        assert_eq!(d.len(), 5);
         let at = Timestamp(50);
         let again = d.check_and_insert(&DedupeKey(vec![7]), at, ttl, &j);
         assert!(matches!(again, Dedupe::Duplicate { .. }));
@@ -346,7 +393,7 @@ mod tests {
         let db = sled::Config::new().path(dir.path()).open().unwrap();
         let d = Dedupes::open(&db).unwrap();
         let j = open_journal(dir.path(), &d);
-        assert_eq!(d.keys().seen.len(), 2, "both from the journal");
+        assert_eq!(d.len(), 2, "both from the journal");
         d.adopt_legacy(&j).unwrap();
         for k in [&key, &old] {
             assert_eq!(
