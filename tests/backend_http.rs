@@ -2,7 +2,7 @@
 //! 127.0.0.1:0) where each behaviour is under exact control: statuses,
 //! retries only for idempotent operations, the size cap on an endless
 //! body, redirects, the concurrency limit, deadlines, auth headers,
-//! allow_http.
+//! allow_http, the HTTP version.
 
 mod backend_support;
 
@@ -99,6 +99,14 @@ fn app(s: Arc<Server>) -> Router {
         )
         .route("/hang", get(std::future::pending::<Response>))
         .route("/post", post(|| async { json(201, r#"{"id":"9"}"#) }))
+        .route(
+            "/version",
+            get(|v: axum::http::Version| async move {
+                let mut r = json(200, "");
+                *r.body_mut() = Body::from(format!("{{\"v\":\"{v:?}\"}}"));
+                r
+            }),
+        )
 }
 
 fn flaky(
@@ -146,6 +154,7 @@ async fn start(extra: &str) -> (Arc<Server>, Backends) {
         "gated = { method = \"GET\", path = \"/gated\" }",
         "hang = { method = \"GET\", path = \"/hang\" }",
         "post = { method = \"POST\", path = \"/post\" }",
+        "version = { method = \"GET\", path = \"/version\" }",
     ];
     // Two identical back-ends, `t` and `u`, on the same server.
     let toml = ["t", "u"].map(|name| {
@@ -369,4 +378,52 @@ async fn plain_http_needs_allow_http() {
     c.backends[0].allow_http = false;
     let err = Backends::from_config(&c.backends).unwrap_err();
     assert!(matches!(err, BackendError::PlainHttp { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn each_http_version_is_spoken_as_configured() {
+    // Over plain http, `auto` is HTTP/1.1 (no ALPN to ask with); `2` is
+    // HTTP/2 with prior knowledge, every call over one connection.
+    for (extra, want) in [
+        ("", "HTTP/1.1"),
+        ("http_version = \"auto\"", "HTTP/1.1"),
+        ("http_version = \"1.1\"", "HTTP/1.1"),
+        ("http_version = \"2\"", "HTTP/2.0"),
+    ] {
+        let (_s, b) = start(&format!("{extra}\nconcurrency = 64")).await;
+        let calls = (0..40).map(|_| b.call(req("t", "version", &[])));
+        for r in futures::future::join_all(calls).await {
+            assert_eq!(r.outcome, Outcome::Ok, "{extra}");
+            assert_eq!(r.data["v"].as_str(), Some(want), "{extra}");
+        }
+    }
+    // Over HTTP/2 every outcome maps as over HTTP/1.1.
+    let (_s, b) = start("http_version = \"2\"\nretries = 0").await;
+    let r = b.call(req("t", "status", &[("code", "404")])).await;
+    assert_eq!(r.outcome, Outcome::NotFound);
+    let r = b.call(req("t", "status", &[("code", "503")])).await;
+    assert_eq!(r.outcome, Outcome::Failed);
+    let r = b.call(req("t", "endless", &[])).await;
+    assert_eq!(r.outcome, Outcome::Failed, "the size cap holds");
+    let r = b.call(req("t", "ok", &[])).await;
+    assert_eq!(
+        r.outcome,
+        Outcome::Ok,
+        "the connection survives a cut stream"
+    );
+}
+
+#[test]
+fn an_unknown_http_version_is_refused_naming_the_line() {
+    let text = "[[operators]]\nname = \"zain\"\nhost = \"h\"\nport = 2775\nsystem_id = \"b\"\npassword = \"p\"\n\
+        [[backends]]\nname = \"t\"\nbase_url = \"https://example.org\"\nhttp_version = \"3\"\n\
+        [backends.operations]\nok = { method = \"GET\", path = \"/ok\" }\n";
+    let err = bawaba::config::Config::from_str(text, "t.toml").unwrap_err();
+    let shown = err.to_string();
+    assert!(shown.contains("t.toml:10:"), "{shown}");
+    assert!(shown.contains("http_version"), "{shown}");
+    assert!(
+        shown.contains("`1.1`") && shown.contains("`auto`"),
+        "{shown}"
+    );
 }

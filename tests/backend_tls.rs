@@ -2,7 +2,8 @@
 //! certificates made by rcgen, a tokio-rustls server on 127.0.0.1:0 that
 //! demands a client certificate. The gateway trusts the configured `ca`
 //! alone, presents its certificate, and fails (never falls back) when
-//! either side cannot be verified.
+//! either side cannot be verified. `http_version` picks HTTP/2 or HTTP/1.1
+//! by ALPN against a hyper server that offers one or both.
 
 mod backend_support;
 mod tls_support;
@@ -22,13 +23,18 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// the handshake error.
 type Seen = Arc<Mutex<Vec<Result<Vec<u8>, String>>>>;
 
-async fn server(pki: &Pki) -> (std::net::SocketAddr, Seen) {
+/// Verifies client certificates against `pki`'s CA.
+fn clients_of(pki: &Pki) -> Arc<dyn rustls::server::danger::ClientCertVerifier> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     roots.add(pki.ca.der().clone()).unwrap();
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+async fn server(pki: &Pki) -> (std::net::SocketAddr, Seen) {
+    let verifier = clients_of(pki);
     let config = pki.server_config(&["ministry", "127.0.0.1", "localhost"], Some(verifier));
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -154,4 +160,76 @@ async fn unreadable_tls_files_fail_at_start_naming_the_back_end() {
         err.to_string().starts_with("backend passport: TLS:"),
         "{err}"
     );
+}
+
+/// An mTLS back-end on hyper's server that offers `alpn` and answers
+/// every request with the HTTP version it arrived over.
+async fn versioned_server(pki: &Pki, alpn: &[&[u8]]) -> std::net::SocketAddr {
+    let verifier = clients_of(pki);
+    let mut config = pki.server_config(&["ministry", "127.0.0.1"], Some(verifier));
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().fallback(|v: axum::http::Version| async move {
+        axum::Json(serde_json::json!({ "status": format!("{v:?}") }))
+    });
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, app) = (acceptor.clone(), app.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let service = hyper_util::service::TowerToHyperService::new(app);
+                let builder = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                );
+                let _ = builder
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn the_http_version_is_negotiated_by_alpn_and_never_downgraded_from_2() {
+    let pki = Pki::new("Ministry of Interior test CA");
+    let client = pki.leaf("bawaba-gateway", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let cert = write(dir.path(), "client.crt", &client.0.pem());
+    let key = write(dir.path(), "client.key", &client.1.serialize_pem());
+    let ca = write(dir.path(), "ca.pem", &pki.ca.pem());
+    let both = versioned_server(&pki, &[b"h2", b"http/1.1"]).await;
+    let only_1 = versioned_server(&pki, &[b"http/1.1"]).await;
+    let status = |addr, version: &str| {
+        let text = mtls_backend(addr, &cert, &key, &ca).replace(
+            "[backends.operations]",
+            &format!("{version}\n[backends.operations]"),
+        );
+        async move {
+            backends(&text)
+                .call(req("passport", "status", &[("application", "1")]))
+                .await
+        }
+    };
+    for (addr, version, want) in [
+        (both, "", Some("HTTP/2.0")),
+        (both, "http_version = \"auto\"", Some("HTTP/2.0")),
+        (both, "http_version = \"2\"", Some("HTTP/2.0")),
+        (both, "http_version = \"1.1\"", Some("HTTP/1.1")),
+        (only_1, "", Some("HTTP/1.1")),
+        (only_1, "http_version = \"2\"", None),
+    ] {
+        let r = status(addr, version).await;
+        match want {
+            Some(v) => {
+                assert_eq!(r.outcome, Outcome::Ok, "{version}: {r:?}");
+                assert_eq!(r.data["status"], v, "{version}");
+            }
+            None => assert_eq!(r.outcome, Outcome::Failed, "{version}: {r:?}"),
+        }
+    }
 }

@@ -1,7 +1,13 @@
 //! One back-end's HTTP side: a pooled reqwest client (rustls on ring,
-//! HTTP/1.1, no redirects, no proxy, timeouts set), its auth header, and
-//! one attempt: send, read the body in chunks up to `max_response_bytes`
-//! (never buffering more), classify.
+//! HTTP/1.1 or HTTP/2 as `http_version` says, no redirects, no proxy,
+//! timeouts set), its auth header, and one attempt: send, read the body in
+//! chunks up to `max_response_bytes` (never buffering more), classify.
+//!
+//! HTTP/2 carries every call to a back-end over one connection, and many
+//! calls' frames in one write: at the Kannel bench's saturation the
+//! back-end call was a quarter of the gateway's CPU, half of it one
+//! loopback `writev` per call over HTTP/1.1, and HTTP/2 took the CPU per
+//! message from 81–95 µs to 63–69 µs.
 
 use std::time::Duration;
 
@@ -10,13 +16,18 @@ use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use super::outcome::{classify, Answer, Failure};
 use super::request::Prepared;
 use super::BackendError;
-use crate::config::{Auth, Backend, Secret};
+use crate::config::{Auth, Backend, HttpVersion, Secret};
 
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 const CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
 
 /// Connection set-up never takes more than this, whatever the timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// An HTTP/2 connection is pinged this often, and closed when a ping is
+/// not answered within the timeout.
+const H2_PING_EVERY: Duration = Duration::from_secs(30);
+const H2_PING_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The HTTP client and credentials of one back-end.
 pub struct Http {
@@ -38,17 +49,37 @@ impl Http {
                 backend: b.name.clone(),
             });
         }
-        let tls = tls_config(b).map_err(|detail| BackendError::Tls {
+        let mut tls = tls_config(b).map_err(|detail| BackendError::Tls {
             backend: b.name.clone(),
             detail,
         })?;
-        let client = reqwest::Client::builder()
+        // The TLS config is ours, so the ALPN offer is too (reqwest reads
+        // what the server picked).
+        tls.alpn_protocols = match b.http_version {
+            HttpVersion::Http1 => vec![b"http/1.1".to_vec()],
+            HttpVersion::Http2 => vec![b"h2".to_vec()],
+            HttpVersion::Auto => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        };
+        let https = b.base_url.scheme() == "https";
+        let builder = match (b.http_version, https) {
+            (HttpVersion::Http1, _) | (HttpVersion::Auto, false) => {
+                reqwest::Client::builder().http1_only()
+            }
+            (HttpVersion::Http2, _) => reqwest::Client::builder().http2_prior_knowledge(),
+            (HttpVersion::Auto, true) => reqwest::Client::builder(),
+        };
+        let client = builder
+            // One HTTP/2 connection carries every call: a peer that stops
+            // answering is noticed by a PING within 10 s rather than by
+            // each call's deadline, and the next call opens a new one.
+            .http2_keep_alive_interval(H2_PING_EVERY)
+            .http2_keep_alive_timeout(H2_PING_TIMEOUT)
+            .http2_keep_alive_while_idle(true)
             .tls_backend_preconfigured(tls)
             .https_only(!b.allow_http)
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .referer(false)
-            .http1_only()
             .connect_timeout(CONNECT_TIMEOUT.min(b.timeout))
             // No client-wide `timeout`: the call's deadline (<= `timeout`,
             // `tokio::time::timeout_at` around each attempt) bounds every

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::auth::auth;
 use super::check::{millis, secs, Ctx};
-use super::model::{Auth, Backend, CircuitBreaker};
+use super::model::{Auth, Backend, CircuitBreaker, HttpVersion};
 use super::operations::operations;
 use super::raw::RawBackend;
 use super::units::show;
@@ -111,6 +111,10 @@ fn backend(cx: &mut Ctx, p: &Parsed) -> Option<Backend> {
         name: r.name.as_ref()?.get_ref().clone(),
         base_url: base_url?,
         allow_http: r.allow_http.unwrap_or(false),
+        http_version: r
+            .http_version
+            .as_ref()
+            .map_or(HttpVersion::Auto, |v| *v.get_ref()),
         auth,
         timeout,
         concurrency,

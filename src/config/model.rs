@@ -358,6 +358,7 @@ pub struct Backend {
     pub base_url: url::Url,
     /// `base_url` may be plain `http://` (local test back-ends only).
     pub allow_http: bool,
+    pub http_version: HttpVersion,
     pub auth: Auth,
     /// The whole call's deadline, retries included.
     pub timeout: Duration,
@@ -368,6 +369,23 @@ pub struct Backend {
     /// Zero: answers are not cached.
     pub cache_ttl: Duration,
     pub operations: BTreeMap<String, Operation>,
+}
+
+/// `http_version`: which HTTP the calls to a back-end use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum HttpVersion {
+    /// HTTP/1.1 only: a pool of keep-alive connections, one call each at
+    /// a time.
+    #[serde(rename = "1.1")]
+    Http1,
+    /// HTTP/2 only: every call multiplexed over one connection (over
+    /// `https` negotiated by ALPN, over `http` with prior knowledge).
+    #[serde(rename = "2")]
+    Http2,
+    /// Over `https`, HTTP/2 when the server offers it by ALPN, else
+    /// HTTP/1.1; over `http`, HTTP/1.1.
+    #[serde(rename = "auto")]
+    Auto,
 }
 
 #[derive(Debug, Clone)]

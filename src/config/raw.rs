@@ -9,7 +9,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::model::{
-    AuthKind, BindMode, DialString, Encoding, LogFormat, Method, Receipts, SessionKey, SplitMode,
+    AuthKind, BindMode, DialString, Encoding, HttpVersion, LogFormat, Method, Receipts, SessionKey,
+    SplitMode,
 };
 use super::secret::SecretSpec;
 use super::units::{Dur, Size};
@@ -225,6 +226,7 @@ pub(crate) struct RawBackend {
     pub name: Text,
     pub base_url: Text,
     pub allow_http: Option<bool>,
+    pub http_version: Option<S<HttpVersion>>,
     pub auth: Option<S<RawAuth>>,
     pub timeout: Time,
     pub concurrency: Int,
