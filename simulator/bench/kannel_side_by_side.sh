@@ -10,7 +10,7 @@
 # /work/shared/reference/kannel-bench.conf (or $KANNEL_CONF): its tuned limits kept, only ports,
 # the back-end URL and log paths changed. Bawaba: `bawaba serve` with config/demo.toml pointed at
 # the bench flow, one bind like Kannel's, window 500 like Kannel's max-pending-submits, the PDS
-# back-end uncached with room for 1024 calls in flight.
+# back-end uncached with room for 1024 calls in flight, called over HTTP/2 (BACKEND_HTTP below).
 #
 # Per side: a closed-loop run at saturation (SAT_CONCURRENCY messages in flight, SAT_DURATION),
 # then an open-loop run at RATE messages/s (RATE_DURATION). CPU per message is the ESME's own
@@ -22,7 +22,10 @@
 #   BACKEND_LATENCY=20ms RATE=2000 bash simulator/bench/kannel_side_by_side.sh
 #
 # Environment: SIDES ("kannel bawaba"), SAT_CONCURRENCY (500), SAT_DURATION (15s), RATE (4000),
-# RATE_DURATION (10s), BACKEND_LATENCY (0ms), GROUP_COMMIT (Bawaba's store group commit, e.g.
+# RATE_DURATION (10s), BACKEND_LATENCY (0ms), BACKEND_HTTP (Bawaba's `http_version` for the
+# back-end: "2", every call multiplexed over one connection, as `auto` picks over https when a
+# ministry offers HTTP/2; "1.1" to call it as Kannel does, a connection per call in flight;
+# Kannel's smsbox speaks HTTP/1.1 only), GROUP_COMMIT (Bawaba's store group commit, e.g.
 # '{ max_delay = "0s" }'; default the gateway's own), PORT_BASE (27770: SMSC, +1 back-end, +2 Bawaba
 # admin, +3..+5 Kannel admin, box and sendsms ports), OUT (a directory to keep the JSON reports
 # and logs in; default a temporary one, removed).
@@ -36,6 +39,7 @@ SAT_DURATION=${SAT_DURATION:-15s}
 RATE=${RATE:-4000}
 RATE_DURATION=${RATE_DURATION:-10s}
 BACKEND_LATENCY=${BACKEND_LATENCY:-0ms}
+BACKEND_HTTP=${BACKEND_HTTP:-2}
 PORT_BASE=${PORT_BASE:-27770}
 KANNEL_CONF=${KANNEL_CONF:-/work/shared/reference/kannel-bench.conf}
 SMSC_PORT=$PORT_BASE
@@ -131,7 +135,7 @@ bawaba_side() {
       -e "s|^port = 2775|port = $SMSC_PORT|" \
       -e "s|^window = .*|window = 500|" \
       -e "s|^tps = .*|tps = 100000|" \
-      -e "s|^cache_ttl = .*|concurrency = 1024|" \
+      -e "s|^cache_ttl = .*|concurrency = 1024\nhttp_version = \"$BACKEND_HTTP\"|" \
       -e "s|^workers = .*|workers = 2\n\n[gateway.queues]\nbackend_calls = 2048|" \
       -e "s|127.0.0.1:8090|$BACKEND|" \
       -e "/^\[notify\]/,\$d" \
@@ -149,7 +153,7 @@ kill -TERM "$BACKEND_PID" 2>/dev/null || true; wait "$BACKEND_PID" 2>/dev/null |
 # The comparison, from the JSON reports.
 field() { [[ -f "$WORK/$1-$2.json" ]] && jq -r "$3" "$WORK/$1-$2.json" || echo null; }
 echo
-echo "side by side (keyword SMS -> HTTP back-end at $BACKEND_LATENCY -> reply; load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "side by side (keyword SMS -> HTTP back-end at $BACKEND_LATENCY -> reply; Bawaba's calls over HTTP/$BACKEND_HTTP, Kannel's over HTTP/1.1; load average: $(cut -d' ' -f1-3 /proc/loadavg))"
 printf '%-7s %14s %8s %12s %12s %9s %9s %9s %12s %8s\n' side "saturation/s" errors "cpu µs/msg" \
   "rate ok/s" "p50 ms" "p99 ms" "p99.9 ms" "cpu µs/msg" errors
 for side in $SIDES; do

@@ -92,9 +92,13 @@ impl Server {
         let allowed = config.allowed_ips.clone();
         let task = tokio::spawn(async move {
             let service = app.into_make_service_with_connect_info::<SocketAddr>();
-            // tap_io (a no-op) because axum gives `ConnectInfo<SocketAddr>`
-            // to a `TapIo` over any listener whose address is a SocketAddr.
-            let listener = allowlist::Allowlisted::new(listener, allowed).tap_io(|_| {});
+            // tap_io also because axum gives `ConnectInfo<SocketAddr>` to a
+            // `TapIo` over any listener whose address is a SocketAddr. No
+            // Nagle: an HTTP/2 answer's HEADERS and DATA frames may go in
+            // two writes, and the second would wait for the client's ACK.
+            let listener = allowlist::Allowlisted::new(listener, allowed).tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let served = axum::serve(listener, service).with_graceful_shutdown(until);
             if let Err(e) = served.await {
                 tracing::error!(error = %e, "notify: the API listener failed");
