@@ -1,4 +1,4 @@
-//! Mock ministries: HTTP/1.1 JSON services (PDS ration cards, electricity, passports,
+//! Mock ministries: JSON services over HTTP/1.1 or HTTP/2 (h2c; PDS ration cards, electricity, passports,
 //! pensions) answering for deterministic fake citizens ([`citizens`]), with misbehaviour
 //! knobs ([`Knobs`]) and a bounded log of every request as received ([`RequestRecord`]).
 //!
