@@ -75,6 +75,9 @@ impl Http {
             .http2_keep_alive_interval(H2_PING_EVERY)
             .http2_keep_alive_timeout(H2_PING_TIMEOUT)
             .http2_keep_alive_while_idle(true)
+            // What a ministry may send before we read it: one answer's cap
+            // per call (64 KiB to 2 MiB), hyper's 5 MiB per connection.
+            .http2_initial_stream_window_size(h2_stream_window(b.max_response_bytes))
             .tls_backend_preconfigured(tls)
             .https_only(!b.allow_http)
             .redirect(reqwest::redirect::Policy::none())
@@ -148,6 +151,10 @@ impl Http {
         }
         (Some(status), classify(status, &body, not_found))
     }
+}
+
+fn h2_stream_window(max_response_bytes: u64) -> u32 {
+    max_response_bytes.clamp(64 << 10, 2 << 20) as u32
 }
 
 /// A connect timeout is a connection failure like any other; only the
