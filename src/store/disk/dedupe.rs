@@ -268,12 +268,17 @@ mod tests {
         Journal::open(&dir.join("journal"), 1 << 20, 1, &mut |_| {}).unwrap()
     }
 
+    /// A fresh store in `dir`: its sled, an empty dedupe map, its journal.
+    fn fresh(dir: &std::path::Path) -> (sled::Db, Dedupes, Journal) {
+        let db = sled::Config::new().path(dir).open().unwrap();
+        let d = Dedupes::open(&db).unwrap();
+        (db, d, journal(dir))
+    }
+
     #[test]
     fn past_the_cap_the_key_closest_to_expiry_is_forgotten() {
         let dir = tempfile::tempdir().unwrap();
-        let db = sled::Config::new().path(dir.path()).open().unwrap();
-        let mut d = Dedupes::open(&db).unwrap();
-        let j = journal(dir.path());
+        let (_db, mut d, j) = fresh(dir.path());
         // One shard, so that the cap is over all four keys.
         d.shards = Shards::new(1);
         d.max_keys = 3;
@@ -301,9 +306,7 @@ mod tests {
     #[test]
     fn keys_spread_over_the_shards_and_each_shard_keeps_its_own_cap() {
         let dir = tempfile::tempdir().unwrap();
-        let db = sled::Config::new().path(dir.path()).open().unwrap();
-        let d = Dedupes::open(&db).unwrap();
-        let j = journal(dir.path());
+        let (db, d, j) = fresh(dir.path());
         assert_eq!(d.max_keys * SHARDS, MAX_KEYS);
         let ttl = Duration::from_secs(60);
         let key =
@@ -334,9 +337,7 @@ mod tests {
     #[test]
     fn the_sweep_forgets_expired_keys_only_and_for_good() {
         let dir = tempfile::tempdir().unwrap();
-        let db = sled::Config::new().path(dir.path()).open().unwrap();
-        let d = Dedupes::open(&db).unwrap();
-        let j = journal(dir.path());
+        let (db, d, j) = fresh(dir.path());
         let ttl = Duration::from_millis(100);
         for i in 0..10u8 {
             let at = Timestamp(u64::from(i) * 10);
