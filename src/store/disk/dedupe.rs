@@ -371,7 +371,13 @@ mod tests {
         let key = DedupeKey(b"operator\0msisdn\0ref".to_vec());
         let old = DedupeKey(b"from an older store".to_vec());
         {
-            let db = sled::Config::new().path(dir.path()).open().unwrap();
+            // No flusher thread: it would hold the database (and its file lock)
+            // for up to its interval after the drop, and the reopen below fail.
+            let db = sled::Config::new()
+                .path(dir.path())
+                .flush_every_ms(None)
+                .open()
+                .unwrap();
             // What the layout before kept in sled: expires ‖ key -> first.
             db.open_tree(TREE)
                 .unwrap()

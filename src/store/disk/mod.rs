@@ -530,7 +530,13 @@ mod tests {
             })
             .collect();
         {
-            let db = sled::Config::new().path(dir.path()).open().unwrap();
+            // No flusher thread: it would hold the database (and its file lock)
+            // for up to its interval after the drop, and the reopen below fail.
+            let db = sled::Config::new()
+                .path(dir.path())
+                .flush_every_ms(None)
+                .open()
+                .unwrap();
             let trees = Trees::open(db).unwrap();
             for m in &old {
                 trees.inbox.insert(be(m.id.0), encode_inbound(m)).unwrap();
