@@ -141,7 +141,7 @@ impl SledStore {
     /// release the database.
     pub async fn close(self) -> Result<()> {
         let SledStore {
-            trees: _,
+            trees,
             disk,
             writer,
             thread,
@@ -155,6 +155,8 @@ impl SledStore {
                 .map_err(|_| Error::Internal("the writer thread panicked".into()))?;
             writer::flush(&disk)?;
             writer::update_watermark(&disk, &dir);
+            drop((trees, disk));
+            released(&dir.join("db"));
             Ok(())
         })
         .await
@@ -195,6 +197,27 @@ impl SledStore {
 /// moves into it the MOs a store from before the journal kept in sled
 /// (durable in the journal before they leave sled; a crash in between
 /// moves them again under the same ids).
+/// Waits (at most 5 s) until sled's lock on `db` is released. sled's
+/// background threads keep the database, and its exclusive lock, for a
+/// moment after the last handle is dropped, so a store reopened at once in
+/// the same process could find it still locked.
+fn released(db: &std::path::Path) {
+    let Ok(file) = File::open(db) else { return };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match fs2::FileExt::try_lock_exclusive(&file) {
+            Ok(()) => return,
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "store closed, but sled still holds its lock");
+                return;
+            }
+        }
+    }
+}
+
 fn open_journal(trees: &Trees, dir: &std::path::Path, segment_bytes: u64) -> Result<Journal> {
     let old_seq = watermark::sled_inbound_seq(trees)?;
     let dedupes = &trees.dedupes;
