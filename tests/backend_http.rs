@@ -2,7 +2,7 @@
 //! 127.0.0.1:0) where each behaviour is under exact control: statuses,
 //! retries only for idempotent operations, the size cap on an endless
 //! body, redirects, the concurrency limit, deadlines, auth headers,
-//! allow_http, the HTTP version.
+//! allow_http, the HTTP version. Each behaviour over HTTP/1.1 and HTTP/2.
 
 mod backend_support;
 
@@ -138,6 +138,14 @@ fn exact() -> String {
     format!("{{\"a\":\"{}\"}}", "x".repeat(1024 - 8))
 }
 
+/// The behaviour tests run over each transport: reqwest's HTTP/1.1 and
+/// our own HTTP/2 connection (src/backend/http2.rs).
+const VERSIONS: [&str; 2] = ["http_version = \"1.1\"", "http_version = \"2\""];
+
+fn on(version: &str, extra: &str) -> String {
+    format!("{version}\n{extra}")
+}
+
 async fn start(extra: &str) -> (Arc<Server>, Backends) {
     let s = Arc::new(Server::default());
     let addr = serve(app(s.clone())).await;
@@ -169,112 +177,122 @@ async fn start(extra: &str) -> (Arc<Server>, Backends) {
 
 #[tokio::test]
 async fn each_status_maps_to_its_outcome() {
-    let (_s, b) = start("retries = 0").await;
-    let r = b.call(req("t", "ok", &[])).await;
-    assert_eq!((r.outcome, r.data["a"].as_str()), (Outcome::Ok, Some("1")));
-    let r = b.call(req("t", "post", &[])).await;
-    assert_eq!((r.outcome, r.data["id"].as_str()), (Outcome::Ok, Some("9")));
-    for (code, outcome) in [
-        ("404", Outcome::NotFound),
-        ("400", Outcome::Failed),
-        ("403", Outcome::Failed),
-        ("500", Outcome::Failed),
-        ("503", Outcome::Failed),
-    ] {
-        let r = b.call(req("t", "status", &[("code", code)])).await;
+    for v in VERSIONS {
+        let (_s, b) = start(&on(v, "retries = 0")).await;
+        let r = b.call(req("t", "ok", &[])).await;
+        assert_eq!((r.outcome, r.data["a"].as_str()), (Outcome::Ok, Some("1")));
+        let r = b.call(req("t", "post", &[])).await;
+        assert_eq!((r.outcome, r.data["id"].as_str()), (Outcome::Ok, Some("9")));
+        for (code, outcome) in [
+            ("404", Outcome::NotFound),
+            ("400", Outcome::Failed),
+            ("403", Outcome::Failed),
+            ("500", Outcome::Failed),
+            ("503", Outcome::Failed),
+        ] {
+            let r = b.call(req("t", "status", &[("code", code)])).await;
+            assert_eq!(
+                (r.outcome, &r.data),
+                (outcome, &serde_json::Value::Null),
+                "{code}"
+            );
+        }
+        assert_eq!(b.call(req("t", "nope", &[])).await.outcome, Outcome::Failed);
         assert_eq!(
-            (r.outcome, &r.data),
-            (outcome, &serde_json::Value::Null),
-            "{code}"
+            b.call(req("nope", "ok", &[])).await.outcome,
+            Outcome::Failed
         );
     }
-    assert_eq!(b.call(req("t", "nope", &[])).await.outcome, Outcome::Failed);
-    assert_eq!(
-        b.call(req("nope", "ok", &[])).await.outcome,
-        Outcome::Failed
-    );
 }
 
 #[tokio::test]
 async fn a_refused_connection_is_failed() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    let b = backends(&format!(
-        "[[backends]]\nname = \"t\"\nbase_url = \"http://{addr}\"\nallow_http = true\nretries = 2\n\
-         [backends.operations]\nok = {{ method = \"GET\", path = \"/ok\" }}\n"
-    ));
-    let r = b.call(req("t", "ok", &[])).await;
-    assert_eq!(
-        (r.outcome, r.attempts),
-        (Outcome::Failed, 3),
-        "connection errors are retried"
-    );
+    for v in VERSIONS {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let b = backends(&format!(
+            "[[backends]]\nname = \"t\"\nbase_url = \"http://{addr}\"\nallow_http = true\nretries = 2\n{v}\n\
+             [backends.operations]\nok = {{ method = \"GET\", path = \"/ok\" }}\n"
+        ));
+        let r = b.call(req("t", "ok", &[])).await;
+        assert_eq!(
+            (r.outcome, r.attempts),
+            (Outcome::Failed, 3),
+            "connection errors are retried"
+        );
+    }
 }
 
 #[tokio::test]
 async fn only_idempotent_operations_are_retried_with_the_same_key() {
-    let (s, b) = start("retries = 2").await;
-    s.flaky_failures.store(2, Ordering::SeqCst);
-    let r = b.call(req("t", "flaky", &[])).await;
-    assert_eq!((r.outcome, r.attempts), (Outcome::Ok, 3));
-    assert_eq!(s.hits.load(Ordering::SeqCst), 3);
-    let keys: Vec<_> = s
-        .headers
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|h| h["idempotency-key"].clone())
-        .collect();
-    assert!(
-        keys.iter().all(|k| k == "sess-42:step-3"),
-        "every attempt, same key"
-    );
-    s.flaky_failures.store(2, Ordering::SeqCst);
-    let r = b.call(req("t", "flaky_post", &[])).await;
-    assert_eq!(
-        (r.outcome, r.attempts),
-        (Outcome::Failed, 1),
-        "a POST is sent once"
-    );
-    assert_eq!(s.hits.load(Ordering::SeqCst), 4);
-    let r = b.call(req("t", "flaky_post_idem", &[])).await;
-    assert_eq!(
-        (r.outcome, r.attempts),
-        (Outcome::Ok, 2),
-        "idempotent = true opts in"
-    );
-    // A 4xx is about the request: not retried.
-    let r = b.call(req("t", "status", &[("code", "400")])).await;
-    assert_eq!((r.outcome, r.attempts), (Outcome::Failed, 1));
+    for v in VERSIONS {
+        let (s, b) = start(&on(v, "retries = 2")).await;
+        s.flaky_failures.store(2, Ordering::SeqCst);
+        let r = b.call(req("t", "flaky", &[])).await;
+        assert_eq!((r.outcome, r.attempts), (Outcome::Ok, 3));
+        assert_eq!(s.hits.load(Ordering::SeqCst), 3);
+        let keys: Vec<_> = s
+            .headers
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|h| h["idempotency-key"].clone())
+            .collect();
+        assert!(
+            keys.iter().all(|k| k == "sess-42:step-3"),
+            "every attempt, same key"
+        );
+        s.flaky_failures.store(2, Ordering::SeqCst);
+        let r = b.call(req("t", "flaky_post", &[])).await;
+        assert_eq!(
+            (r.outcome, r.attempts),
+            (Outcome::Failed, 1),
+            "a POST is sent once"
+        );
+        assert_eq!(s.hits.load(Ordering::SeqCst), 4);
+        let r = b.call(req("t", "flaky_post_idem", &[])).await;
+        assert_eq!(
+            (r.outcome, r.attempts),
+            (Outcome::Ok, 2),
+            "idempotent = true opts in"
+        );
+        // A 4xx is about the request: not retried.
+        let r = b.call(req("t", "status", &[("code", "400")])).await;
+        assert_eq!((r.outcome, r.attempts), (Outcome::Failed, 1));
+    }
 }
 
 #[tokio::test]
 async fn the_size_cap_stops_reading_an_endless_body() {
-    let (_s, b) = start("max_response_bytes = \"1KiB\"\ntimeout = \"5s\"").await;
-    let r = b.call(req("t", "endless", &[])).await;
-    assert_eq!(
-        r.outcome,
-        Outcome::Failed,
-        "oversized, not a timeout: {r:?}"
-    );
-    assert!(r.elapsed < Duration::from_secs(1), "{:?}", r.elapsed);
-    let r = b.call(req("t", "declared", &[])).await;
-    assert_eq!(r.outcome, Outcome::Failed, "refused on Content-Length");
-    assert_eq!(exact().len(), 1024);
-    assert_eq!(
-        b.call(req("t", "exact", &[])).await.outcome,
-        Outcome::Ok,
-        "at the cap is fine"
-    );
+    for v in VERSIONS {
+        let (_s, b) = start(&on(v, "max_response_bytes = \"1KiB\"\ntimeout = \"5s\"")).await;
+        let r = b.call(req("t", "endless", &[])).await;
+        assert_eq!(
+            r.outcome,
+            Outcome::Failed,
+            "oversized, not a timeout: {r:?}"
+        );
+        assert!(r.elapsed < Duration::from_secs(1), "{:?}", r.elapsed);
+        let r = b.call(req("t", "declared", &[])).await;
+        assert_eq!(r.outcome, Outcome::Failed, "refused on Content-Length");
+        assert_eq!(exact().len(), 1024);
+        assert_eq!(
+            b.call(req("t", "exact", &[])).await.outcome,
+            Outcome::Ok,
+            "at the cap is fine"
+        );
+    }
 }
 
 #[tokio::test]
 async fn redirects_are_not_followed() {
-    let (s, b) = start("").await;
-    let r = b.call(req("t", "redirect", &[])).await;
-    assert_eq!((r.outcome, r.attempts), (Outcome::Failed, 1));
-    assert_eq!(s.admin_hits.load(Ordering::SeqCst), 0);
+    for v in VERSIONS {
+        let (s, b) = start(&on(v, "")).await;
+        let r = b.call(req("t", "redirect", &[])).await;
+        assert_eq!((r.outcome, r.attempts), (Outcome::Failed, 1));
+        assert_eq!(s.admin_hits.load(Ordering::SeqCst), 0);
+    }
 }
 
 /// Holds one call to `t` in flight, then checks a call to `second` fails
@@ -301,62 +319,76 @@ async fn a_full_limit_fails_fast(s: &Server, b: &Backends, second: &str) {
 
 #[tokio::test]
 async fn a_full_concurrency_limit_fails_fast() {
-    let (s, b) = start("concurrency = 1").await;
-    a_full_limit_fails_fast(&s, &b, "t").await;
+    for v in VERSIONS {
+        let (s, b) = start(&on(v, "concurrency = 1")).await;
+        a_full_limit_fails_fast(&s, &b, "t").await;
+    }
 }
 
 #[tokio::test]
 async fn the_total_limit_spans_every_back_end() {
-    let (s, b) = start("concurrency = 8").await;
-    a_full_limit_fails_fast(&s, &b.with_total_limit(1), "u").await;
+    for v in VERSIONS {
+        let (s, b) = start(&on(v, "concurrency = 8")).await;
+        a_full_limit_fails_fast(&s, &b.with_total_limit(1), "u").await;
+    }
 }
 
 #[tokio::test]
 async fn the_deadline_caps_the_whole_call_retries_included() {
-    let (s, b) = start("retries = 5\ntimeout = \"2s\"").await;
-    let mut hang = req("t", "hang", &[]);
-    hang.deadline = Some(Duration::from_millis(250));
-    let r = b.call(hang).await;
-    assert_eq!(r.outcome, Outcome::Timeout);
-    assert!(
-        r.elapsed >= Duration::from_millis(250) && r.elapsed < Duration::from_millis(500),
-        "{:?}",
-        r.elapsed
-    );
-    // Failing fast five times over would take the backoff past 100ms: the
-    // call stops retrying rather than overrun its deadline.
-    s.flaky_failures.store(100, Ordering::SeqCst);
-    let mut flaky = req("t", "flaky", &[]);
-    flaky.deadline = Some(Duration::from_millis(100));
-    let r = b.call(flaky).await;
-    assert_eq!(r.outcome, Outcome::Failed);
-    assert!(r.attempts >= 2 && r.attempts < 6, "{}", r.attempts);
-    assert!(r.elapsed < Duration::from_millis(100), "{:?}", r.elapsed);
-    // Without a step budget the back-end's own timeout applies.
-    let r = b.call(req("t", "hang", &[])).await;
-    assert_eq!(r.outcome, Outcome::Timeout);
-    assert!(
-        r.elapsed >= Duration::from_secs(2) && r.elapsed < Duration::from_millis(2500),
-        "{:?}",
-        r.elapsed
-    );
+    for v in VERSIONS {
+        let (s, b) = start(&on(v, "retries = 5\ntimeout = \"2s\"")).await;
+        let mut hang = req("t", "hang", &[]);
+        hang.deadline = Some(Duration::from_millis(250));
+        let r = b.call(hang).await;
+        assert_eq!(r.outcome, Outcome::Timeout);
+        assert!(
+            r.elapsed >= Duration::from_millis(250) && r.elapsed < Duration::from_millis(500),
+            "{:?}",
+            r.elapsed
+        );
+        // Failing fast five times over would take the backoff past 100ms: the
+        // call stops retrying rather than overrun its deadline.
+        s.flaky_failures.store(100, Ordering::SeqCst);
+        let mut flaky = req("t", "flaky", &[]);
+        flaky.deadline = Some(Duration::from_millis(100));
+        let r = b.call(flaky).await;
+        assert_eq!(r.outcome, Outcome::Failed);
+        assert!(r.attempts >= 2 && r.attempts < 6, "{}", r.attempts);
+        assert!(r.elapsed < Duration::from_millis(100), "{:?}", r.elapsed);
+        // Without a step budget the back-end's own timeout applies.
+        let r = b.call(req("t", "hang", &[])).await;
+        assert_eq!(r.outcome, Outcome::Timeout);
+        assert!(
+            r.elapsed >= Duration::from_secs(2) && r.elapsed < Duration::from_millis(2500),
+            "{:?}",
+            r.elapsed
+        );
+    }
 }
 
 #[tokio::test]
 async fn auth_headers_are_sent() {
-    let (s, b) = start("auth = { type = \"bearer\", token = \"tok-SECRET-123\" }").await;
-    assert_eq!(b.call(req("t", "ok", &[])).await.outcome, Outcome::Ok);
-    let (s2, b2) =
-        start("auth = { type = \"api_key\", header = \"X-Api-Key\", token = \"key-SECRET-456\" }")
-            .await;
-    assert_eq!(b2.call(req("t", "ok", &[])).await.outcome, Outcome::Ok);
-    let h = s.headers.lock().unwrap()[0].clone();
-    assert_eq!(h["authorization"], "Bearer tok-SECRET-123");
-    assert_eq!(h["x-correlation-id"], "corr-7f3a");
-    let h = s2.headers.lock().unwrap()[0].clone();
-    assert_eq!(h["x-api-key"], "key-SECRET-456");
-    assert!(!h.contains_key("authorization"));
-    assert!(!format!("{b:?}").contains("SECRET"));
+    for v in VERSIONS {
+        let (s, b) = start(&on(
+            v,
+            "auth = { type = \"bearer\", token = \"tok-SECRET-123\" }",
+        ))
+        .await;
+        assert_eq!(b.call(req("t", "ok", &[])).await.outcome, Outcome::Ok);
+        let (s2, b2) = start(&on(
+            v,
+            "auth = { type = \"api_key\", header = \"X-Api-Key\", token = \"key-SECRET-456\" }",
+        ))
+        .await;
+        assert_eq!(b2.call(req("t", "ok", &[])).await.outcome, Outcome::Ok);
+        let h = s.headers.lock().unwrap()[0].clone();
+        assert_eq!(h["authorization"], "Bearer tok-SECRET-123");
+        assert_eq!(h["x-correlation-id"], "corr-7f3a");
+        let h = s2.headers.lock().unwrap()[0].clone();
+        assert_eq!(h["x-api-key"], "key-SECRET-456");
+        assert!(!h.contains_key("authorization"));
+        assert!(!format!("{b:?}").contains("SECRET"));
+    }
 }
 
 #[tokio::test]

@@ -1,7 +1,12 @@
-//! One back-end's HTTP side: a pooled reqwest client (rustls on ring,
-//! HTTP/1.1 or HTTP/2 as `http_version` says, no redirects, no proxy,
-//! timeouts set), its auth header, and one attempt: send, read the body in
-//! chunks up to `max_response_bytes` (never buffering more), classify.
+//! One back-end's HTTP side: its auth header, and one attempt: send, read
+//! the body in chunks up to `max_response_bytes` (never buffering more),
+//! classify. Two transports, as `http_version` says:
+//! - HTTP/2 (`2`, and `auto` over https when the server picks h2 by ALPN):
+//!   our own connection on the `h2` crate (`super::h2`);
+//! - HTTP/1.1 (`1.1`, `auto` over plain http, and `auto` over https when the
+//!   server picks http/1.1): a pooled reqwest client.
+//!
+//! Both: rustls on ring, no redirects, no proxy, timeouts set.
 //!
 //! HTTP/2 carries every call to a back-end over one connection, and many
 //! calls' frames in one write: at the Kannel bench's saturation the
@@ -9,10 +14,16 @@
 //! loopback `writev` per call over HTTP/1.1, and HTTP/2 took the CPU per
 //! message from 81–95 µs to 63–69 µs.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use bytes::Bytes;
+use reqwest::header::{
+    HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT,
+};
 
+use super::http2::{self, OpenError, H2};
 use super::outcome::{classify, Answer, Failure};
 use super::request::Prepared;
 use super::BackendError;
@@ -29,9 +40,19 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const H2_PING_EVERY: Duration = Duration::from_secs(30);
 const H2_PING_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The HTTP client and credentials of one back-end.
+const AGENT: &str = concat!("bawaba/", env!("CARGO_PKG_VERSION"));
+
+/// The HTTP clients and credentials of one back-end.
 pub struct Http {
+    /// HTTP/1.1 (and the way on for `auto` when the server picks it).
     client: reqwest::Client,
+    /// HTTP/2, unless `http_version` is `1.1` or `auto` over plain http.
+    h2: Option<H2>,
+    /// `2`: never HTTP/1.1, even when the server offers nothing else.
+    h2_only: bool,
+    /// `auto` over https, and the server picked http/1.1: calls go by
+    /// `client` from then on (until the gateway restarts).
+    picked_h1: AtomicBool,
     auth: Option<(HeaderName, HeaderValue)>,
     max_bytes: u64,
 }
@@ -61,6 +82,11 @@ impl Http {
             HttpVersion::Auto => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
         };
         let https = b.base_url.scheme() == "https";
+        let tls = Arc::new(tls);
+        let h2 = match (b.http_version, https) {
+            (HttpVersion::Http1, _) | (HttpVersion::Auto, false) => None,
+            _ => Some(h2_client(b, https.then(|| Arc::clone(&tls)))?),
+        };
         let builder = match (b.http_version, https) {
             (HttpVersion::Http1, _) | (HttpVersion::Auto, false) => {
                 reqwest::Client::builder().http1_only()
@@ -78,7 +104,7 @@ impl Http {
             // What a ministry may send before we read it: one answer's cap
             // per call (64 KiB to 2 MiB), hyper's 5 MiB per connection.
             .http2_initial_stream_window_size(h2_stream_window(b.max_response_bytes))
-            .tls_backend_preconfigured(tls)
+            .tls_backend_preconfigured(Arc::unwrap_or_clone(tls))
             .https_only(!b.allow_http)
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
@@ -90,7 +116,7 @@ impl Http {
             .pool_max_idle_per_host(b.concurrency)
             .pool_idle_timeout(Duration::from_secs(60))
             .tcp_nodelay(true)
-            .user_agent(concat!("bawaba/", env!("CARGO_PKG_VERSION")))
+            .user_agent(AGENT)
             .build()
             .map_err(|e| BackendError::Client {
                 backend: b.name.clone(),
@@ -98,6 +124,9 @@ impl Http {
             })?;
         Ok(Http {
             client,
+            h2,
+            h2_only: b.http_version == HttpVersion::Http2,
+            picked_h1: AtomicBool::new(false),
             auth: auth_header(b)?,
             max_bytes: b.max_response_bytes,
         })
@@ -105,6 +134,77 @@ impl Http {
 
     /// One attempt. The caller bounds it with the call's deadline.
     pub async fn attempt(
+        &self,
+        req: &Prepared,
+        call: &CallHeaders,
+        not_found: &[u16],
+    ) -> (Option<u16>, Result<Answer, Failure>) {
+        if let Some(h2) = self
+            .h2
+            .as_ref()
+            .filter(|_| !self.picked_h1.load(Ordering::Relaxed))
+        {
+            match self.attempt_h2(h2, req, call, not_found).await {
+                Ok(done) => return done,
+                Err(()) if self.h2_only => {
+                    tracing::warn!("the back-end does not speak HTTP/2 (http_version = \"2\")");
+                    return (None, Err(Failure::Transport));
+                }
+                Err(()) => {
+                    tracing::info!("the back-end picked HTTP/1.1; calls go over HTTP/1.1");
+                    self.picked_h1.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+        self.attempt_h1(req, call, not_found).await
+    }
+
+    /// One attempt over HTTP/2. `Err(())`: the server picked HTTP/1.1.
+    async fn attempt_h2(
+        &self,
+        h2: &H2,
+        req: &Prepared,
+        call: &CallHeaders,
+        not_found: &[u16],
+    ) -> Result<(Option<u16>, Result<Answer, Failure>), ()> {
+        let Ok(uri) = http::Uri::try_from(req.url.as_str()) else {
+            return Ok((None, Err(Failure::Request)));
+        };
+        let mut request = http::Request::new(());
+        *request.method_mut() = req.method.clone();
+        *request.uri_mut() = uri;
+        let headers = request.headers_mut();
+        headers.clone_from(&req.headers);
+        headers.insert(IDEMPOTENCY_KEY, call.idempotency_key.clone());
+        headers.insert(CORRELATION_ID, call.correlation_id.clone());
+        headers.insert(USER_AGENT, HeaderValue::from_static(AGENT));
+        if let Some((name, value)) = &self.auth {
+            headers.insert(name.clone(), value.clone());
+        }
+        let body = req.body.as_ref().map(|b| {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(b.len()));
+            Bytes::copy_from_slice(b)
+        });
+        let response = match h2.send(request, body).await {
+            Ok(r) => r,
+            Err(OpenError::NotH2) => return Err(()),
+            Err(OpenError::Failed(f)) => return Ok((None, Err(f))),
+        };
+        let status = response.status().as_u16();
+        if http2::content_length(response.headers()).is_some_and(|n| n > self.max_bytes) {
+            return Ok((Some(status), Err(Failure::TooLarge)));
+        }
+        let mut stream = response.into_body();
+        Ok(match http2::read_body(&mut stream, self.max_bytes).await {
+            Ok(body) => (Some(status), classify(status, &body, not_found)),
+            Err(None) => (Some(status), Err(Failure::TooLarge)),
+            Err(Some(f)) => (Some(status), Err(f)),
+        })
+    }
+
+    /// One attempt over reqwest (HTTP/1.1).
+    async fn attempt_h1(
         &self,
         req: &Prepared,
         call: &CallHeaders,
@@ -151,6 +251,35 @@ impl Http {
         }
         (Some(status), classify(status, &body, not_found))
     }
+}
+
+/// The HTTP/2 connection of `b`: TLS with the ALPN offer already set, or
+/// prior knowledge over plain http.
+fn h2_client(b: &Backend, tls: Option<Arc<rustls::ClientConfig>>) -> Result<H2, BackendError> {
+    let client_error = |detail: String| BackendError::Client {
+        backend: b.name.clone(),
+        detail,
+    };
+    let host = match b.base_url.host() {
+        Some(url::Host::Domain(d)) => d.to_string(),
+        Some(url::Host::Ipv4(ip)) => ip.to_string(),
+        Some(url::Host::Ipv6(ip)) => ip.to_string(),
+        None => return Err(client_error("base_url has no host".into())),
+    };
+    let port = b
+        .base_url
+        .port_or_known_default()
+        .ok_or_else(|| client_error("base_url has no port".into()))?;
+    H2::new(http2::Settings {
+        host,
+        port,
+        tls,
+        connect_timeout: CONNECT_TIMEOUT.min(b.timeout),
+        stream_window: h2_stream_window(b.max_response_bytes),
+        ping_every: H2_PING_EVERY,
+        ping_timeout: H2_PING_TIMEOUT,
+    })
+    .map_err(client_error)
 }
 
 fn h2_stream_window(max_response_bytes: u64) -> u32 {

@@ -16,6 +16,7 @@
 pub mod breaker;
 pub mod cache;
 pub mod client;
+pub mod http2;
 pub mod outcome;
 pub mod request;
 
