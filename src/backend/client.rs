@@ -175,8 +175,10 @@ impl Http {
         *request.uri_mut() = uri;
         let headers = request.headers_mut();
         headers.clone_from(&req.headers);
-        headers.insert(IDEMPOTENCY_KEY, call.idempotency_key.clone());
-        headers.insert(CORRELATION_ID, call.correlation_id.clone());
+        // New with every call: "never indexed" spares HPACK's table an
+        // insert and an eviction per call that no later call would use.
+        headers.insert(IDEMPOTENCY_KEY, never_indexed(&call.idempotency_key));
+        headers.insert(CORRELATION_ID, never_indexed(&call.correlation_id));
         headers.insert(USER_AGENT, HeaderValue::from_static(AGENT));
         if let Some((name, value)) = &self.auth {
             headers.insert(name.clone(), value.clone());
@@ -251,6 +253,12 @@ impl Http {
         }
         (Some(status), classify(status, &body, not_found))
     }
+}
+
+fn never_indexed(v: &HeaderValue) -> HeaderValue {
+    let mut v = v.clone();
+    v.set_sensitive(true);
+    v
 }
 
 /// The HTTP/2 connection of `b`: TLS with the ALPN offer already set, or

@@ -99,7 +99,10 @@ impl H2 {
                 Some(live) => live,
                 None => {
                     fresh = true;
-                    self.connect().await?
+                    // Boxed: rare, and its TLS and h2 handshakes would
+                    // otherwise make every call's future ~5 KiB larger
+                    // (moved into its box, and about, on every call).
+                    Box::pin(self.connect()).await?
                 }
             };
             let mut sender = match sender.ready().await {
