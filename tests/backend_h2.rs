@@ -133,6 +133,7 @@ async fn a_connection_whose_pings_go_unanswered_is_closed_and_replaced() {
         stream_window: 1 << 16,
         ping_every: Duration::from_millis(50),
         ping_timeout: Duration::from_millis(100),
+        remember_not_h2: false,
     })
     .unwrap();
     let get = || {

@@ -286,6 +286,7 @@ fn h2_client(b: &Backend, tls: Option<Arc<rustls::ClientConfig>>) -> Result<H2, 
         stream_window: h2_stream_window(b.max_response_bytes),
         ping_every: H2_PING_EVERY,
         ping_timeout: H2_PING_TIMEOUT,
+        remember_not_h2: b.http_version == HttpVersion::Auto,
     })
     .map_err(client_error)
 }

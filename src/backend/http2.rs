@@ -14,7 +14,7 @@
 //! call starts is replaced once within that attempt. A task per connection
 //! drives it and pings it every 30 s; an unanswered ping (10 s) closes it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -42,6 +42,9 @@ pub struct Settings {
     pub stream_window: u32,
     pub ping_every: Duration,
     pub ping_timeout: Duration,
+    /// `auto`: a server that picked HTTP/1.1 is not asked again (the
+    /// caller goes on over HTTP/1.1). Otherwise every connect asks.
+    pub remember_not_h2: bool,
 }
 
 /// The live connection's generation and sender, if there is one.
@@ -56,6 +59,9 @@ pub struct H2 {
     generation: AtomicU64,
     /// Held by the caller that opens a connection.
     connecting: tokio::sync::Mutex<()>,
+    /// The server picked HTTP/1.1 by ALPN: callers that waited for that
+    /// connection do not ask again.
+    not_h2: AtomicBool,
 }
 
 /// Why no stream could be opened.
@@ -83,6 +89,7 @@ impl H2 {
             live: Arc::new(Mutex::new(None)),
             generation: AtomicU64::new(0),
             connecting: tokio::sync::Mutex::new(()),
+            not_h2: AtomicBool::new(false),
         })
     }
 
@@ -149,6 +156,9 @@ impl H2 {
         if let Some(live) = self.current() {
             return Ok(live);
         }
+        if self.not_h2.load(Ordering::Relaxed) {
+            return Err(OpenError::NotH2);
+        }
         let s = &self.settings;
         let failed = |e: &dyn std::fmt::Display| {
             tracing::debug!(error = %e, "h2 connect failed");
@@ -172,6 +182,7 @@ impl H2 {
                         .map_err(|e| failed(&e))?
                         .map_err(|e| failed(&e))?;
                 if tls.get_ref().1.alpn_protocol() != Some(b"h2") {
+                    self.not_h2.store(s.remember_not_h2, Ordering::Relaxed);
                     return Err(OpenError::NotH2);
                 }
                 self.handshake(tls, generation).await?
