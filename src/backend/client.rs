@@ -40,6 +40,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const H2_PING_EVERY: Duration = Duration::from_secs(30);
 const H2_PING_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// HTTP/2 connections to one back-end at most; a second is opened only
+/// when the first is at the server's limit on concurrent streams (nginx
+/// 128, hyper 200), and so on.
+const H2_MAX_CONNECTIONS: usize = 8;
+
 const AGENT: &str = concat!("bawaba/", env!("CARGO_PKG_VERSION"));
 
 /// The HTTP clients and credentials of one back-end.
@@ -170,26 +175,30 @@ impl Http {
         let Ok(uri) = http::Uri::try_from(req.url.as_str()) else {
             return Ok((None, Err(Failure::Request)));
         };
-        let mut request = http::Request::new(());
-        *request.method_mut() = req.method.clone();
-        *request.uri_mut() = uri;
-        let headers = request.headers_mut();
-        headers.clone_from(&req.headers);
-        // New with every call: "never indexed" spares HPACK's table an
-        // insert and an eviction per call that no later call would use.
-        headers.insert(IDEMPOTENCY_KEY, never_indexed(&call.idempotency_key));
-        headers.insert(CORRELATION_ID, never_indexed(&call.correlation_id));
-        headers.insert(USER_AGENT, HeaderValue::from_static(AGENT));
-        if let Some((name, value)) = &self.auth {
-            headers.insert(name.clone(), value.clone());
-        }
-        let body = req.body.as_ref().map(|b| {
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            headers.insert(CONTENT_LENGTH, HeaderValue::from(b.len()));
-            Bytes::copy_from_slice(b)
-        });
-        let response = match h2.send(request, body).await {
-            Ok(r) => r,
+        let length = req.body.as_ref().map(Vec::len);
+        let build = || {
+            let mut request = http::Request::new(());
+            *request.method_mut() = req.method.clone();
+            *request.uri_mut() = uri.clone();
+            let headers = request.headers_mut();
+            headers.clone_from(&req.headers);
+            // New with every call: "never indexed" spares HPACK's table an
+            // insert and an eviction per call that no later call would use.
+            headers.insert(IDEMPOTENCY_KEY, never_indexed(&call.idempotency_key));
+            headers.insert(CORRELATION_ID, never_indexed(&call.correlation_id));
+            headers.insert(USER_AGENT, HeaderValue::from_static(AGENT));
+            if let Some((name, value)) = &self.auth {
+                headers.insert(name.clone(), value.clone());
+            }
+            if let Some(length) = length {
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
+            }
+            request
+        };
+        let body = req.body.as_deref().map(Bytes::copy_from_slice);
+        let (response, _stream) = match h2.send(build, body).await {
+            Ok(sent) => sent,
             Err(OpenError::NotH2) => return Err(()),
             Err(OpenError::Failed(f)) => return Ok((None, Err(f))),
         };
@@ -287,6 +296,7 @@ fn h2_client(b: &Backend, tls: Option<Arc<rustls::ClientConfig>>) -> Result<H2, 
         ping_every: H2_PING_EVERY,
         ping_timeout: H2_PING_TIMEOUT,
         remember_not_h2: b.http_version == HttpVersion::Auto,
+        max_connections: b.concurrency.clamp(1, H2_MAX_CONNECTIONS),
     })
     .map_err(client_error)
 }

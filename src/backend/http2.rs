@@ -1,6 +1,7 @@
 //! HTTP/2 to one back-end straight over the `h2` crate: one connection
 //! (TLS with ALPN `h2`, or prior knowledge over plain http), every call a
-//! stream on it.
+//! stream on it; a further connection only while every open one is at the
+//! server's limit on concurrent streams, up to `max_connections`.
 //!
 //! Why not reqwest for this: at the Kannel bench's saturation, reqwest's
 //! layers around each HTTP/2 call (its request builder and `Url`, tower's
@@ -9,12 +10,12 @@
 //! itself. Here a call is a clone of the connection's `SendRequest`, one
 //! `send_request`, and the read of its stream.
 //!
-//! The connection is opened on first use, by one caller while the others
-//! wait for it, and again after it ends. A connection found dead when a
+//! A connection is opened when needed, by one caller while the others
+//! wait for it, and dropped from the pool when it ends. A connection found dead when a
 //! call starts is replaced once within that attempt. A task per connection
 //! drives it and pings it every 30 s; an unanswered ping (10 s) closes it.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,17 +46,46 @@ pub struct Settings {
     /// `auto`: a server that picked HTTP/1.1 is not asked again (the
     /// caller goes on over HTTP/1.1). Otherwise every connect asks.
     pub remember_not_h2: bool,
+    /// Connections opened at most, each only when the others are at the
+    /// server's limit on concurrent streams.
+    pub max_connections: usize,
 }
 
-/// The live connection's generation and sender, if there is one.
-type Live = Option<(u64, SendRequest<Bytes>)>;
+/// One open connection: its sender, and the streams it carries now.
+#[derive(Clone)]
+struct Conn {
+    generation: u64,
+    sender: SendRequest<Bytes>,
+    streams: Arc<AtomicUsize>,
+}
 
-/// One back-end's HTTP/2 connection.
+impl Conn {
+    /// Below the server's limit on concurrent streams (100 assumed until
+    /// its SETTINGS arrive).
+    fn has_room(&self) -> bool {
+        self.streams.load(Ordering::Relaxed) < self.sender.current_max_send_streams()
+    }
+}
+
+/// A stream counted against its connection until dropped: keep it until
+/// the response's body is read.
+pub struct Stream {
+    streams: Arc<AtomicUsize>,
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        self.streams.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// One back-end's HTTP/2 connections: the first carries every call while
+/// it has room under the server's stream limit; another is opened only
+/// when all are full, up to `max_connections`.
 pub struct H2 {
     settings: Settings,
     tls: Option<(TlsConnector, ServerName<'static>)>,
-    /// The live connection's sender and its generation.
-    live: Arc<Mutex<Live>>,
+    live: Arc<Mutex<Vec<Conn>>>,
     generation: AtomicU64,
     /// Held by the caller that opens a connection.
     connecting: tokio::sync::Mutex<()>,
@@ -86,24 +116,28 @@ impl H2 {
         Ok(H2 {
             settings,
             tls,
-            live: Arc::new(Mutex::new(None)),
+            live: Arc::new(Mutex::new(Vec::new())),
             generation: AtomicU64::new(0),
             connecting: tokio::sync::Mutex::new(()),
             not_h2: AtomicBool::new(false),
         })
     }
 
-    /// Sends `req` (with `body`, if any) on a stream and waits for the
-    /// response's head.
+    /// Sends the request `build` makes (with `body`, if any) on a stream
+    /// and waits for the response's head. Keep the `Stream` until the body
+    /// is read. A request the server did not process (refused stream, or
+    /// above the last stream of its GOAWAY: RFC 9113 6.8, 8.7) is sent
+    /// again once, whatever its method; `build` makes it anew.
     pub async fn send(
         &self,
-        req: Request<()>,
+        build: impl Fn() -> Request<()>,
         body: Option<Bytes>,
-    ) -> Result<Response<h2::RecvStream>, OpenError> {
+    ) -> Result<(Response<h2::RecvStream>, Stream), OpenError> {
         let mut fresh = false;
+        let mut resent = false;
         loop {
-            let (generation, sender) = match self.current() {
-                Some(live) => live,
+            let conn = match self.pick() {
+                Some(conn) => conn,
                 None => {
                     fresh = true;
                     // Boxed: rare, and its TLS and h2 handshakes would
@@ -112,49 +146,71 @@ impl H2 {
                     Box::pin(self.connect()).await?
                 }
             };
-            let mut sender = match sender.ready().await {
+            conn.streams.fetch_add(1, Ordering::Relaxed);
+            let stream = Stream {
+                streams: conn.streams,
+            };
+            let mut sender = match conn.sender.ready().await {
                 Ok(s) => s,
                 Err(e) if !fresh => {
                     // Ended (GOAWAY, reset) since it was last used.
                     tracing::debug!(error = %e, "h2 connection gone; reconnecting");
-                    self.forget(generation);
+                    self.forget(conn.generation);
                     continue;
                 }
                 Err(e) => return Err(OpenError::Failed(transport(&e))),
             };
             let end = body.is_none();
-            let (response, mut stream) = match sender.send_request(req, end) {
+            let (response, mut sending) = match sender.send_request(build(), end) {
                 Ok(sent) => sent,
                 Err(e) => {
-                    self.forget(generation);
+                    self.forget(conn.generation);
                     return Err(OpenError::Failed(transport(&e)));
                 }
             };
-            if let Some(body) = body {
-                stream
-                    .send_data(body, true)
-                    .map_err(|e| OpenError::Failed(transport(&e)))?;
+            if let Some(body) = &body {
+                // A send error shows again as the response's error.
+                let _ = sending.send_data(body.clone(), true);
             }
-            return response.await.map_err(|e| OpenError::Failed(transport(&e)));
+            match response.await {
+                Ok(response) => return Ok((response, stream)),
+                Err(e) if !resent && unprocessed(&e) => {
+                    tracing::debug!(error = %e, "h2 request not processed; sending it again");
+                    if e.is_go_away() {
+                        self.forget(conn.generation);
+                    }
+                    resent = true;
+                }
+                Err(e) => return Err(OpenError::Failed(transport(&e))),
+            }
         }
     }
 
-    fn current(&self) -> Live {
-        lock(&self.live).clone()
+    /// The first connection with room; else, when no other may be opened,
+    /// the least busy (its calls wait for a stream, within their
+    /// deadline); else none.
+    fn pick(&self) -> Option<Conn> {
+        let live = lock(&self.live);
+        if let Some(conn) = live.iter().find(|c| c.has_room()) {
+            return Some(conn.clone());
+        }
+        if live.len() < self.settings.max_connections {
+            return None;
+        }
+        live.iter()
+            .min_by_key(|c| c.streams.load(Ordering::Relaxed))
+            .cloned()
     }
 
     fn forget(&self, generation: u64) {
-        let mut live = lock(&self.live);
-        if live.as_ref().is_some_and(|(g, _)| *g == generation) {
-            *live = None;
-        }
+        lock(&self.live).retain(|c| c.generation != generation);
     }
 
-    /// Opens the connection unless another caller did meanwhile.
-    async fn connect(&self) -> Result<(u64, SendRequest<Bytes>), OpenError> {
+    /// Opens a connection unless another caller made room meanwhile.
+    async fn connect(&self) -> Result<Conn, OpenError> {
         let _one = self.connecting.lock().await;
-        if let Some(live) = self.current() {
-            return Ok(live);
+        if let Some(conn) = self.pick() {
+            return Ok(conn);
         }
         if self.not_h2.load(Ordering::Relaxed) {
             return Err(OpenError::NotH2);
@@ -188,8 +244,20 @@ impl H2 {
                 self.handshake(tls, generation).await?
             }
         };
-        *lock(&self.live) = Some((generation, sender.clone()));
-        Ok((generation, sender))
+        let conn = Conn {
+            generation,
+            sender,
+            streams: Arc::new(AtomicUsize::new(0)),
+        };
+        let mut live = lock(&self.live);
+        live.push(conn.clone());
+        tracing::debug!(connections = live.len(), "h2 connection opened");
+        Ok(conn)
+    }
+
+    /// Connections open now (for tests and metrics).
+    pub fn connections(&self) -> usize {
+        lock(&self.live).len()
     }
 
     /// The HTTP/2 preface and settings; spawns the connection's driver.
@@ -200,6 +268,9 @@ impl H2 {
         let s = &self.settings;
         let handshake = h2::client::Builder::new()
             .enable_push(false)
+            // Until the server's SETTINGS say otherwise (RFC 9113 advises
+            // at least 100).
+            .initial_max_send_streams(100)
             .initial_window_size(s.stream_window)
             .initial_connection_window_size(CONNECTION_WINDOW)
             .max_header_list_size(MAX_HEADER_LIST)
@@ -211,11 +282,21 @@ impl H2 {
         let mut pings = connection.ping_pong();
         let (every, timeout) = (s.ping_every, s.ping_timeout);
         let live = Arc::clone(&self.live);
-        tokio::spawn(async move {
+        // The server's SETTINGS (its limit on streams among them) come
+        // before its answer to a first PING: once that is back, the
+        // connection is offered to callers, who then never open more
+        // streams than the server takes.
+        let (settled_tx, settled) = tokio::sync::oneshot::channel::<()>();
+        let driver = tokio::spawn(async move {
             let keep_alive = async {
                 let Some(pings) = pings.as_mut() else {
+                    drop(settled_tx);
                     return std::future::pending().await;
                 };
+                if pings.ping(h2::Ping::opaque()).await.is_err() {
+                    return;
+                }
+                let _ = settled_tx.send(());
                 loop {
                     tokio::time::sleep(every).await;
                     match tokio::time::timeout(timeout, pings.ping(h2::Ping::opaque())).await {
@@ -232,11 +313,16 @@ impl H2 {
                 }
                 () = keep_alive => tracing::warn!("h2 connection dropped: ping unanswered"),
             }
-            let mut live = lock(&live);
-            if live.as_ref().is_some_and(|(g, _)| *g == generation) {
-                *live = None;
-            }
+            lock(&live).retain(|c| c.generation != generation);
         });
+        match tokio::time::timeout(s.connect_timeout, settled).await {
+            Ok(Ok(())) => {}
+            _ => {
+                tracing::debug!("h2 connection: no answer to the first PING");
+                driver.abort();
+                return Err(OpenError::Failed(Failure::Transport));
+            }
+        }
         Ok(sender)
     }
 }
@@ -262,6 +348,11 @@ pub fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v: &HeaderValue| v.to_str().ok()?.parse().ok())
+}
+
+/// The server says it did not process the request.
+fn unprocessed(e: &h2::Error) -> bool {
+    e.is_remote() && (e.is_go_away() || e.reason() == Some(h2::Reason::REFUSED_STREAM))
 }
 
 fn transport(e: &h2::Error) -> Failure {
