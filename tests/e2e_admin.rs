@@ -7,7 +7,7 @@ mod e2e_support;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use e2e_support::admin::{add_admin, admin_addr, get};
+use e2e_support::admin::{add_admin, admin_addr, get, wait_ready};
 use e2e_support::Rig;
 
 const TOKEN: &str = "metrics-token-0123456789";
@@ -48,8 +48,7 @@ async fn health_readiness_and_metrics_after_a_dialogue() {
     let admin = admin_addr(&serve).await;
 
     assert_eq!(get(admin, "/healthz", None).await, (200, "ok\n".into()));
-    let (status, ready) = get(admin, "/readyz", None).await;
-    assert_eq!(status, 200, "{ready}");
+    let ready = wait_ready(admin).await;
     assert!(ready.contains("\"ready\":true"), "{ready}");
     assert_eq!(get(admin, "/metrics", None).await.0, 401);
     assert_eq!(

@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use bawaba_sim::rusmpp::CommandStatus;
-use e2e_support::admin::{add_admin, admin_addr, get};
+use e2e_support::admin::{add_admin, admin_addr, get, wait_ready};
 use e2e_support::{run, write_config, Peers, Serve};
 
 fn serve_fails_with(config: &Path, store: &Path) -> String {
@@ -117,7 +117,7 @@ async fn a_full_disk_refuses_to_acknowledge_and_recovers_when_there_is_room() {
     let mut gateway = Serve::spawn(&config, &dir.path().join("serve.log"));
     peers.wait_binds(1).await;
     let admin = admin_addr(&gateway).await;
-    assert_eq!(get(admin, "/readyz", None).await.0, 200);
+    wait_ready(admin).await;
 
     let mut phone = peers.smsc.sms("9647701234567");
     let ok = phone.send("2150", "HELP").await.expect("MO answered");

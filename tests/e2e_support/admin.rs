@@ -35,6 +35,24 @@ pub async fn admin_addr(serve: &Serve) -> SocketAddr {
     }
 }
 
+/// Waits until /readyz answers 200 (at most 15 s): the SMSC has seen the
+/// bind before the gateway has its bind_resp and marks itself bound.
+/// Returns the ready body.
+pub async fn wait_ready(addr: SocketAddr) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let (status, body) = get(addr, "/readyz", None).await;
+        if status == 200 {
+            return body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never ready: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// One GET: (status, body).
 pub async fn get(addr: SocketAddr, path: &str, token: Option<&str>) -> (u16, String) {
     request(addr, "GET", path, token, None).await
