@@ -11,9 +11,12 @@
 //! `send_request`, and the read of its stream.
 //!
 //! A connection is opened when needed, by one caller while the others
-//! wait for it, and dropped from the pool when it ends. A connection found dead when a
-//! call starts is replaced once within that attempt. A task per connection
-//! drives it and pings it every 30 s; an unanswered ping (10 s) closes it.
+//! wait for it, offered to calls once a first PING is answered (the
+//! server's SETTINGS, its stream limit among them, come before), and
+//! dropped from the pool when it ends. A connection found dead when a
+//! call starts is replaced once within that attempt; a request the server
+//! did not process is sent once more. A task per connection drives it and
+//! pings it every 30 s; an unanswered ping (10 s) closes it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -253,11 +256,6 @@ impl H2 {
         live.push(conn.clone());
         tracing::debug!(connections = live.len(), "h2 connection opened");
         Ok(conn)
-    }
-
-    /// Connections open now (for tests and metrics).
-    pub fn connections(&self) -> usize {
-        lock(&self.live).len()
     }
 
     /// The HTTP/2 preface and settings; spawns the connection's driver.
