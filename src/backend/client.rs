@@ -2,9 +2,9 @@
 //! the body in chunks up to `max_response_bytes` (never buffering more),
 //! classify. Two transports, as `http_version` says:
 //! - HTTP/2 (`2`, and `auto` over https when the server picks h2 by ALPN):
-//!   our own connection on the `h2` crate (`super::h2`);
+//!   our own connections on the `h2` crate (`super::http2`);
 //! - HTTP/1.1 (`1.1`, `auto` over plain http, and `auto` over https when the
-//!   server picks http/1.1): a pooled reqwest client.
+//!   server picks http/1.1): a pooled reqwest client, HTTP/1.1 only.
 //!
 //! Both: rustls on ring, no redirects, no proxy, timeouts set.
 //!
@@ -75,41 +75,27 @@ impl Http {
                 backend: b.name.clone(),
             });
         }
-        let mut tls = tls_config(b).map_err(|detail| BackendError::Tls {
+        let tls = tls_config(b).map_err(|detail| BackendError::Tls {
             backend: b.name.clone(),
             detail,
         })?;
-        // The TLS config is ours, so the ALPN offer is too (reqwest reads
-        // what the server picked).
-        tls.alpn_protocols = match b.http_version {
-            HttpVersion::Http1 => vec![b"http/1.1".to_vec()],
-            HttpVersion::Http2 => vec![b"h2".to_vec()],
-            HttpVersion::Auto => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        // The TLS configs are ours, so the ALPN offers are too: h2 as
+        // `http_version` allows for our HTTP/2 connection, http/1.1 alone
+        // for reqwest's pool.
+        let alpn = |protocols: &[&[u8]]| {
+            let mut t = tls.clone();
+            t.alpn_protocols = protocols.iter().map(|p| p.to_vec()).collect();
+            t
         };
         let https = b.base_url.scheme() == "https";
-        let tls = Arc::new(tls);
         let h2 = match (b.http_version, https) {
             (HttpVersion::Http1, _) | (HttpVersion::Auto, false) => None,
-            _ => Some(h2_client(b, https.then(|| Arc::clone(&tls)))?),
+            (HttpVersion::Http2, _) => Some(h2_client(b, https.then(|| alpn(&[b"h2"])))?),
+            (HttpVersion::Auto, true) => Some(h2_client(b, Some(alpn(&[b"h2", b"http/1.1"])))?),
         };
-        let builder = match (b.http_version, https) {
-            (HttpVersion::Http1, _) | (HttpVersion::Auto, false) => {
-                reqwest::Client::builder().http1_only()
-            }
-            (HttpVersion::Http2, _) => reqwest::Client::builder().http2_prior_knowledge(),
-            (HttpVersion::Auto, true) => reqwest::Client::builder(),
-        };
-        let client = builder
-            // One HTTP/2 connection carries every call: a peer that stops
-            // answering is noticed by a PING within 10 s rather than by
-            // each call's deadline, and the next call opens a new one.
-            .http2_keep_alive_interval(H2_PING_EVERY)
-            .http2_keep_alive_timeout(H2_PING_TIMEOUT)
-            .http2_keep_alive_while_idle(true)
-            // What a ministry may send before we read it: one answer's cap
-            // per call (64 KiB to 2 MiB), hyper's 5 MiB per connection.
-            .http2_initial_stream_window_size(h2_stream_window(b.max_response_bytes))
-            .tls_backend_preconfigured(Arc::unwrap_or_clone(tls))
+        let client = reqwest::Client::builder()
+            .http1_only()
+            .tls_backend_preconfigured(alpn(&[b"http/1.1"]))
             .https_only(!b.allow_http)
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
@@ -272,7 +258,7 @@ fn never_indexed(v: &HeaderValue) -> HeaderValue {
 
 /// The HTTP/2 connection of `b`: TLS with the ALPN offer already set, or
 /// prior knowledge over plain http.
-fn h2_client(b: &Backend, tls: Option<Arc<rustls::ClientConfig>>) -> Result<H2, BackendError> {
+fn h2_client(b: &Backend, tls: Option<rustls::ClientConfig>) -> Result<H2, BackendError> {
     let client_error = |detail: String| BackendError::Client {
         backend: b.name.clone(),
         detail,
@@ -290,7 +276,7 @@ fn h2_client(b: &Backend, tls: Option<Arc<rustls::ClientConfig>>) -> Result<H2, 
     H2::new(http2::Settings {
         host,
         port,
-        tls,
+        tls: tls.map(Arc::new),
         connect_timeout: CONNECT_TIMEOUT.min(b.timeout),
         stream_window: h2_stream_window(b.max_response_bytes),
         ping_every: H2_PING_EVERY,
