@@ -54,8 +54,58 @@ impl Septet {
 }
 
 /// The GSM 03.38 encoding of `c`, or `None` if the default alphabet lacks it
-/// (any Arabic or Kurdish letter, for instance).
+/// (any Arabic or Kurdish letter, for instance). ASCII (most reply text)
+/// by a table; the rest by a search of both tables.
 pub fn septet(c: char) -> Option<Septet> {
+    match ASCII.get(c as usize) {
+        Some(&code) => from_table(code),
+        None => septet_by_search(c),
+    }
+}
+
+/// `ASCII[c]`: `c`'s basic septet, or `EXTENDED | septet` after ESC, or
+/// `ABSENT`.
+const ASCII: [u16; 128] = ascii_table();
+const EXTENDED: u16 = 0x100;
+const ABSENT: u16 = 0xFFFF;
+
+const fn ascii_table() -> [u16; 128] {
+    let mut table = [ABSENT; 128];
+    let mut c = 0;
+    while c < 128 {
+        // The first septet holding `c`, as the search finds it.
+        let mut i = 0;
+        while i < 128 {
+            if BASIC[i] as u32 == c as u32 && i as u8 != ESCAPE {
+                table[c] = i as u16;
+                break;
+            }
+            i += 1;
+        }
+        if table[c] == ABSENT {
+            let mut e = 0;
+            while e < EXTENSION.len() {
+                if EXTENSION[e].1 as u32 == c as u32 {
+                    table[c] = EXTENDED | EXTENSION[e].0 as u16;
+                    break;
+                }
+                e += 1;
+            }
+        }
+        c += 1;
+    }
+    table
+}
+
+fn from_table(code: u16) -> Option<Septet> {
+    match code {
+        ABSENT => None,
+        c if c & EXTENDED != 0 => Some(Septet::Extended(c as u8)),
+        c => Some(Septet::Basic(c as u8)),
+    }
+}
+
+fn septet_by_search(c: char) -> Option<Septet> {
     if c == '\u{1B}' {
         return None;
     }
@@ -151,6 +201,21 @@ impl Budget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ascii_table_agrees_with_the_search_everywhere() {
+        // Every ASCII character (the table), and the BMP beyond it (the
+        // search either way): one answer for each.
+        for c in (0..=0xFFFF_u32).filter_map(char::from_u32) {
+            assert_eq!(septet(c), septet_by_search(c), "{c:?}");
+        }
+        assert_eq!(septet('A'), Some(Septet::Basic(0x41)));
+        assert_eq!(septet('@'), Some(Septet::Basic(0x00)));
+        assert_eq!(septet('{'), Some(Septet::Extended(0x28)));
+        assert_eq!(septet('\u{1B}'), None);
+        assert_eq!(septet('`'), None);
+        assert_eq!(septet('ب'), None);
+    }
 
     #[test]
     fn basic_and_extension_round_trip() {
