@@ -440,6 +440,8 @@ mod tests {
             j.commit().unwrap();
             db.flush().unwrap();
         }
+        // sled's I/O threads may hold it (and its lock) a moment longer.
+        super::super::released(&dir.path().join("db"));
         let db = sled::Config::new().path(dir.path()).open().unwrap();
         let d = Dedupes::open(&db).unwrap();
         let j = open_journal(dir.path(), &d);

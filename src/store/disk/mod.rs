@@ -193,10 +193,6 @@ impl SledStore {
     }
 }
 
-/// Opens the inbound journal with ids after sled's old `inbound_seq`, and
-/// moves into it the MOs a store from before the journal kept in sled
-/// (durable in the journal before they leave sled; a crash in between
-/// moves them again under the same ids).
 /// Waits (at most 5 s) until sled's lock on `db` is released. sled's
 /// background threads keep the database, and its exclusive lock, for a
 /// moment after the last handle is dropped, so a store reopened at once in
@@ -218,6 +214,10 @@ fn released(db: &std::path::Path) {
     }
 }
 
+/// Opens the inbound journal with ids after sled's old `inbound_seq`, and
+/// moves into it the MOs a store from before the journal kept in sled
+/// (durable in the journal before they leave sled; a crash in between
+/// moves them again under the same ids).
 fn open_journal(trees: &Trees, dir: &std::path::Path, segment_bytes: u64) -> Result<Journal> {
     let old_seq = watermark::sled_inbound_seq(trees)?;
     let dedupes = &trees.dedupes;
@@ -567,6 +567,8 @@ mod tests {
             trees.meta.insert(b"inbound_seq", &be(9)).unwrap();
             trees.db.flush().unwrap();
         }
+        // sled's I/O threads may hold it (and its lock) a moment longer.
+        released(&dir.path().join("db"));
         let s = SledStore::open(SledConfig::new(dir.path())).await.unwrap();
         assert_eq!(s.unprocessed_inbound(None, 10).await.unwrap(), old);
         assert!(s.trees.inbox.is_empty(), "moved out of sled");
