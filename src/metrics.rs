@@ -76,6 +76,42 @@ impl EncodeLabelValue for NodeEvent {
     }
 }
 
+/// One bind's PDU counters, kept at hand: a bind sees a handful of
+/// (direction, command, status) kinds, so after the first PDU of each
+/// kind a count is a short scan and an atomic add, not a label set built
+/// (the operator's name copied) and hashed into the registry.
+pub struct PduCounters {
+    operator: std::sync::Arc<str>,
+    seen: Vec<((Direction, CommandId, CommandStatus), Counter)>,
+}
+
+/// Kinds kept per bind; past that (a peer sending many odd statuses), a
+/// count goes to the registry directly.
+const PDU_KINDS_KEPT: usize = 32;
+
+impl PduCounters {
+    pub fn new(operator: std::sync::Arc<str>) -> PduCounters {
+        PduCounters {
+            operator,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Counts one PDU.
+    pub fn count(&mut self, direction: Direction, command: CommandId, status: CommandStatus) {
+        let kind = (direction, command, status);
+        if let Some((_, c)) = self.seen.iter().find(|(k, _)| *k == kind) {
+            c.inc();
+            return;
+        }
+        let c = get().pdu_counter(&self.operator, direction, command, status);
+        c.inc();
+        if self.seen.len() < PDU_KINDS_KEPT {
+            self.seen.push((kind, c));
+        }
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PduLabels {
     operator: String,
@@ -214,20 +250,21 @@ impl Metrics {
         self.notify_latency.observe(took.as_secs_f64());
     }
 
-    pub fn pdu(
+    /// The counter of one kind of PDU, for [`PduCounters`] to keep.
+    fn pdu_counter(
         &self,
         operator: &str,
         direction: Direction,
         command: CommandId,
         status: CommandStatus,
-    ) {
+    ) -> Counter {
         let labels = PduLabels {
             operator: operator.to_owned(),
             direction,
             command: command.name().unwrap_or("unknown"),
             status: status.name(),
         };
-        self.pdus.get_or_create(&labels).inc();
+        self.pdus.get_or_create(&labels).clone()
     }
 
     pub fn ussd_step(&self, operator: &str, took: Duration) {
@@ -420,5 +457,41 @@ impl Snapshot {
             "Conversations waiting for the citizen's answer and not idle, on this node",
             active,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pdus(operator: &str, direction: Direction, status: CommandStatus) -> u64 {
+        get()
+            .pdu_counter(operator, direction, CommandId::SUBMIT_SM_RESP, status)
+            .get()
+    }
+
+    #[test]
+    fn kept_counters_and_those_past_the_cap_count_into_the_registry() {
+        let op = "metrics-test-op";
+        let mut c = PduCounters::new(op.into());
+        for _ in 0..3 {
+            c.count(Direction::In, CommandId::SUBMIT_SM_RESP, CommandStatus(0));
+        }
+        // More kinds than a bind keeps: every one still counted.
+        let named: Vec<CommandStatus> = (1..0x100)
+            .map(CommandStatus)
+            .filter(|s| s.name() != "UNKNOWN")
+            .collect();
+        assert!(named.len() > PDU_KINDS_KEPT + 4, "{}", named.len());
+        for &status in &named {
+            c.count(Direction::In, CommandId::SUBMIT_SM_RESP, status);
+            c.count(Direction::In, CommandId::SUBMIT_SM_RESP, status);
+        }
+        assert_eq!(pdus(op, Direction::In, CommandStatus(0)), 3);
+        assert_eq!(pdus(op, Direction::Out, CommandStatus(0)), 0);
+        for &status in &named {
+            assert_eq!(pdus(op, Direction::In, status), 2, "{status}");
+        }
+        assert_eq!(c.seen.len(), PDU_KINDS_KEPT);
     }
 }

@@ -24,7 +24,7 @@ use super::inbound::Answer;
 use super::throttle::Throttle;
 use super::window::Window;
 use super::{Request, SubmitResult};
-use crate::metrics::Direction;
+use crate::metrics::{Direction, PduCounters};
 use crate::smpp::codec::{self, DecodeError, SmppCodec};
 use crate::smpp::pdu::{Body, CommandStatus, Pdu};
 
@@ -87,6 +87,7 @@ pub(crate) struct Link<'a> {
     queue_closed: bool,
     /// An enquire_link of ours is in flight.
     enquiring: bool,
+    counters: PduCounters,
 }
 
 impl<'a> Link<'a> {
@@ -109,6 +110,7 @@ impl<'a> Link<'a> {
             end: None,
             queue_closed: ctx.queue.is_none(),
             enquiring: false,
+            counters: PduCounters::new(ctx.operator.clone()),
         }
     }
 
@@ -197,13 +199,8 @@ impl<'a> Link<'a> {
             None => self.finish(End::Dropped("closed by the SMSC".into())),
             Some(Err(e)) => self.on_framing_error(e),
             Some(Ok(Ok(pdu))) => {
-                let m = crate::metrics::get();
-                m.pdu(
-                    &self.ctx.operator,
-                    Direction::In,
-                    pdu.body.command_id(),
-                    pdu.status,
-                );
+                self.counters
+                    .count(Direction::In, pdu.body.command_id(), pdu.status);
                 self.on_pdu(pdu)
             }
             Some(Ok(Err(bad))) => self.on_bad_body(bad),
@@ -297,7 +294,8 @@ impl<'a> Link<'a> {
             let body = std::mem::replace(&mut req.body, Body::GenericNack);
             let pdu = Pdu::new(seq, body);
             codec::encode(&pdu, &mut self.wbuf);
-            count_out(self.ctx, &pdu);
+            self.counters
+                .count(Direction::Out, pdu.body.command_id(), pdu.status);
             req.body = pdu.body;
         }
         self.ctx.stats.set_in_flight(self.window.used());
@@ -322,7 +320,8 @@ impl<'a> Link<'a> {
             body,
         };
         codec::encode(&pdu, &mut self.wbuf);
-        count_out(self.ctx, &pdu);
+        self.counters
+            .count(Direction::Out, pdu.body.command_id(), pdu.status);
     }
 
     fn next_wake(&mut self, now: Instant) -> Option<Instant> {
@@ -401,16 +400,6 @@ impl<'a> Link<'a> {
         tracing::info!(seq, "shutting down: unbind");
         self.write(CommandStatus::ESME_ROK, seq, Body::Unbind);
     }
-}
-
-fn count_out(ctx: &BindCtx, pdu: &Pdu) {
-    let m = crate::metrics::get();
-    m.pdu(
-        &ctx.operator,
-        Direction::Out,
-        pdu.body.command_id(),
-        pdu.status,
-    );
 }
 
 /// The next request of `lane` if one is waiting (a lane another bind is
