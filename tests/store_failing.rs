@@ -111,25 +111,32 @@ impl Store for Failing {
         gated(self.full(), self.inner.append_inbound(payload, received_at))
     }
 
-    async fn append_inbound_early(
+    async fn journal_inbound(
         &self,
         payload: Vec<u8>,
         received_at: Timestamp,
-    ) -> Result<(InboundId, Durable)> {
+        mut intake: Box<dyn Intake>,
+    ) {
         if self.full() {
-            return Err(Error::DiskFull);
+            return intake.durable(Err(Error::DiskFull));
         }
-        let (id, durable) = self
-            .inner
-            .append_inbound_early(payload, received_at)
-            .await?;
         if !self.sync_fails.load(Ordering::SeqCst) {
-            return Ok((id, durable));
+            return self
+                .inner
+                .journal_inbound(payload, received_at, intake)
+                .await;
         }
-        durable.wait().await?;
-        // As the journal does with a write whose sync failed: cut back.
-        self.inner.mark_inbound_processed(id).await?;
-        Ok((id, Durable::pending(async { Err(Error::DiskFull) })))
+        // Written, then, as the journal does with a write whose sync
+        // failed, cut back; the MO is still worked on.
+        let id = match self.inner.append_inbound(payload, received_at).await {
+            Ok(id) => id,
+            Err(e) => return intake.durable(Err(e)),
+        };
+        if let Err(e) = self.inner.mark_inbound_processed(id).await {
+            return intake.durable(Err(e));
+        }
+        intake.journalled(id);
+        intake.durable(Err(Error::DiskFull));
     }
 
     fn mark_inbound_processed(&self, id: InboundId) -> impl Future<Output = Result<bool>> + Send {

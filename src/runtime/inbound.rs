@@ -1,11 +1,12 @@
 //! The router: every PDU the binds receive comes here, in one bounded
 //! channel. It never waits on a worker: a USSD MO is acknowledged and
 //! queued (or answered "busy" at once when the subscriber's worker is
-//! full); an SMS is journalled on a bounded set of intake tasks, handed to
-//! its worker as soon as the journal's write is under way, and
+//! full); an SMS is journalled (at most `queues.intake` at once), handed
+//! to its worker as soon as the journal's write is under way, and
 //! acknowledged once that write is durable (ESME_RX_T_APPN when full, the
-//! store is busy or the write failed); a delivery receipt goes to the
-//! outbox.
+//! store is busy or the write failed). No task waits on that: the store's
+//! commit thread does both ([`SmsIntake`]). A delivery receipt goes to
+//! the outbox.
 //!
 //! Also: replay of the journal at start (SMS not yet processed, follow-ups
 //! not yet sent).
@@ -13,18 +14,18 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::dispatch::Dispatch;
+use super::dispatch::{Dispatch, Slot};
 use super::journal::{Entry, MoSms};
 use super::notice::Notice;
 use super::{dialogue, followup, sms, ussd, Core, Work};
 use crate::outbox::receipts::is_receipt;
 use crate::smpp::pdu::{CommandStatus, Sm};
 use crate::smpp::session::{Inbound, InboundPdu, Responder};
-use crate::store::{Store, Timestamp};
+use crate::store::{InboundId, Intake, Store, Timestamp};
 
 /// esm_class message type 0x20: an intermediate delivery notification
 /// (nothing to record; acknowledged so the SMSC does not resend it).
@@ -78,7 +79,7 @@ pub async fn route<S: Store>(
         } else if let Some(op) = sm.tlvs.ussd_service_op {
             ussd_mo(&core, &dispatch, operator, op, &sm, responder).await;
         } else {
-            sms_mo(&core, &dispatch, &intake, operator, sm, responder);
+            sms_mo(&core, &dispatch, &intake, operator, sm, responder).await;
         }
     }
     // Dropping `dispatch` lets the workers finish what they hold and stop.
@@ -161,7 +162,7 @@ async fn ussd_mo<S: Store>(
     });
 }
 
-fn sms_mo<S: Store>(
+async fn sms_mo<S: Store>(
     core: &Arc<Core<S>>,
     dispatch: &Dispatch<Work>,
     intake: &Arc<Semaphore>,
@@ -182,40 +183,74 @@ fn sms_mo<S: Store>(
         responder.respond(CommandStatus::ESME_RX_T_APPN);
         return;
     };
-    let core = core.clone();
     core.in_flight.fetch_add(1, Ordering::AcqRel);
-    tokio::spawn(async move {
-        let _permit = permit;
-        let now = Timestamp(core.now_ms());
-        let entry = Entry::Sms(mo.clone()).encode();
-        let durable = match core.store.append_inbound_early(entry, now).await {
-            Ok((id, durable)) => {
-                // Worked on while its write is synced: the reply does not
-                // wait for the disk, the acknowledgement does.
-                let who = mo.source.clone();
-                let turn = sms::Turn {
-                    id,
-                    mo,
-                    replayed: false,
-                };
-                slot.send(who, Work::Sms(turn));
-                durable.wait().await
-            }
-            Err(e) => {
-                core.job_done();
-                Err(e)
-            }
+    let now = Timestamp(core.now_ms());
+    let entry = Entry::Sms(mo.clone()).encode();
+    let taken = SmsIntake {
+        core: core.clone(),
+        operator,
+        work: Some((mo, slot)),
+        responder: Some(responder),
+        _permit: permit,
+    };
+    core.store
+        .journal_inbound(entry, now, Box::new(taken))
+        .await;
+}
+
+/// An SMS on its way into the journal (holding one of the intake
+/// permits): handed to its worker as soon as its write is under way (the
+/// reply does not wait for the disk), acknowledged once the write is
+/// durable. Run by the store's commit thread, not a task of its own.
+struct SmsIntake<S: Store> {
+    core: Arc<Core<S>>,
+    operator: Arc<str>,
+    /// Until journalled.
+    work: Option<(MoSms, Slot<Work>)>,
+    /// Until durable.
+    responder: Option<Responder>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl<S: Store> Intake for SmsIntake<S> {
+    fn journalled(&mut self, id: InboundId) {
+        if let Some((mo, slot)) = self.work.take() {
+            let who = mo.source.clone();
+            let turn = sms::Turn {
+                id,
+                mo,
+                replayed: false,
+            };
+            slot.send(who, Work::Sms(turn));
+        }
+    }
+
+    fn durable(mut self: Box<Self>, outcome: crate::store::Result<()>) {
+        let Some(responder) = self.responder.take() else {
+            return;
         };
-        match durable {
+        match outcome {
             Ok(()) => responder.respond(CommandStatus::ESME_ROK),
             Err(e) => {
                 // The SMSC sends it again; if it was answered meanwhile,
                 // the dedupe window drops the resend.
+                let operator = &self.operator;
                 tracing::warn!(operator = %operator, error = %e, "SMS not journalled; ESME_RX_T_APPN");
                 responder.respond(CommandStatus::ESME_RX_T_APPN);
             }
         }
-    });
+    }
+}
+
+impl<S: Store> Drop for SmsIntake<S> {
+    fn drop(&mut self) {
+        // Never handed to its worker (not journalled, or the store dropped
+        // it unanswered): its job is done here. An unanswered responder
+        // answers ESME_RX_T_APPN by itself.
+        if self.work.take().is_some() {
+            self.core.job_done();
+        }
+    }
 }
 
 /// Work left in the journal by the last run: SMS acknowledged but not

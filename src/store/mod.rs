@@ -24,7 +24,7 @@
 //!   `disk/journal.rs`) with one `write` and `fdatasync`, then releases
 //!   every waiter of the batch. So:
 //!   journal the MO, await, then `deliver_sm_resp` (or with
-//!   [`Store::append_inbound_early`], work on the MO while the write is
+//!   [`Store::journal_inbound`], work on the MO while the write is
 //!   synced, and acknowledge it once it is durable); enqueue the MT, await,
 //!   then HTTP 202. A full queue is [`Error::Busy`]: answer ESME_RX_T_APPN /
 //!   HTTP 503 and let the peer retry. A durable write becomes visible to
@@ -139,21 +139,28 @@ pub trait Store: Send + Sync + 'static {
         received_at: Timestamp,
     ) -> impl Future<Output = Result<InboundId>> + Send;
 
-    /// Journal an MO message in two steps, so it can be worked on while its
-    /// write is made durable: resolves with the MO's id once the write is
-    /// under way, and a [`Durable`] that resolves once it is on disk (or
-    /// with the error that kept it off; the MO is then not journalled, and a
-    /// `mark_inbound_processed` of its id finds nothing). Acknowledge the MO
-    /// only after the `Durable`. The default is [`Store::append_inbound`],
-    /// durable at once.
-    fn append_inbound_early(
+    /// Journal an MO message without a task waiting on it: `intake` is
+    /// told the MO's id once its write is under way (work on it meanwhile)
+    /// and the outcome once it is durable ([`Intake`]); acknowledge the MO
+    /// only then. A write that cannot be queued (`Error::Busy`) is told at
+    /// once, through `durable`. Resolves once the write is handed on, so
+    /// the router calls it inline: a store must not wait for its disk here.
+    /// The default awaits [`Store::append_inbound`] (fine for a store
+    /// whose appends do not wait, like [`MemoryStore`]).
+    fn journal_inbound(
         &self,
         payload: Vec<u8>,
         received_at: Timestamp,
-    ) -> impl Future<Output = Result<(InboundId, Durable)>> + Send {
+        mut intake: Box<dyn Intake>,
+    ) -> impl Future<Output = ()> + Send {
         async move {
-            let id = self.append_inbound(payload, received_at).await?;
-            Ok((id, Durable::done()))
+            match self.append_inbound(payload, received_at).await {
+                Ok(id) => {
+                    intake.journalled(id);
+                    intake.durable(Ok(()));
+                }
+                Err(e) => intake.durable(Err(e)),
+            }
         }
     }
 

@@ -145,22 +145,56 @@ async fn inbound_journal<S: Store>(s: &S) {
     assert!(s.append_inbound(vec![], Timestamp(4)).await.unwrap() > c);
 }
 
+/// What an [`Intake`] was told, in order.
+#[derive(Debug)]
+enum Told {
+    Journalled(InboundId),
+    Durable(Result<()>),
+}
+
+/// An intake that reports what it is told on a channel.
+struct Probe(tokio::sync::mpsc::UnboundedSender<Told>);
+
+impl Intake for Probe {
+    fn journalled(&mut self, id: InboundId) {
+        let _ = self.0.send(Told::Journalled(id));
+    }
+
+    fn durable(self: Box<Self>, outcome: Result<()>) {
+        let _ = self.0.send(Told::Durable(outcome));
+    }
+}
+
+/// Journals `payload`; the id it was given once durable.
+async fn journal<S: Store>(s: &S, payload: &[u8], at: u64) -> InboundId {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    s.journal_inbound(payload.to_vec(), Timestamp(at), Box::new(Probe(tx)))
+        .await;
+    let Some(Told::Journalled(id)) = rx.recv().await else {
+        panic!("told the outcome before the id");
+    };
+    match rx.recv().await {
+        Some(Told::Durable(Ok(()))) => id,
+        other => panic!("{other:?}"),
+    }
+}
+
 /// An MO handed out before its write is durable can be worked on (and
 /// finished) meanwhile; its durable outcome still comes, and an MO left
 /// unprocessed is there once it has.
 async fn early_append<S: Store>(s: &S) {
-    let (a, a_durable) = s
-        .append_inbound_early(b"PDS 1".to_vec(), Timestamp(1))
-        .await
-        .unwrap();
-    let (b, b_durable) = s
-        .append_inbound_early(b"PDS 2".to_vec(), Timestamp(2))
-        .await
-        .unwrap();
-    assert!(a < b);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    s.journal_inbound(b"PDS 1".to_vec(), Timestamp(1), Box::new(Probe(tx)))
+        .await;
+    let Some(Told::Journalled(a)) = rx.recv().await else {
+        panic!("no id");
+    };
+    // Finished (possibly) before its write is durable.
     assert!(s.mark_inbound_processed(a).await.unwrap());
-    a_durable.wait().await.unwrap();
-    b_durable.wait().await.unwrap();
+    assert!(matches!(rx.recv().await, Some(Told::Durable(Ok(())))));
+    assert!(rx.recv().await.is_none(), "told once");
+    let b = journal(s, b"PDS 2", 2).await;
+    assert!(a < b);
     let left = s.unprocessed_inbound(None, 10).await.unwrap();
     assert_eq!(left.iter().map(|m| m.id).collect::<Vec<_>>(), vec![b]);
     assert_eq!(left[0].payload, b"PDS 2");

@@ -3,8 +3,6 @@
 //! looks inside them.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -98,38 +96,20 @@ pub struct InboundMessage {
     pub payload: Vec<u8>,
 }
 
-/// A durable write still under way: resolves once it is on disk, or with
-/// the error that kept it off ([`crate::store::Store::append_inbound_early`]).
-#[must_use = "a write is durable only once this resolves Ok"]
-pub struct Durable(Option<Pin<Box<dyn Future<Output = super::Result<()>> + Send>>>);
+/// Told how an MO's journal write goes ([`crate::store::Store::journal_inbound`]):
+/// what would otherwise be a task awaiting two answers. Called from
+/// whichever thread completes the write (the sled store's commit
+/// thread): must not block.
+pub trait Intake: Send + 'static {
+    /// The MO's id, once its write is under way but before it is durable:
+    /// it may be worked on now.
+    fn journalled(&mut self, id: InboundId);
 
-impl Durable {
-    /// Already on disk.
-    pub fn done() -> Durable {
-        Durable(None)
-    }
-
-    /// On disk when `f` resolves `Ok`.
-    pub fn pending(f: impl Future<Output = super::Result<()>> + Send + 'static) -> Durable {
-        Durable(Some(Box::pin(f)))
-    }
-
-    pub async fn wait(self) -> super::Result<()> {
-        match self.0 {
-            None => Ok(()),
-            Some(f) => f.await,
-        }
-    }
-}
-
-impl fmt::Debug for Durable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "Durable(pending)"
-        } else {
-            "Durable(done)"
-        })
-    }
+    /// The write's outcome: on disk, or the error that kept it off (the MO
+    /// is then not journalled, and a `mark_inbound_processed` of its id
+    /// finds nothing). Acknowledge the MO now. Called once, after
+    /// `journalled` if that was called at all.
+    fn durable(self: Box<Self>, outcome: super::Result<()>);
 }
 
 /// Sending order of the outbound queue: lower goes first.

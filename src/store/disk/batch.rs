@@ -36,7 +36,6 @@
 //! returned in its slot); a storage error fails the rest of the batch.
 
 use sled::Tree;
-use tokio::sync::oneshot;
 
 use super::codec::*;
 use super::journal::Journal;
@@ -51,9 +50,6 @@ pub(super) enum Write {
     AppendInbound {
         payload: Vec<u8>,
         received_at: Timestamp,
-        /// Told the id as soon as the batch is applied, before its flush
-        /// (`Store::append_inbound_early`).
-        early: Option<oneshot::Sender<InboundId>>,
     },
     EnqueueOutbound(NewOutbound),
     LinkReceipt {

@@ -31,7 +31,7 @@ use self::batch::{Done, Write};
 use self::journal::Journal;
 use self::trees::Trees;
 pub use self::writer::{CommitStats, GroupCommit};
-use self::writer::{Disk, Job};
+use self::writer::{Disk, Job, Reply};
 use super::audit::AuditEntry;
 use super::error::{Error, Result};
 use super::types::*;
@@ -183,13 +183,19 @@ impl SledStore {
     /// batch is durable (or failed).
     fn queue(&self, write: Write) -> Result<oneshot::Receiver<Result<Done>>> {
         let (reply, rx) = oneshot::channel();
+        self.hand(write, Reply::Waiter(reply)).map_err(|(e, _)| e)?;
+        Ok(rx)
+    }
+
+    /// Hands `write` to the writer, or gives `reply` back with the reason
+    /// it could not be (`Busy`: the queue is full).
+    fn hand(&self, write: Write, reply: Reply) -> std::result::Result<(), (Error, Reply)> {
         self.writer
             .try_send(Job { write, reply })
             .map_err(|e| match e {
-                TrySendError::Full(_) => Error::Busy,
-                TrySendError::Disconnected(_) => Error::Closed,
-            })?;
-        Ok(rx)
+                TrySendError::Full(job) => (Error::Busy, job.reply),
+                TrySendError::Disconnected(job) => (Error::Closed, job.reply),
+            })
     }
 }
 
@@ -309,7 +315,6 @@ impl Store for SledStore {
             .durable(Write::AppendInbound {
                 payload,
                 received_at,
-                early: None,
             })
             .await?
         {
@@ -318,27 +323,18 @@ impl Store for SledStore {
         }
     }
 
-    async fn append_inbound_early(
+    async fn journal_inbound(
         &self,
         payload: Vec<u8>,
         received_at: Timestamp,
-    ) -> Result<(InboundId, Durable)> {
-        let (early, id) = oneshot::channel();
-        let durable = self.queue(Write::AppendInbound {
+        intake: Box<dyn Intake>,
+    ) {
+        let write = Write::AppendInbound {
             payload,
             received_at,
-            early: Some(early),
-        })?;
-        let outcome = async move {
-            match durable.await.map_err(|_| Error::Closed)?? {
-                Done::Inbound(id) => Ok(id),
-                other => Err(mismatch(other)),
-            }
         };
-        match id.await {
-            Ok(id) => Ok((id, Durable::pending(async move { outcome.await.map(drop) }))),
-            // The batch failed before the MO got an id: its error.
-            Err(_) => Ok((outcome.await?, Durable::done())),
+        if let Err((e, Reply::Intake(intake))) = self.hand(write, Reply::Intake(intake)) {
+            intake.durable(Err(e));
         }
     }
 

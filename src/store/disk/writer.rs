@@ -17,9 +17,9 @@
 //! It also owns the journal's segments: a new one past its size, old ones
 //! compacted away (`Journal::maintain`). A failed flush answers all
 //! of them with the error: nothing is acknowledged that is not on disk.
-//! An MO appended with `append_inbound_early` learns its id as soon as its
-//! batch is applied, before the flush, so the runtime can work on it
-//! meanwhile; its acknowledgement still waits for the batch's answer.
+//! An MO journalled with `journal_inbound` has its intake told its id as
+//! soon as its batch is applied, before the flush, so the runtime can work
+//! on it meanwhile; its acknowledgement still waits for the batch's answer.
 
 use std::fs::File;
 use std::io;
@@ -39,6 +39,7 @@ use super::journal::Journal;
 use super::trees::{sled_err, Trees};
 use super::watermark;
 use crate::store::error::{Error, Result};
+use crate::store::types::Intake;
 
 /// When the writer closes a batch and flushes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +100,26 @@ impl CommitStats {
 /// A durable write and where to send its outcome.
 pub(super) struct Job {
     pub(super) write: Write,
-    pub(super) reply: oneshot::Sender<Result<Done>>,
+    pub(super) reply: Reply,
+}
+
+/// Who learns a write's outcome.
+pub(super) enum Reply {
+    /// A caller awaiting it.
+    Waiter(oneshot::Sender<Result<Done>>),
+    /// An MO's intake (`Store::journal_inbound`): told the id once the
+    /// batch is applied, before its flush, and the outcome after it.
+    Intake(Box<dyn Intake>),
+}
+
+impl Reply {
+    fn send(self, outcome: Result<Done>) {
+        match self {
+            // A caller that gave up needs no answer.
+            Reply::Waiter(tx) => drop(tx.send(outcome)),
+            Reply::Intake(intake) => intake.durable(outcome.map(drop)),
+        }
+    }
 }
 
 /// Starts the writer thread. It runs until every sender of `rx` is gone,
@@ -213,7 +233,7 @@ fn commit(
     disk: &Disk,
     stats: &CommitStats,
     writes: &mut Vec<Write>,
-    replies: &mut Vec<oneshot::Sender<Result<Done>>>,
+    replies: &mut Vec<Reply>,
 ) -> bool {
     let Applied {
         results,
@@ -231,13 +251,11 @@ fn commit(
             }
         }
     };
-    // Early appenders may work on their MO while the batch is flushed: it
-    // is acknowledged only with the batch's outcome below.
-    for (w, r) in writes.iter_mut().zip(&results) {
-        if let (Write::AppendInbound { early, .. }, Ok(Done::Inbound(id))) = (w, r) {
-            if let Some(tx) = early.take() {
-                let _ = tx.send(*id);
-            }
+    // Intakes may work on their MO while the batch is flushed: it is
+    // acknowledged only with the batch's outcome below.
+    for (reply, r) in replies.iter_mut().zip(&results) {
+        if let (Reply::Intake(intake), Ok(Done::Inbound(id))) = (reply, r) {
+            intake.journalled(*id);
         }
     }
     let wrote = results.iter().any(|r| r.is_ok());
@@ -269,7 +287,7 @@ fn commit(
             (Err(_), Err(e)) => Err(e),
             (Err(e), Ok(_)) => Err(copy_err(e)),
         };
-        let _ = reply.send(answer); // a caller that gave up needs no answer
+        reply.send(answer);
     }
     wrote && flushed.is_ok()
 }
