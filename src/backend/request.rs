@@ -7,7 +7,7 @@
 //! request's shape (an empty, `.` or `..` path segment) is refused: no
 //! request is sent. Pure: no I/O.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
@@ -90,11 +90,7 @@ pub fn build(
         }
     }
     let leftover: Vec<(&String, &String)> = if op.leftover_params() {
-        let used: BTreeSet<&str> = op.params();
-        params
-            .iter()
-            .filter(|(k, _)| !used.contains(k.as_str()))
-            .collect()
+        params.iter().filter(|(k, _)| !op.uses(k)).collect()
     } else {
         Vec::new()
     };
@@ -220,6 +216,15 @@ mod tests {
         o.body = Some(JsonTemplate::from_toml(&toml).unwrap());
         o.query = vec![("lang".into(), Template::parse("en").unwrap())];
         o.headers = vec![("X-Citizen".into(), Template::parse("{number}").unwrap())];
+        o.path_segments.push(Template::parse("{kind}").unwrap());
+        o.query
+            .push(("v".into(), Template::parse("{version}").unwrap()));
+        let used = o.params();
+        assert_eq!(used.len(), 3, "{used:?}");
+        assert!(used.iter().all(|p| o.uses(p)));
+        assert!(!o.uses("extra") && !o.uses("lang"));
+        o.path_segments.pop();
+        o.query.pop();
         let p = build(&base, &o, &params(&[("number", "12"), ("extra", "x")])).unwrap();
         assert_eq!(p.url.as_str(), "http://127.0.0.1:1/inquiry?lang=en");
         assert_eq!(p.body.unwrap(), br#"{"pension_number":"12"}"#);

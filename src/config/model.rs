@@ -462,6 +462,24 @@ impl Operation {
         self.query.is_empty() && self.body.is_none()
     }
 
+    /// Whether a template uses the placeholder `name` (what [`params`]
+    /// holds, without building the set: asked for every parameter of
+    /// every call).
+    ///
+    /// [`params`]: Operation::params
+    pub fn uses(&self, name: &str) -> bool {
+        self.path_segments
+            .iter()
+            .chain(self.query.iter().map(|(_, t)| t))
+            .chain(self.headers.iter().map(|(_, t)| t))
+            .any(|t| t.params().any(|p| p == name))
+            || self
+                .body
+                .iter()
+                .flat_map(JsonTemplate::params)
+                .any(|p| p == name)
+    }
+
     /// Every placeholder the templates use: the parameters a call needs.
     pub fn params(&self) -> std::collections::BTreeSet<&str> {
         let mut out: std::collections::BTreeSet<&str> = self
