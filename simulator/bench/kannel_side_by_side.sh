@@ -25,10 +25,11 @@
 # RATE_DURATION (10s), BACKEND_LATENCY (0ms), BACKEND_HTTP (Bawaba's `http_version` for the
 # back-end: "2", every call multiplexed over one connection, as `auto` picks over https when a
 # ministry offers HTTP/2; "1.1" to call it as Kannel does, a connection per call in flight;
-# Kannel's smsbox speaks HTTP/1.1 only), GROUP_COMMIT (Bawaba's store group commit, e.g.
-# '{ max_delay = "0s" }'; default the gateway's own), PORT_BASE (27770: SMSC, +1 back-end, +2 Bawaba
-# admin, +3..+5 Kannel admin, box and sendsms ports), OUT (a directory to keep the JSON reports
-# and logs in; default a temporary one, removed).
+# Kannel's smsbox speaks HTTP/1.1 only), SETTLE (seconds of quiet before each side, after a
+# sync; 5), GROUP_COMMIT (Bawaba's store group commit, e.g. '{ max_delay = "0s" }'; default
+# the gateway's own), PORT_BASE (27770: SMSC, +1 back-end, +2 Bawaba admin, +3..+5 Kannel
+# admin, box and sendsms ports), OUT (a directory to keep the JSON reports and logs in; default
+# a temporary one, removed).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -41,6 +42,7 @@ RATE_DURATION=${RATE_DURATION:-10s}
 BACKEND_LATENCY=${BACKEND_LATENCY:-0ms}
 BACKEND_HTTP=${BACKEND_HTTP:-2}
 PORT_BASE=${PORT_BASE:-27770}
+SETTLE=${SETTLE:-5}
 KANNEL_CONF=${KANNEL_CONF:-/work/shared/reference/kannel-bench.conf}
 SMSC_PORT=$PORT_BASE
 BACKEND=127.0.0.1:$((PORT_BASE + 1))
@@ -147,7 +149,11 @@ bawaba_side() {
   if [[ -s "$dir/gateway.log" ]]; then echo "bawaba warnings (last 3):"; tail -n 3 "$dir/gateway.log"; fi
 }
 
-for side in $SIDES; do "${side}_side"; done
+# Each side starts on a settled machine: the other side's dirty pages written out (Kannel's
+# store, Bawaba's sled and journal) and SETTLE seconds for its exit and the kernel's writeback
+# to finish, so neither side is charged for the other's leftovers.
+settle() { sync; sleep "$SETTLE"; }
+for side in $SIDES; do settle; "${side}_side"; done
 kill -TERM "$BACKEND_PID" 2>/dev/null || true; wait "$BACKEND_PID" 2>/dev/null || true
 
 # The comparison, from the JSON reports.
