@@ -233,7 +233,12 @@ impl<S> Inner<S> {
 /// An MT in the express lane: written leased (its first attempt), or
 /// about to be.
 pub(crate) struct Express {
+    /// Its lease and priority; `payload` there is left empty: the MT
+    /// travels decoded, in `payload` below.
     pub claimed: Claimed,
+    /// The MT itself, handed over as prepared (not encoded for the lane
+    /// and decoded again by the sender).
+    pub payload: Payload,
     /// Set for a reply handed over before it was stored
     /// ([`Outbox::enqueue_replies`]): `claimed.lease.id` is then a
     /// placeholder until the [`Pending`] write gives the MT's id (or the
@@ -342,12 +347,11 @@ impl<S: Store> Outbox<S> {
     /// not exist, or the text cannot be sent within the operator's
     /// encodings and `max_parts`.
     pub async fn enqueue(&self, sms: OutboundSms) -> Result<OutboundId, Error> {
-        let (mut msg, to, operator, _) = self.prepare(sms)?;
+        let (mut msg, to, operator, _, payload) = self.prepare(sms)?;
         let priority = msg.priority;
         let lane = self.express_lane(&operator, &mut msg);
-        let payload = lane.is_some().then(|| msg.payload.clone());
         let id = self.inner.store.enqueue_outbound(msg).await?;
-        self.queued(id, &to, &operator, priority, lane.zip(payload));
+        self.queued(id, &to, &operator, priority, lane.map(|l| (l, payload)));
         Ok(id)
     }
 
@@ -361,10 +365,9 @@ impl<S: Store> Outbox<S> {
         key: &store::MessageId,
         sms: OutboundSms,
     ) -> Result<(OutboundId, bool), Error> {
-        let (mut msg, to, operator, _) = self.prepare(sms)?;
+        let (mut msg, to, operator, _, payload) = self.prepare(sms)?;
         let priority = msg.priority;
         let lane = self.express_lane(&operator, &mut msg);
-        let payload = lane.is_some().then(|| msg.payload.clone());
         let expires = self.inner.kept_until(priority);
         let (id, fresh) = self
             .inner
@@ -372,7 +375,7 @@ impl<S: Store> Outbox<S> {
             .enqueue_outbound_once(key, msg, expires)
             .await?;
         if fresh {
-            self.queued(id, &to, &operator, priority, lane.zip(payload));
+            self.queued(id, &to, &operator, priority, lane.map(|l| (l, payload)));
         }
         Ok((id, fresh))
     }
@@ -409,7 +412,7 @@ impl<S: Store> Outbox<S> {
         let mut prepared = Vec::with_capacity(replies.len());
         let one = replies.len() == 1;
         for sms in replies {
-            let (mut msg, to, operator, parts) = self.prepare(sms)?;
+            let (mut msg, to, operator, parts, payload) = self.prepare(sms)?;
             let lane = self.express_lane(&operator, &mut msg);
             let direct = one && parts == 1 && !self.inner.receipt_wanted(&operator, msg.priority);
             let permit = match (lane, direct) {
@@ -418,7 +421,7 @@ impl<S: Store> Outbox<S> {
                     let lane = lane.map(|permit| {
                         let race = SendRace::default();
                         msg.unless_sent = Some(race.clone());
-                        (permit, msg.payload.clone(), race)
+                        (permit, payload, race)
                     });
                     prepared.push((to, operator, msg.priority, lane));
                     msgs.push(msg);
@@ -434,8 +437,9 @@ impl<S: Store> Outbox<S> {
                         attempt: 1,
                     },
                     priority: msg.priority,
-                    payload: msg.payload.clone(),
+                    payload: Vec::new(),
                 },
+                payload,
                 written: Some(Pending::Direct(Box::new(Direct { msg, done }))),
                 race: None,
                 order: Order::default(),
@@ -459,8 +463,9 @@ impl<S: Store> Outbox<S> {
                             attempt: 1,
                         },
                         priority,
-                        payload,
+                        payload: Vec::new(),
                     },
+                    payload,
                     written: Some(Pending::Write(rx)),
                     race: Some(race),
                     order,
@@ -491,7 +496,10 @@ impl<S: Store> Outbox<S> {
     }
 
     /// Routes and checks `sms`; the record to queue, and its part count.
-    fn prepare(&self, sms: OutboundSms) -> Result<(NewOutbound, Msisdn, String, usize), Error> {
+    fn prepare(
+        &self,
+        sms: OutboundSms,
+    ) -> Result<(NewOutbound, Msisdn, String, usize, Payload), Error> {
         let operator = self.inner.routes.route(&sms.to, sms.operator.as_deref())?;
         let Some(slot) = self.inner.operators.get(&operator) else {
             return Err(Error::UnknownOperator(operator));
@@ -519,7 +527,7 @@ impl<S: Store> Outbox<S> {
             lease_until: None,
             unless_sent: None,
         };
-        Ok((msg, sms.to, operator, parts))
+        Ok((msg, sms.to, operator, parts, payload))
     }
 
     /// A place in the express lane for an interactive MT (a citizen is
@@ -547,7 +555,7 @@ impl<S: Store> Outbox<S> {
         to: &Msisdn,
         operator: &str,
         priority: Priority,
-        lane: Option<(mpsc::Permit<'_, Express>, Vec<u8>)>,
+        lane: Option<(mpsc::Permit<'_, Express>, Payload)>,
     ) {
         tracing::debug!(%id, %to, operator, ?priority, express = lane.is_some(), "outbox: MT queued");
         Counters::bump(&self.inner.counters.enqueued);
@@ -556,8 +564,9 @@ impl<S: Store> Outbox<S> {
                 claimed: Claimed {
                     lease: Lease { id, attempt: 1 },
                     priority,
-                    payload,
+                    payload: Vec::new(),
                 },
+                payload,
                 written: None,
                 race: None,
                 order: Order::default(),

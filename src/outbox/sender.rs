@@ -90,6 +90,7 @@ pub(super) async fn run<S: Store>(inner: Arc<Inner<S>>, shutdown: CancellationTo
                 .or_else(|| lane.as_mut().and_then(|rx| rx.try_recv().ok()));
             let Some(Express {
                 claimed,
+                payload,
                 written,
                 race,
                 order,
@@ -98,7 +99,8 @@ pub(super) async fn run<S: Store>(inner: Arc<Inner<S>>, shutdown: CancellationTo
                 held.push(permit);
                 break;
             };
-            if let Some(mut job) = admit(&inner, &caps, (claimed, written), permit).await {
+            let express = (claimed, written);
+            if let Some(mut job) = admit(&inner, &caps, express, Some(payload), permit).await {
                 job.order = order;
                 job.race = race;
                 let inner = inner.clone();
@@ -129,7 +131,7 @@ pub(super) async fn run<S: Store>(inner: Arc<Inner<S>>, shutdown: CancellationTo
         }
         for c in claimed {
             let Some(permit) = held.pop() else { break };
-            if let Some(job) = admit(&inner, &caps, (c, None), permit).await {
+            if let Some(job) = admit(&inner, &caps, (c, None), None, permit).await {
                 let inner = inner.clone();
                 tasks.spawn(async move { send(&inner, job).await });
             }
@@ -301,16 +303,18 @@ async fn give_up<S: Store>(
     None
 }
 
-/// Decodes a claimed MT and takes its operator's in-flight permit; puts it
-/// back (or fails it, if it can never be sent) otherwise.
+/// Decodes a claimed MT (unless it came `decoded`, from the express lane)
+/// and takes its operator's in-flight permit; puts it back (or fails it,
+/// if it can never be sent) otherwise.
 async fn admit<S: Store>(
     inner: &Inner<S>,
     caps: &BTreeMap<String, Arc<Semaphore>>,
     (c, mut pending): (Claimed, Option<Pending>),
+    decoded: Option<Payload>,
     permit: OwnedSemaphorePermit,
 ) -> Option<Job> {
     let mut lease = c.lease;
-    let Some(payload) = Payload::decode(&c.payload) else {
+    let Some(payload) = decoded.or_else(|| Payload::decode(&c.payload)) else {
         let reason = "malformed queued record".to_string();
         return give_up(inner, lease, pending, reason).await;
     };
