@@ -15,7 +15,7 @@
 # Per side: a closed-loop run at saturation (SAT_CONCURRENCY messages in flight, SAT_DURATION),
 # then an open-loop run at RATE messages/s (RATE_DURATION). CPU per message is the ESME's own
 # processes' utime+stime (/proc/PID/stat of bearerbox+smsbox, or of bawaba) over that run,
-# divided by the replies counted in that same run. About 80 s with the defaults, build excluded.
+# divided by the replies counted in that same run. About 90 s with the defaults, build excluded.
 #
 #   bash simulator/bench/kannel_side_by_side.sh
 #   SIDES=bawaba bash simulator/bench/kannel_side_by_side.sh      # no Kannel needed
