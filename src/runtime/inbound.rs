@@ -185,7 +185,7 @@ async fn sms_mo<S: Store>(
     };
     core.in_flight.fetch_add(1, Ordering::AcqRel);
     let now = Timestamp(core.now_ms());
-    let entry = Entry::Sms(mo.clone()).encode();
+    let entry = mo.entry();
     let taken = SmsIntake {
         core: core.clone(),
         operator,

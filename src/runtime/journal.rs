@@ -42,6 +42,21 @@ pub struct FollowUp {
     pub call: Pending,
 }
 
+/// [`Entry`] by reference, for writing: the same JSON, without copying an
+/// MO to encode it.
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum EntryRef<'a> {
+    Sms(&'a MoSms),
+}
+
+impl MoSms {
+    /// The journal entry of this MO (`Entry::Sms(self.clone()).encode()`).
+    pub fn entry(&self) -> Vec<u8> {
+        serde_json::to_vec(&EntryRef::Sms(self)).unwrap_or_default()
+    }
+}
+
 impl Entry {
     pub fn encode(&self) -> Vec<u8> {
         serde_json::to_vec(self).unwrap_or_default()
@@ -49,5 +64,26 @@ impl Entry {
 
     pub fn decode(bytes: &[u8]) -> Option<Entry> {
         serde_json::from_slice(bytes).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_mo_written_by_reference_reads_back_as_an_entry() {
+        let mo = MoSms {
+            operator: "zain".into(),
+            source: "9647801234567".into(),
+            dest: "2150".into(),
+            esm_class: 0x40,
+            data_coding: 8,
+            bytes: vec![0x06, 0x27, 0x00, 0x20],
+            sar: Some((7, 2, 1)),
+        };
+        let written = mo.entry();
+        assert_eq!(written, Entry::Sms(mo.clone()).encode());
+        assert!(matches!(Entry::decode(&written), Some(Entry::Sms(m)) if m == mo));
     }
 }
